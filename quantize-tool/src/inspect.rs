@@ -1,0 +1,113 @@
+//! `inspect`: header fields, sections and totals of a `.pfm` blob.
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+use picoformer::format::{Blob, DType, Header};
+use picoformer::Bert;
+use serde_json::{json, Value};
+
+use crate::report::{dtype_name, pooling_name, task_name};
+
+/// Everything `inspect` shows, as one JSON object.
+pub fn inspect_json(blob: &Blob) -> Result<Value> {
+    let h = blob.header();
+    let mut sections = Vec::new();
+    let (mut tensor_params, mut tensor_bytes) = (0usize, 0usize);
+    for s in blob.sections() {
+        let s = s?;
+        let shape = &s.shape[..s.ndim as usize];
+        if matches!(s.dtype, DType::F32 | DType::F16 | DType::I8Row) && !s.name().starts_with("tokenizer.") {
+            tensor_params += shape.iter().map(|&d| d as usize).product::<usize>();
+            tensor_bytes += s.len;
+        }
+        sections.push(json!({
+            "name": s.name(), "dtype": dtype_name(s.dtype), "shape": shape, "offset": s.offset, "bytes": s.len,
+        }));
+    }
+    let model = Bert::from_blob(*blob);
+    let (labels, arena, error) = match &model {
+        Ok(m) => {
+            let labels: Vec<&str> = (0..m.n_labels()).map(|i| m.label(i).unwrap_or("")).collect();
+            (labels, m.arena_len(m.default_max_seq()).ok(), None)
+        }
+        Err(e) => (Vec::new(), None, Some(e.to_string())),
+    };
+    Ok(json!({
+        "version": format!("{}.{}", picoformer::format::VERSION_MAJOR, h.version_minor),
+        "file_len": h.file_len,
+        "arch": "bert",
+        "task": task_name(h.task),
+        "params": params_json(h),
+        "task_params": {
+            "n_labels": h.task_params.n_labels,
+            "pooling": pooling_name(h.task_params.pooling),
+            "normalize": h.task_params.normalize,
+            "has_pooler": h.task_params.has_pooler,
+            "default_max_seq": h.task_params.default_max_seq,
+        },
+        "tokenizer": tokenizer_json(h),
+        "labels": labels,
+        "sections": sections,
+        "totals": { "sections": h.section_count, "tensor_params": tensor_params, "tensor_bytes": tensor_bytes, "file_bytes": h.file_len },
+        "arena_bytes": arena,
+        "model_error": error,
+    }))
+}
+
+fn params_json(h: &Header) -> Value {
+    let p = &h.params;
+    json!({
+        "vocab_size": p.vocab_size, "hidden": p.hidden, "n_layers": p.n_layers, "n_heads": p.n_heads,
+        "intermediate": p.intermediate, "max_position": p.max_position, "type_vocab_size": p.type_vocab_size,
+        "layer_norm_eps": shortest(p.layer_norm_eps), "activation": "gelu",
+    })
+}
+
+/// An f32 as the JSON number with its shortest decimal (not the f64 widening's digits).
+fn shortest(x: f32) -> Value {
+    x.to_string().parse::<f64>().map(Value::from).unwrap_or(Value::Null)
+}
+
+fn tokenizer_json(h: &Header) -> Value {
+    let t = &h.tokenizer;
+    json!({
+        "kind": "wordpiece", "lowercase": t.lowercase, "strip_accents": t.strip_accents,
+        "tokenize_cjk": t.tokenize_cjk, "clean_text": t.clean_text,
+        "unk": t.unk, "cls": t.cls, "sep": t.sep, "pad": t.pad, "mask": t.mask,
+        "max_chars_per_word": t.max_chars_per_word,
+    })
+}
+
+/// The human rendering of [`inspect_json`].
+pub fn inspect_text(v: &Value) -> String {
+    let mut s = String::new();
+    let _ = write_text(&mut s, v);
+    s
+}
+
+fn write_text(s: &mut String, v: &Value) -> std::fmt::Result {
+    writeln!(s, "format {}, {} bytes, {} / {}", v["version"].as_str().unwrap_or("?"), v["file_len"], v["arch"].as_str().unwrap_or("?"), v["task"].as_str().unwrap_or("?"))?;
+    for key in ["params", "task_params", "tokenizer"] {
+        let fields: Vec<String> = v[key].as_object().into_iter().flatten().map(|(k, x)| format!("{k}={x}")).collect();
+        writeln!(s, "{key}: {}", fields.join(" "))?;
+    }
+    if let Some(l) = v["labels"].as_array().filter(|l| !l.is_empty()) {
+        let names: Vec<&str> = l.iter().filter_map(Value::as_str).collect();
+        writeln!(s, "labels: {}", names.join(", "))?;
+    }
+    let sections = v["sections"].as_array().cloned().unwrap_or_default();
+    let w = sections.iter().filter_map(|x| x["name"].as_str()).map(str::len).max().unwrap_or(4);
+    writeln!(s, "{:<w$}  {:<5}  {:<14}  {:>10}  {:>10}", "name", "dtype", "shape", "offset", "bytes")?;
+    for x in &sections {
+        let shape = x["shape"].to_string();
+        let (off, len) = (x["offset"].as_u64().unwrap_or(0), x["bytes"].as_u64().unwrap_or(0));
+        writeln!(s, "{:<w$}  {:<5}  {:<14}  {off:>10}  {len:>10}", x["name"].as_str().unwrap_or(""), x["dtype"].as_str().unwrap_or(""), shape)?;
+    }
+    let t = &v["totals"];
+    writeln!(s, "sections: {}, tensor parameters: {}, tensor bytes: {}, file bytes: {}", t["sections"], t["tensor_params"], t["tensor_bytes"], t["file_bytes"])?;
+    match (&v["arena_bytes"], v["model_error"].as_str()) {
+        (_, Some(e)) => write!(s, "the model does not load: {e}"),
+        (a, None) => write!(s, "arena bytes at max_seq {}: {a}", v["task_params"]["default_max_seq"]),
+    }
+}

@@ -1,0 +1,259 @@
+//! # picoformer-tool
+//!
+//! The host side of picoformer: converts a Hugging Face BERT directory into a `.pfm` blob, and
+//! inspects and runs blobs with the core.
+//!
+//! ```text
+//! HF dir --load (config.json, model.safetensors, vocab/tokenizer, sentence-transformers)-->
+//!        --map (state-dict names -> sections, shapes checked)-->
+//!        --quantize (f32 / f16 / int8 rows with the core's reference quantizer, error per tensor)-->
+//!        --picoformer::format::write_blob--> blob --self-check (Bert::from_bytes, arena_len)-->
+//!        --write (temp file, fsync, rename)--> model.pfm
+//! ```
+//! [`quantize_dir`] is the whole pipeline without the file writing; [`run`] holds the
+//! `inspect` / `tokenize` / `embed` / `classify` / `fill-mask` commands.
+
+pub mod load;
+pub mod inspect;
+pub mod map;
+pub mod quantize;
+pub mod report;
+pub mod run;
+pub mod write;
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use picoformer::format::{
+    u32_bytes, write_blob, Activation, Arch, ArchParams, AlignedBuf, Blob, DType, Header, PendingSection, Pooling,
+    Task, TaskParams, TokenizerParams,
+};
+use picoformer::Bert;
+
+use crate::load::{HfArch, HfConfig, HfDir};
+use crate::map::{map_tensors, Kind, Mapping};
+use crate::quantize::{encode_matrix, encode_vector};
+pub use crate::quantize::WeightDtype;
+pub use crate::report::{Report, TensorReport};
+
+/// Sequence length used when neither the caller nor sentence-transformers sets one (capped by the
+/// model's position table).
+pub const DEFAULT_MAX_SEQ: usize = 128;
+
+/// Options of [`quantize_dir`].
+#[derive(Debug, Clone, Default)]
+pub struct QuantizeOptions {
+    /// Storage dtype of 2-D weight matrices (1-D tensors stay f32).
+    pub dtype: WeightDtype,
+    /// Default maximum sequence length recorded in the blob (and used for the arena figure).
+    /// `None`: sentence-transformers' `max_seq_length` if present, else
+    /// `min(max_position_embeddings, 128)`.
+    pub max_seq: Option<usize>,
+    /// Override the default pooling of embedding models.
+    pub pooling: Option<Pooling>,
+    /// Override the default L2 normalization of embeddings.
+    pub normalize: Option<bool>,
+    /// Draw a progress bar on stderr (only when it is a terminal).
+    pub progress: bool,
+}
+
+impl QuantizeOptions {
+    /// Options with this weight dtype, everything else default.
+    pub fn new(dtype: WeightDtype) -> QuantizeOptions {
+        QuantizeOptions { dtype, ..QuantizeOptions::default() }
+    }
+}
+
+/// Converts the Hugging Face model in `dir` into a validated `.pfm` blob (nothing is written).
+pub fn quantize_dir(dir: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Report)> {
+    let hf = HfDir::open(dir)?;
+    let mapping = map_tensors(&hf.config, &hf.checkpoint)?;
+    let header = header(&hf, &mapping, opts)?;
+    let mut report = Report::new(&hf, &mapping, &header, opts.dtype);
+    let mut sections = tensor_sections(&hf, &mapping, opts, &mut report)?;
+    sections.extend(tokenizer_sections(&hf));
+    if header.task == Task::Classification {
+        sections.extend(string_planes("task.labels", &hf.config.labels));
+    }
+    let blob = write_blob(header, &sections).context("assembling the blob")?;
+    let max_seq = header.task_params.default_max_seq as usize;
+    report.blob_bytes = blob.len();
+    report.arena_bytes = self_check(&blob, max_seq)?;
+    Ok((blob, report))
+}
+
+/// Reads a `.pfm` file into a 32-byte-aligned buffer and validates its header and section table.
+pub fn load_blob(path: &Path) -> Result<AlignedBuf> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let buf = AlignedBuf::from_bytes(&bytes);
+    Blob::parse(buf.as_bytes()).with_context(|| format!("{}: invalid model file", path.display()))?;
+    Ok(buf)
+}
+
+/// Loads the blob back as the core would and returns the arena size at `max_seq`.
+fn self_check(blob: &[u8], max_seq: usize) -> Result<usize> {
+    let buf = AlignedBuf::from_bytes(blob);
+    let check = || -> picoformer::Result<usize> { Bert::from_bytes(buf.as_bytes())?.arena_len(max_seq) };
+    check().context("self-check: the core rejects the blob just written (converter bug)")
+}
+
+/// The header: hyper-parameters, task, pooling and tokenizer settings.
+fn header(hf: &HfDir, mapping: &Mapping, opts: &QuantizeOptions) -> Result<Header> {
+    let c = &hf.config;
+    check_ranges(c)?;
+    let task = match c.arch {
+        HfArch::BertModel => Task::Embedding,
+        HfArch::SequenceClassification => Task::Classification,
+        HfArch::MaskedLm => Task::MaskedLm,
+    };
+    let (pooling, normalize) = pooling(hf, task, mapping.has_pooler, opts)?;
+    let t = &hf.tokenizer;
+    Ok(Header {
+        version_minor: 0,
+        file_len: 0,
+        section_count: 0,
+        arch: Arch::Bert,
+        task,
+        params: ArchParams {
+            vocab_size: c.vocab_size as u32,
+            hidden: c.hidden as u32,
+            n_layers: c.n_layers as u32,
+            n_heads: c.n_heads as u32,
+            intermediate: c.intermediate as u32,
+            max_position: c.max_position as u32,
+            type_vocab_size: c.type_vocab_size as u32,
+            layer_norm_eps: c.layer_norm_eps,
+            activation: Activation::GeluErf,
+        },
+        task_params: TaskParams {
+            n_labels: if task == Task::Classification { c.labels.len() as u32 } else { 0 },
+            pooling,
+            normalize,
+            has_pooler: mapping.has_pooler,
+            default_max_seq: max_seq(hf, opts)? as u32,
+        },
+        tokenizer: TokenizerParams {
+            lowercase: t.lowercase,
+            strip_accents: t.strip_accents,
+            tokenize_cjk: t.tokenize_cjk,
+            clean_text: t.clean_text,
+            unk: t.special.unk,
+            cls: t.special.cls,
+            sep: t.special.sep,
+            pad: t.special.pad,
+            mask: t.special.mask,
+            max_chars_per_word: t.max_chars_per_word,
+        },
+    })
+}
+
+/// The format's limits on the hyper-parameters, reported against `config.json`.
+fn check_ranges(c: &HfConfig) -> Result<()> {
+    let limits = [
+        ("vocab_size", c.vocab_size, 1, 1 << 24),
+        ("hidden_size", c.hidden, 1, 1 << 16),
+        ("num_hidden_layers", c.n_layers, 1, picoformer::model::MAX_LAYERS),
+        ("intermediate_size", c.intermediate, 1, 1 << 18),
+        ("max_position_embeddings", c.max_position, 2, 1 << 16),
+        ("type_vocab_size", c.type_vocab_size, 1, 16),
+    ];
+    for (key, v, lo, hi) in limits {
+        if !(lo..=hi).contains(&v) {
+            bail!("{}: {key} {v} outside the supported range {lo}..={hi}", c.path.display());
+        }
+    }
+    if c.arch == HfArch::SequenceClassification && c.labels.len() > 1024 {
+        bail!("{}: {} labels, at most 1024 supported", c.path.display(), c.labels.len());
+    }
+    if c.arch == HfArch::SequenceClassification && c.labels.iter().all(String::is_empty) {
+        bail!("{}: id2label names are all empty", c.path.display());
+    }
+    Ok(())
+}
+
+/// Default pooling and normalization: classifiers use the pooler; embedding models follow
+/// sentence-transformers, else the pooler when present, else `[CLS]`.
+fn pooling(hf: &HfDir, task: Task, has_pooler: bool, opts: &QuantizeOptions) -> Result<(Pooling, bool)> {
+    let (default, normalize) = match task {
+        Task::Classification => (Pooling::Pooler, false),
+        Task::Embedding => match hf.st.pooling {
+            Some(p) => (p, hf.st.normalize),
+            None if has_pooler => (Pooling::Pooler, hf.st.normalize),
+            None => (Pooling::Cls, hf.st.normalize),
+        },
+        _ => (Pooling::Cls, false),
+    };
+    let pooling = opts.pooling.unwrap_or(default);
+    if pooling == Pooling::Pooler && !has_pooler {
+        bail!("{}: pooling \"pooler\" asked for, but the checkpoint has no pooler", hf.checkpoint.path().display());
+    }
+    Ok((pooling, opts.normalize.unwrap_or(normalize)))
+}
+
+/// The recorded default sequence length (see [`QuantizeOptions::max_seq`]).
+fn max_seq(hf: &HfDir, opts: &QuantizeOptions) -> Result<usize> {
+    let max = hf.config.max_position;
+    match opts.max_seq {
+        Some(n) if (2..=max).contains(&n) => Ok(n),
+        Some(n) => bail!("--max-seq {n} outside 2..={max} (max_position_embeddings in {})", hf.config.path.display()),
+        None => Ok(hf.st.max_seq_length.unwrap_or(DEFAULT_MAX_SEQ).clamp(2, max)),
+    }
+}
+
+/// Converts every mapped tensor, recording its error in `report`.
+fn tensor_sections(hf: &HfDir, mapping: &Mapping, opts: &QuantizeOptions, report: &mut Report) -> Result<Vec<PendingSection>> {
+    let bar = progress_bar(mapping.tensors.len(), opts.progress);
+    let mut out = Vec::with_capacity(mapping.tensors.len());
+    for spec in &mapping.tensors {
+        bar.set_message(spec.name.clone());
+        let t = hf.checkpoint.tensor(&spec.source)?;
+        let enc = match spec.kind {
+            Kind::Matrix => encode_matrix(&t.data, spec.shape[0], spec.shape[1], opts.dtype),
+            Kind::Vector => encode_vector(&t.data),
+        };
+        report.tensors.push(TensorReport::new(spec, &enc));
+        let shape = spec.shape.iter().map(|&d| d as u32).collect();
+        out.push(PendingSection { name: spec.name.clone(), dtype: enc.dtype, shape, bytes: enc.bytes });
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+fn progress_bar(n: usize, show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(n as u64);
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// `tokenizer.vocab.{strings,offsets,sorted}`.
+fn tokenizer_sections(hf: &HfDir) -> Vec<PendingSection> {
+    let tokens: Vec<&str> = hf.tokenizer.vocab.iter().map(String::as_str).collect();
+    let (strings, offsets, sorted) = picoformer::tokenizer::build_planes(&tokens);
+    vec![
+        u8_section("tokenizer.vocab.strings", strings),
+        u32_section("tokenizer.vocab.offsets", &offsets),
+        u32_section("tokenizer.vocab.sorted", &sorted),
+    ]
+}
+
+/// `{prefix}.strings` and `{prefix}.offsets` for a list of strings.
+fn string_planes(prefix: &str, items: &[String]) -> Vec<PendingSection> {
+    let tokens: Vec<&str> = items.iter().map(String::as_str).collect();
+    let (strings, offsets, _) = picoformer::tokenizer::build_planes(&tokens);
+    vec![u8_section(&format!("{prefix}.strings"), strings), u32_section(&format!("{prefix}.offsets"), &offsets)]
+}
+
+fn u8_section(name: &str, bytes: Vec<u8>) -> PendingSection {
+    PendingSection { name: name.into(), dtype: DType::U8, shape: vec![bytes.len() as u32], bytes }
+}
+
+fn u32_section(name: &str, v: &[u32]) -> PendingSection {
+    PendingSection { name: name.into(), dtype: DType::U32, shape: vec![v.len() as u32], bytes: u32_bytes(v) }
+}

@@ -1,0 +1,72 @@
+//! Reading a Hugging Face model directory: `config.json`, `model.safetensors`, the vocabulary and
+//! tokenizer settings, and the sentence-transformers pooling modules. Every error names its file.
+
+mod config;
+mod pooling;
+mod safetensors;
+mod tokenizer;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+pub use self::config::{HfArch, HfConfig};
+pub use self::pooling::SentenceTransformers;
+pub use self::safetensors::{Checkpoint, Tensor};
+pub use self::tokenizer::{SpecialIds, TokenizerSpec};
+
+/// Everything read from one model directory.
+#[derive(Debug)]
+pub struct HfDir {
+    /// The directory.
+    pub dir: PathBuf,
+    /// `config.json`.
+    pub config: HfConfig,
+    /// `model.safetensors` (tensors are converted to f32 on demand).
+    pub checkpoint: Checkpoint,
+    /// Vocabulary and tokenizer settings.
+    pub tokenizer: TokenizerSpec,
+    /// sentence-transformers files, when present.
+    pub st: SentenceTransformers,
+}
+
+impl HfDir {
+    /// Reads every file the converter needs from `dir`.
+    pub fn open(dir: &Path) -> Result<HfDir> {
+        anyhow::ensure!(dir.is_dir(), "{}: not a directory", dir.display());
+        let config = HfConfig::read(&dir.join("config.json"))?;
+        let st = SentenceTransformers::read(dir)?;
+        let tokenizer = TokenizerSpec::read(dir, st.do_lower_case)?;
+        anyhow::ensure!(
+            tokenizer.vocab.len() == config.vocab_size,
+            "{}: {} tokens, but config.json says vocab_size {}",
+            tokenizer.vocab_file.display(),
+            tokenizer.vocab.len(),
+            config.vocab_size
+        );
+        let checkpoint = Checkpoint::open(&weights_file(dir)?)?;
+        Ok(HfDir { dir: dir.to_path_buf(), config, checkpoint, tokenizer, st })
+    }
+}
+
+/// `dir/model.safetensors`, or an error that says what to do instead.
+fn weights_file(dir: &Path) -> Result<PathBuf> {
+    let path = dir.join("model.safetensors");
+    if path.is_file() {
+        return Ok(path);
+    }
+    let hint = if dir.join("model.safetensors.index.json").exists() {
+        "sharded checkpoints are not supported; merge the shards into one model.safetensors"
+    } else if dir.join("pytorch_model.bin").exists() {
+        "only pytorch_model.bin found; convert it to model.safetensors first"
+    } else {
+        "not found"
+    };
+    anyhow::bail!("{}: {hint}", path.display())
+}
+
+/// Reads and parses a JSON file, naming it in errors.
+pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))
+}

@@ -1,0 +1,169 @@
+//! The vocabulary (`vocab.txt`, else `tokenizer.json`) and the WordPiece settings
+//! (`tokenizer_config.json`, else the `tokenizer.json` normalizer, else BERT's defaults).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use super::read_json;
+
+/// Ids of the special tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpecialIds {
+    /// `[UNK]`.
+    pub unk: u32,
+    /// `[CLS]`.
+    pub cls: u32,
+    /// `[SEP]`.
+    pub sep: u32,
+    /// `[PAD]`.
+    pub pad: u32,
+    /// `[MASK]`.
+    pub mask: u32,
+}
+
+/// Vocabulary and WordPiece settings.
+#[derive(Debug, Clone)]
+pub struct TokenizerSpec {
+    /// Where the vocabulary came from.
+    pub vocab_file: PathBuf,
+    /// Tokens in id order.
+    pub vocab: Vec<String>,
+    /// Lowercase input.
+    pub lowercase: bool,
+    /// Strip accents (HF: when unset, follows `lowercase`).
+    pub strip_accents: bool,
+    /// Split CJK ideographs.
+    pub tokenize_cjk: bool,
+    /// Remove control characters, normalize whitespace.
+    pub clean_text: bool,
+    /// Special token ids.
+    pub special: SpecialIds,
+    /// Words longer than this become `[UNK]`.
+    pub max_chars_per_word: u32,
+}
+
+/// The optional JSON files, parsed.
+struct Files {
+    config: Option<Value>,
+    fast: Option<(PathBuf, Value)>,
+}
+
+impl TokenizerSpec {
+    /// Reads the tokenizer files of `dir`. `force_lowercase` is sentence-transformers'
+    /// `do_lower_case`, which lowercases before the tokenizer.
+    pub fn read(dir: &Path, force_lowercase: bool) -> Result<TokenizerSpec> {
+        let config = optional_json(&dir.join("tokenizer_config.json"))?;
+        let fast_path = dir.join("tokenizer.json");
+        let fast = optional_json(&fast_path)?.map(|v| (fast_path, v));
+        let files = Files { config, fast };
+        let (vocab_file, vocab) = read_vocab(dir, files.fast.as_ref())?;
+        let flag = |cfg_key: &str, norm_key: &str| files.flag(cfg_key, norm_key);
+        let lowercase = flag("do_lower_case", "lowercase").unwrap_or(true) || force_lowercase;
+        let strip_accents = flag("strip_accents", "strip_accents").unwrap_or(lowercase);
+        let tokenize_cjk = flag("tokenize_chinese_chars", "handle_chinese_chars").unwrap_or(true);
+        let clean_text = files.normalizer().and_then(|n| n.get("clean_text")).and_then(Value::as_bool);
+        let special = files.special_ids(&vocab_file, &vocab)?;
+        Ok(TokenizerSpec {
+            special,
+            max_chars_per_word: files.max_chars_per_word()?,
+            vocab_file,
+            vocab,
+            lowercase,
+            strip_accents,
+            tokenize_cjk,
+            clean_text: clean_text.unwrap_or(true),
+        })
+    }
+}
+
+impl Files {
+    /// The `tokenizer.json` normalizer if it is a `BertNormalizer`.
+    fn normalizer(&self) -> Option<&Value> {
+        let n = self.fast.as_ref()?.1.get("normalizer")?;
+        (n.get("type")?.as_str()? == "BertNormalizer").then_some(n)
+    }
+
+    /// A boolean setting: `tokenizer_config.json` wins (transformers rebuilds the fast normalizer
+    /// from it), then the normalizer; `None` when neither sets it (or sets it to null).
+    fn flag(&self, cfg_key: &str, norm_key: &str) -> Option<bool> {
+        let from_cfg = self.config.as_ref().and_then(|c| c.get(cfg_key)).and_then(Value::as_bool);
+        from_cfg.or_else(|| self.normalizer()?.get(norm_key)?.as_bool())
+    }
+
+    fn max_chars_per_word(&self) -> Result<u32> {
+        let Some((path, v)) = &self.fast else { return Ok(100) };
+        let Some(n) = v.pointer("/model/max_input_chars_per_word") else { return Ok(100) };
+        match n.as_u64() {
+            Some(n @ 1..=200) => Ok(n as u32),
+            _ => bail!("{}: model.max_input_chars_per_word {n} outside 1..=200", path.display()),
+        }
+    }
+
+    /// The special token strings from `tokenizer_config.json` (string or `{"content": ..}`),
+    /// BERT's defaults otherwise, looked up in the vocabulary.
+    fn special_ids(&self, vocab_file: &Path, vocab: &[String]) -> Result<SpecialIds> {
+        let id = |key: &str, default: &str| -> Result<u32> {
+            let v = self.config.as_ref().and_then(|c| c.get(key));
+            let s = v.and_then(|v| v.as_str().or_else(|| v.get("content")?.as_str())).unwrap_or(default);
+            // vocab.txt maps a repeated token to its last line, as the reference loader does.
+            match vocab.iter().rposition(|t| t == s) {
+                Some(i) => Ok(i as u32),
+                None => bail!("{}: special token {s:?} ({key}) not in the vocabulary", vocab_file.display()),
+            }
+        };
+        Ok(SpecialIds {
+            unk: id("unk_token", "[UNK]")?,
+            cls: id("cls_token", "[CLS]")?,
+            sep: id("sep_token", "[SEP]")?,
+            pad: id("pad_token", "[PAD]")?,
+            mask: id("mask_token", "[MASK]")?,
+        })
+    }
+}
+
+fn optional_json(path: &Path) -> Result<Option<Value>> {
+    if path.is_file() {
+        read_json(path).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// `vocab.txt` (one token per line, id = line number), else `tokenizer.json`'s `model.vocab`.
+fn read_vocab(dir: &Path, fast: Option<&(PathBuf, Value)>) -> Result<(PathBuf, Vec<String>)> {
+    let txt = dir.join("vocab.txt");
+    if txt.is_file() {
+        let text = std::fs::read_to_string(&txt).with_context(|| format!("{}: cannot read", txt.display()))?;
+        let vocab: Vec<String> = text.lines().map(str::to_string).collect();
+        if vocab.is_empty() {
+            bail!("{}: empty vocabulary", txt.display());
+        }
+        return Ok((txt, vocab));
+    }
+    let Some((path, v)) = fast else {
+        bail!("{}: no vocab.txt or tokenizer.json", dir.display());
+    };
+    let ctx = || path.display().to_string();
+    if let Some(kind) = v.pointer("/model/type").and_then(Value::as_str) {
+        if kind != "WordPiece" {
+            bail!("{}: model.type {kind:?} is not supported (only WordPiece)", ctx());
+        }
+    }
+    let map = v.pointer("/model/vocab").and_then(Value::as_object).with_context(|| format!("{}: no model.vocab", ctx()))?;
+    let mut vocab = vec![None; map.len()];
+    for (token, id) in map {
+        let slot = id.as_u64().and_then(|i| vocab.get_mut(i as usize));
+        let Some(slot) = slot else {
+            bail!("{}: model.vocab: id {id} of {token:?} is not in 0..{}", ctx(), map.len());
+        };
+        *slot = Some(token.clone());
+    }
+    let vocab: Option<Vec<String>> = vocab.into_iter().collect();
+    let vocab = vocab.with_context(|| format!("{}: model.vocab ids are not contiguous", ctx()))?;
+    if vocab.is_empty() {
+        bail!("{}: empty vocabulary", ctx());
+    }
+    Ok((path.clone(), vocab))
+}

@@ -1,0 +1,209 @@
+//! `picoformer`: convert Hugging Face BERT checkpoints to `.pfm` blobs, inspect and run them.
+//! This file is the command line only; the work is in the library.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use picoformer::format::{Blob, Pooling};
+use picoformer_tool::run::{self, Command, RunOptions};
+use picoformer_tool::{inspect, load_blob, quantize_dir, write, QuantizeOptions, WeightDtype};
+
+#[derive(Parser)]
+#[command(name = "picoformer", version, about = "Convert, inspect and run picoformer (.pfm) models")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Convert a Hugging Face BERT directory (config.json, model.safetensors, vocab) to a .pfm blob.
+    Quantize {
+        /// The Hugging Face model directory.
+        dir: PathBuf,
+        /// Storage of 2-D weight matrices (biases and LayerNorm stay f32).
+        #[arg(long, value_enum, default_value = "f32")]
+        dtype: DtypeArg,
+        /// Output file (written atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Default maximum sequence length [default: sentence-transformers' max_seq_length, else min(max_position_embeddings, 128)].
+        #[arg(long)]
+        max_seq: Option<usize>,
+        /// Default pooling of an embedding model [default: sentence-transformers' Pooling, else pooler if present, else cls].
+        #[arg(long, value_enum)]
+        pooling: Option<PoolingArg>,
+        #[command(flatten)]
+        normalize: NormalizeArgs,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also list the checkpoint tensors that are not used.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Show a .pfm blob's header, sections and totals.
+    Inspect {
+        /// The .pfm file.
+        model: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Token ids of each input.
+    Tokenize(RunArgs),
+    /// Sentence embedding of each input.
+    Embed {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Pooling [default: the model's].
+        #[arg(long, value_enum)]
+        pooling: Option<PoolingArg>,
+        #[command(flatten)]
+        normalize: NormalizeArgs,
+    },
+    /// Class label and probabilities of each input.
+    Classify(RunArgs),
+    /// Predictions for each [MASK] of each input.
+    FillMask {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Predictions per mask.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+        top_k: u16,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The .pfm model.
+    #[arg(short, long)]
+    model: Option<PathBuf>,
+    /// One JSON object per input, one per line.
+    #[arg(long)]
+    json: bool,
+    /// Maximum sequence length [default: the model's].
+    #[arg(long)]
+    max_seq: Option<usize>,
+    /// Input texts; without any, one input per line of stdin.
+    text: Vec<String>,
+}
+
+#[derive(Args)]
+struct NormalizeArgs {
+    /// L2-normalize embeddings.
+    #[arg(long, overrides_with = "no_normalize")]
+    normalize: bool,
+    /// Do not L2-normalize embeddings.
+    #[arg(long)]
+    no_normalize: bool,
+}
+
+impl NormalizeArgs {
+    fn value(&self) -> Option<bool> {
+        match (self.normalize, self.no_normalize) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DtypeArg {
+    F32,
+    F16,
+    Int8,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PoolingArg {
+    Cls,
+    Mean,
+    Pooler,
+}
+
+impl From<PoolingArg> for Pooling {
+    fn from(p: PoolingArg) -> Pooling {
+        match p {
+            PoolingArg::Cls => Pooling::Cls,
+            PoolingArg::Mean => Pooling::Mean,
+            PoolingArg::Pooler => Pooling::Pooler,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match dispatch(Cli::parse().cmd) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A closed stdout (`picoformer ... | head`) ends the command quietly.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// Runs one command; `Ok(false)` when some inputs failed (already reported).
+fn dispatch(cmd: Cmd) -> Result<bool> {
+    match cmd {
+        Cmd::Quantize { dir, dtype, output, max_seq, pooling, normalize, json, verbose } => {
+            let dtype = match dtype {
+                DtypeArg::F32 => WeightDtype::F32,
+                DtypeArg::F16 => WeightDtype::F16,
+                DtypeArg::Int8 => WeightDtype::Int8,
+            };
+            let opts = QuantizeOptions { dtype, max_seq, pooling: pooling.map(Into::into), normalize: normalize.value(), progress: true };
+            let (blob, report) = quantize_dir(&dir, &opts)?;
+            write::write_atomic(&output, &blob)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", report.to_json())?;
+            } else {
+                writeln!(out, "{report}")?;
+                if verbose {
+                    let mut s = String::new();
+                    report.fmt_unused(&mut s)?;
+                    write!(out, "{s}")?;
+                }
+                writeln!(out, "wrote {}", output.display())?;
+            }
+            Ok(true)
+        }
+        Cmd::Inspect { model, json } => {
+            let buf = load_blob(&model)?;
+            let v = inspect::inspect_json(&Blob::parse(buf.as_bytes())?)?;
+            let mut out = std::io::stdout().lock();
+            match json {
+                true => writeln!(out, "{v}")?,
+                false => writeln!(out, "{}", inspect::inspect_text(&v))?,
+            }
+            Ok(true)
+        }
+        Cmd::Tokenize(a) => run_cmd(a, Command::Tokenize),
+        Cmd::Embed { run, pooling, normalize } => {
+            run_cmd(run, Command::Embed { pooling: pooling.map(Into::into), normalize: normalize.value() })
+        }
+        Cmd::Classify(a) => run_cmd(a, Command::Classify),
+        Cmd::FillMask { run, top_k } => run_cmd(run, Command::FillMask { top_k: top_k as usize }),
+    }
+}
+
+fn run_cmd(a: RunArgs, cmd: Command) -> Result<bool> {
+    let path: &Path = run::model_path(a.model.as_deref())?;
+    let blob = load_blob(path)?;
+    let opts = RunOptions { json: a.json, max_seq: a.max_seq };
+    let stdin = std::io::stdin().lock();
+    let mut out = std::io::stdout().lock();
+    let failed = run::run(path, &blob, cmd, &opts, run::inputs(&a.text, stdin), &mut out)?;
+    Ok(failed == 0)
+}

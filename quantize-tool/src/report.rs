@@ -1,0 +1,197 @@
+//! The conversion report: one row per tensor with its quantization error, and totals.
+
+use std::fmt;
+
+use picoformer::format::{DType, Header, Pooling, Task};
+use serde::Serialize;
+
+use crate::load::HfDir;
+use crate::map::{Mapping, TensorSpec};
+use crate::quantize::{Encoded, WeightDtype};
+
+/// One converted tensor.
+#[derive(Debug, Clone, Serialize)]
+pub struct TensorReport {
+    /// Section name.
+    pub name: String,
+    /// Shape, outermost first.
+    pub shape: Vec<usize>,
+    /// Stored dtype (`f32`, `f16`, `i8row`).
+    pub dtype: &'static str,
+    /// Number of values.
+    pub params: usize,
+    /// Bytes in the blob (without alignment padding).
+    pub bytes: usize,
+    /// `max |w - deq(q(w))|`.
+    pub max_abs_err: f32,
+    /// `||w - deq(q(w))|| / ||w||`.
+    pub rel_rmse: f32,
+}
+
+impl TensorReport {
+    /// The row for `spec` encoded as `enc`.
+    pub fn new(spec: &TensorSpec, enc: &Encoded) -> TensorReport {
+        TensorReport {
+            name: spec.name.clone(),
+            shape: spec.shape.clone(),
+            dtype: dtype_name(enc.dtype),
+            params: spec.shape.iter().product(),
+            bytes: enc.bytes.len(),
+            max_abs_err: enc.stats.max_abs,
+            rel_rmse: enc.stats.rel_rmse,
+        }
+    }
+}
+
+/// What `quantize` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The Hugging Face class converted.
+    pub task: &'static str,
+    /// Weight dtype asked for.
+    pub weight_dtype: &'static str,
+    /// Default pooling recorded.
+    pub pooling: &'static str,
+    /// Default L2 normalization recorded.
+    pub normalize: bool,
+    /// The pooler is included.
+    pub has_pooler: bool,
+    /// The MLM decoder is stored (not tied).
+    pub untied_decoder: bool,
+    /// Class labels in id order (classifiers).
+    pub labels: Vec<String>,
+    /// Tokenizer: vocabulary size and flags.
+    pub vocab_size: usize,
+    /// Lowercase / strip accents / split CJK / clean text.
+    pub tokenizer_flags: [bool; 4],
+    /// Default maximum sequence length recorded.
+    pub max_seq: usize,
+    /// Converted tensors in blob order.
+    pub tensors: Vec<TensorReport>,
+    /// Checkpoint tensors not used.
+    pub unused: Vec<String>,
+    /// Blob size in bytes.
+    pub blob_bytes: usize,
+    /// Arena bytes needed at `max_seq` (from the core, on the blob loaded back).
+    pub arena_bytes: usize,
+}
+
+impl Report {
+    /// The report before tensors are converted.
+    pub fn new(hf: &HfDir, mapping: &Mapping, h: &Header, dtype: WeightDtype) -> Report {
+        let t = &h.tokenizer;
+        Report {
+            task: task_name(h.task),
+            weight_dtype: dtype.as_str(),
+            pooling: pooling_name(h.task_params.pooling),
+            normalize: h.task_params.normalize,
+            has_pooler: mapping.has_pooler,
+            untied_decoder: mapping.untied_decoder,
+            labels: if h.task == Task::Classification { hf.config.labels.clone() } else { Vec::new() },
+            vocab_size: hf.tokenizer.vocab.len(),
+            tokenizer_flags: [t.lowercase, t.strip_accents, t.tokenize_cjk, t.clean_text],
+            max_seq: h.task_params.default_max_seq as usize,
+            tensors: Vec::new(),
+            unused: mapping.unused.clone(),
+            blob_bytes: 0,
+            arena_bytes: 0,
+        }
+    }
+
+    /// Total number of weights and biases converted.
+    pub fn params(&self) -> usize {
+        self.tensors.iter().map(|t| t.params).sum()
+    }
+
+    /// Blob bytes per parameter.
+    pub fn bytes_per_param(&self) -> f64 {
+        self.blob_bytes as f64 / self.params().max(1) as f64
+    }
+
+    /// The largest `max_abs_err` and `rel_rmse` over all tensors.
+    pub fn worst(&self) -> (f32, f32) {
+        self.tensors.iter().fold((0.0, 0.0), |(a, r), t| (a.max(t.max_abs_err), r.max(t.rel_rmse)))
+    }
+
+    /// The report as one line of JSON, with the totals (`params`, `bytes_per_param`,
+    /// `max_abs_err`, `max_rel_rmse`).
+    pub fn to_json(&self) -> String {
+        let (max_abs_err, max_rel_rmse) = self.worst();
+        let v = ReportJson { report: self, params: self.params(), bytes_per_param: self.bytes_per_param(), max_abs_err, max_rel_rmse };
+        serde_json::to_string(&v).unwrap_or_default()
+    }
+
+    /// Writes the unused-tensor list (for `--verbose`).
+    pub fn fmt_unused(&self, f: &mut impl fmt::Write) -> fmt::Result {
+        writeln!(f, "unused tensors ({}):", self.unused.len())?;
+        for n in &self.unused {
+            writeln!(f, "  {n}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let w = self.tensors.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
+        writeln!(f, "{:<w$}  {:<14}  {:<5}  {:>11}  {:>9}", "name", "shape", "dtype", "max |err|", "rel RMSE")?;
+        for t in &self.tensors {
+            let shape = format!("{:?}", t.shape);
+            writeln!(f, "{:<w$}  {:<14}  {:<5}  {:>11.3e}  {:>9.3e}", t.name, shape, t.dtype, t.max_abs_err, t.rel_rmse)?;
+        }
+        let (a, r) = self.worst();
+        writeln!(f, "worst: max |err| {a:.3e}, rel RMSE {r:.3e}")?;
+        writeln!(f, "task: {}, weights: {}, pooling: {}{}", self.task, self.weight_dtype, self.pooling, if self.normalize { " + L2 normalize" } else { "" })?;
+        if !self.labels.is_empty() {
+            writeln!(f, "labels: {}", self.labels.join(", "))?;
+        }
+        let [lc, sa, cjk, clean] = self.tokenizer_flags;
+        writeln!(f, "tokenizer: {} tokens, lowercase {lc}, strip accents {sa}, split CJK {cjk}, clean text {clean}", self.vocab_size)?;
+        writeln!(f, "unused tensors: {} (--verbose lists them)", self.unused.len())?;
+        writeln!(f, "parameters: {}", self.params())?;
+        writeln!(f, "blob size: {} bytes ({:.3} bytes per parameter)", self.blob_bytes, self.bytes_per_param())?;
+        write!(f, "arena bytes at max_seq {}: {}", self.max_seq, self.arena_bytes)
+    }
+}
+
+/// [`Report`] with its totals, as printed by `quantize --json` (f32 fields stay shortest-form).
+#[derive(Serialize)]
+struct ReportJson<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    params: usize,
+    bytes_per_param: f64,
+    max_abs_err: f32,
+    max_rel_rmse: f32,
+}
+
+/// Lowercase name of a dtype.
+pub fn dtype_name(d: DType) -> &'static str {
+    match d {
+        DType::F32 => "f32",
+        DType::F16 => "f16",
+        DType::I8Row => "i8row",
+        DType::U8 => "u8",
+        DType::U32 => "u32",
+        _ => "unknown",
+    }
+}
+
+/// Lowercase name of a task.
+pub fn task_name(t: Task) -> &'static str {
+    match t {
+        Task::Embedding => "embedding",
+        Task::Classification => "classification",
+        Task::MaskedLm => "masked-lm",
+        _ => "unknown",
+    }
+}
+
+/// Lowercase name of a pooling.
+pub fn pooling_name(p: Pooling) -> &'static str {
+    match p {
+        Pooling::Cls => "cls",
+        Pooling::Mean => "mean",
+        Pooling::Pooler => "pooler",
+    }
+}

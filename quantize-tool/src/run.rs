@@ -1,0 +1,200 @@
+//! The run commands: `tokenize`, `embed`, `classify`, `fill-mask`. Each reads inputs (arguments,
+//! else stdin lines), runs them through one [`Session`] and prints one line per input: a JSON
+//! object with `--json`, else a human line. An input that fails prints its error (as
+//! `{"error": ..}` with `--json`) and the command goes on; the command then fails at the end.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use picoformer::format::{AlignedBuf, Pooling};
+use picoformer::{Bert, Prediction, Session};
+use serde::Serialize;
+use serde_json::json;
+
+/// Options shared by the run commands.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// One JSON object per input instead of human lines.
+    pub json: bool,
+    /// Maximum sequence length (default: the blob's).
+    pub max_seq: Option<usize>,
+}
+
+/// What to do with each input.
+#[derive(Debug, Clone, Copy)]
+pub enum Command {
+    /// Token ids: `{"ids", "truncated"}`.
+    Tokenize,
+    /// Sentence embedding: `{"ids", "embedding"}`; pooling and normalization default to the model's.
+    Embed {
+        /// Pooling override.
+        pooling: Option<Pooling>,
+        /// Normalization override.
+        normalize: Option<bool>,
+    },
+    /// Class probabilities: `{"label", "probs", "logits"}`.
+    Classify,
+    /// Masked-word predictions: `{"ids", "masks": [{"position", "predictions": [{"token", "id", "prob"}]}]}`.
+    FillMask {
+        /// Predictions per mask.
+        top_k: usize,
+    },
+}
+
+/// The model path, or an error when none is given (a bundled default model may come later).
+pub fn model_path(m: Option<&Path>) -> Result<&Path> {
+    m.ok_or_else(|| anyhow!("no model given: pass -m MODEL.pfm"))
+}
+
+/// Inputs from the arguments, else one per line of `stdin` (trailing `\r` removed).
+pub fn inputs<'a>(args: &'a [String], stdin: impl BufRead + 'a) -> Box<dyn Iterator<Item = Result<String>> + 'a> {
+    if !args.is_empty() {
+        return Box::new(args.iter().cloned().map(Ok));
+    }
+    Box::new(stdin.lines().map(|l| {
+        let l = l.context("reading stdin")?;
+        Ok(l.strip_suffix('\r').map(str::to_string).unwrap_or(l))
+    }))
+}
+
+/// Runs `cmd` over `inputs` with the model in `blob` (from [`crate::load_blob`]); `model` names
+/// it in errors. Returns the number of inputs that failed.
+pub fn run(
+    model: &Path,
+    blob: &AlignedBuf,
+    cmd: Command,
+    opts: &RunOptions,
+    inputs: impl Iterator<Item = Result<String>>,
+    out: &mut dyn Write,
+) -> Result<usize> {
+    let name = model.display();
+    let bert = Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{name}: invalid model"))?;
+    check_task(&bert, cmd).with_context(|| format!("{name}"))?;
+    let max_seq = opts.max_seq.unwrap_or(bert.default_max_seq());
+    let len = bert.arena_len(max_seq).with_context(|| format!("{name}: --max-seq {max_seq}"))?;
+    let mut arena = AlignedBuf::zeroed(len);
+    let mut session = Session::new(&bert, arena.as_mut_bytes(), max_seq).with_context(|| format!("{name}"))?;
+    let mut failed = 0;
+    for (n, text) in inputs.enumerate() {
+        let text = text?;
+        match one(&mut session, cmd, &text) {
+            Ok((v, _)) if opts.json => writeln!(out, "{v}")?,
+            Ok((_, human)) => writeln!(out, "{human}")?,
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: input {}: {e:#}", n + 1);
+                if opts.json {
+                    writeln!(out, "{}", json!({ "error": format!("{e:#}") }))?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(failed)
+}
+
+/// Fails early when the model has no head for the command.
+fn check_task(bert: &Bert, cmd: Command) -> Result<()> {
+    use picoformer::format::Task;
+    let task = bert.task();
+    let ok = match cmd {
+        Command::Tokenize | Command::Embed { .. } => true,
+        Command::Classify => task == Task::Classification,
+        Command::FillMask { .. } => task == Task::MaskedLm,
+    };
+    if !ok {
+        bail!("the model's task is {}, it cannot {cmd:?}", crate::report::task_name(task));
+    }
+    Ok(())
+}
+
+/// One input: the JSON line and the human line.
+fn one(s: &mut Session, cmd: Command, text: &str) -> Result<(String, String)> {
+    match cmd {
+        Command::Tokenize => {
+            let enc = s.tokenize(text)?;
+            let ids = s.ids();
+            let human = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
+            let human = if enc.truncated { human + "  (truncated)" } else { human };
+            Ok((to_json(&TokenizeOut { ids, truncated: enc.truncated })?, human))
+        }
+        Command::Embed { pooling, normalize } => {
+            let model = s.model();
+            let (p, nz) = (pooling.unwrap_or(model.pooling()), normalize.unwrap_or(model.normalize()));
+            let embedding = s.embed_with(text, p, nz)?.to_vec();
+            let human = embedding.iter().map(|x| format!("{x:.6}")).collect::<Vec<_>>().join(" ");
+            Ok((to_json(&EmbedOut { ids: s.ids(), embedding: &embedding })?, human))
+        }
+        Command::Classify => {
+            let model = s.model();
+            let c = s.classify(text)?;
+            let label = model.label(c.label).unwrap_or("?");
+            let human = format!("{label}  {:.3}  {text}", c.probs[c.label]);
+            Ok((to_json(&ClassifyOut { label, probs: c.probs, logits: c.logits })?, human))
+        }
+        Command::FillMask { top_k } => fill_mask(s, text, top_k),
+    }
+}
+
+fn fill_mask(s: &mut Session, text: &str, top_k: usize) -> Result<(String, String)> {
+    let mut positions = vec![0usize; s.max_seq()];
+    let positions = s.run_masked(text, &mut positions)?.to_vec();
+    let ids = s.ids().to_vec();
+    let vocab = *s.model().tokenizer().vocab();
+    let token = |id: u32| vocab.token(id).unwrap_or("?");
+    let mut top = vec![Prediction::default(); top_k.max(1)];
+    let (mut masks, mut human) = (Vec::new(), text.to_string());
+    for position in positions {
+        let preds = s.fill_mask_at(position, &mut top)?;
+        let predictions: Vec<PredictionOut> =
+            preds.iter().map(|p| PredictionOut { token: token(p.id), id: p.id, prob: p.prob }).collect();
+        let line: Vec<String> = preds.iter().map(|p| format!("{} {:.3}", token(p.id), p.prob)).collect();
+        human.push_str(&format!("\n  [MASK] @{position}: {}", line.join(" | ")));
+        masks.push(MaskOut { position, predictions });
+    }
+    Ok((to_json(&FillMaskOut { ids: &ids, masks })?, human))
+}
+
+/// serde_json prints `f32` fields in their shortest round-tripping form.
+fn to_json(v: &impl Serialize) -> Result<String> {
+    Ok(serde_json::to_string(v)?)
+}
+
+#[derive(Serialize)]
+struct TokenizeOut<'a> {
+    ids: &'a [u32],
+    truncated: bool,
+}
+
+#[derive(Serialize)]
+struct EmbedOut<'a> {
+    ids: &'a [u32],
+    embedding: &'a [f32],
+}
+
+#[derive(Serialize)]
+struct ClassifyOut<'a> {
+    label: &'a str,
+    probs: &'a [f32],
+    logits: &'a [f32],
+}
+
+#[derive(Serialize)]
+struct FillMaskOut<'a> {
+    ids: &'a [u32],
+    masks: Vec<MaskOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct MaskOut<'a> {
+    position: usize,
+    predictions: Vec<PredictionOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct PredictionOut<'a> {
+    token: &'a str,
+    id: u32,
+    prob: f32,
+}

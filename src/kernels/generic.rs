@@ -1,0 +1,382 @@
+//! Portable scalar reference kernels: **the specification**.
+//!
+//! Every arch variant (`x86.rs`, later `neon.rs`, `cortex_m.rs`) has a function of the same name and
+//! signature and is tested against the one here. These are also the fallback on targets without SIMD
+//! (Cortex-M), so they stay simple: safe Rust, no `unsafe`, written so LLVM can vectorize them.
+//!
+//! Numerics (what "the spec" means):
+//! - Float dot products use [`LANES`] interleaved accumulators: `acc[l] += a[i] * b[i]` for
+//!   `i % LANES == l` over the whole-chunk prefix, then `(acc[0] + acc[1]) + (acc[2] + acc[3])`, then the
+//!   `k % LANES` tail elements added one by one. Multiplies and adds are separate (never fused), so
+//!   the result is bit-identical on every target. `matmul_f32` / `matmul_f16` produce, per output,
+//!   exactly `dot_f32(x_row, w_row)` (with `w_row` widened to f32 for f16).
+//! - Integer paths are exact: `matmul_i8` accumulates in `i32`, `quantize_row_i8` rounds half away from
+//!   zero. SIMD variants of these are bit-exact with this file.
+//!
+//! Contracts (lengths) are stated per function and checked with `debug_assert!`. In release builds a
+//! violated contract never causes undefined behaviour: the kernels only use checked slice access and
+//! iterate over the overlap of the given slices.
+
+use half::f16;
+
+/// Number of interleaved accumulators in the float dot products (the summation order of the spec).
+pub const LANES: usize = 4;
+
+/// Rows of `w` processed together against one row of `x` in the matmuls (column blocking).
+const NB: usize = 4;
+
+/// Elements of an f16 weight row widened to f32 at a time (a multiple of [`LANES`]; stack scratch).
+const F16_CHUNK: usize = 64;
+
+/// Dot product of `a` and `b`.
+///
+/// Contract: `a.len() == b.len()` (any length, including 0 → `0.0`).
+pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len(), "dot_f32: length mismatch");
+    let [r] = dots_f32(a, [b]);
+    r
+}
+
+/// `R` dot products of one row `x` against `R` rows `ws`, each bit-identical to [`dot_f32`].
+#[inline(always)]
+fn dots_f32<const R: usize>(x: &[f32], ws: [&[f32]; R]) -> [f32; R] {
+    let mut acc = [[0.0f32; LANES]; R];
+    let body = x.len() / LANES * LANES;
+    for (c, xc) in x[..body].chunks_exact(LANES).enumerate() {
+        for (acc_r, w) in acc.iter_mut().zip(ws.iter()) {
+            let wc = &w[c * LANES..c * LANES + LANES];
+            for l in 0..LANES {
+                acc_r[l] += xc[l] * wc[l];
+            }
+        }
+    }
+    let mut out = [0.0f32; R];
+    for ((o, a), w) in out.iter_mut().zip(acc.iter()).zip(ws.iter()) {
+        let mut s = (a[0] + a[1]) + (a[2] + a[3]);
+        for (xv, wv) in x[body..].iter().zip(&w[body..]) {
+            s += xv * wv;
+        }
+        *o = s;
+    }
+    out
+}
+
+/// `out[m, n] = x[m, k] · w[n, k]ᵀ` (f32 weights, PyTorch `Linear` layout).
+///
+/// Contract: `x.len() == m * k`, `w.len() == n * k`, `out.len() == m * n`; any of `m`, `k`, `n` may be
+/// 0 (`k == 0` gives zeros). Each `out[i, j]` is bit-identical to `dot_f32(x[i, :], w[j, :])`.
+pub fn matmul_f32(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {
+    debug_assert_eq!(x.len(), m * k, "matmul_f32: x.len() != m*k");
+    debug_assert_eq!(w.len(), n * k, "matmul_f32: w.len() != n*k");
+    debug_assert_eq!(out.len(), m * n, "matmul_f32: out.len() != m*n");
+    if n == 0 {
+        return;
+    }
+    if k == 0 {
+        out.fill(0.0);
+        return;
+    }
+    for (orow, xrow) in out.chunks_exact_mut(n).zip(x.chunks_exact(k)).take(m) {
+        let mut wrows = w.chunks_exact(k);
+        let mut oblocks = orow.chunks_exact_mut(NB);
+        for ob in &mut oblocks {
+            let (Some(w0), Some(w1), Some(w2), Some(w3)) =
+                (wrows.next(), wrows.next(), wrows.next(), wrows.next())
+            else {
+                return;
+            };
+            ob.copy_from_slice(&dots_f32(xrow, [w0, w1, w2, w3]));
+        }
+        for (o, wr) in oblocks.into_remainder().iter_mut().zip(wrows) {
+            *o = dot_f32(xrow, wr);
+        }
+    }
+}
+
+/// `R` dot products of `R` rows `xs` against one f16 row `w`, each bit-identical to
+/// `dot_f32(xs[r], w as f32)`; `w` is widened once per [`F16_CHUNK`] and reused for all rows.
+#[inline(always)]
+fn dots_f16<const R: usize>(xs: [&[f32]; R], w: &[f16]) -> [f32; R] {
+    let k = w.len();
+    let body = k / LANES * LANES;
+    let mut acc = [[0.0f32; LANES]; R];
+    let mut buf = [0.0f32; F16_CHUNK];
+    for (c, wc) in w[..body].chunks(F16_CHUNK).enumerate() {
+        let wf = &mut buf[..wc.len()];
+        f16_to_f32(wf, wc);
+        let base = c * F16_CHUNK;
+        for (acc_r, x) in acc.iter_mut().zip(xs.iter()) {
+            let xc = &x[base..base + wf.len()];
+            for (xl, wl) in xc.chunks_exact(LANES).zip(wf.chunks_exact(LANES)) {
+                for l in 0..LANES {
+                    acc_r[l] += xl[l] * wl[l];
+                }
+            }
+        }
+    }
+    let mut out = [0.0f32; R];
+    for ((o, a), x) in out.iter_mut().zip(acc.iter()).zip(xs.iter()) {
+        let mut s = (a[0] + a[1]) + (a[2] + a[3]);
+        for (xv, wv) in x[body..].iter().zip(&w[body..]) {
+            s += xv * wv.to_f32();
+        }
+        *o = s;
+    }
+    out
+}
+
+/// `out[m, n] = x[m, k] · w[n, k]ᵀ` with f16 weights, f32 accumulation.
+///
+/// Contract: as [`matmul_f32`]. Each `out[i, j]` is bit-identical to `dot_f32` of `x[i, :]` and the
+/// f32 widening of `w[j, :]`.
+pub fn matmul_f16(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: usize) {
+    debug_assert_eq!(x.len(), m * k, "matmul_f16: x.len() != m*k");
+    debug_assert_eq!(w.len(), n * k, "matmul_f16: w.len() != n*k");
+    debug_assert_eq!(out.len(), m * n, "matmul_f16: out.len() != m*n");
+    if n == 0 {
+        return;
+    }
+    if k == 0 {
+        out.fill(0.0);
+        return;
+    }
+    // Row blocking: each f16 weight row is widened once per NB rows of x.
+    let m = m.min(x.len() / k).min(out.len() / n);
+    for (j, wrow) in w.chunks_exact(k).take(n).enumerate() {
+        let mut i = 0;
+        while i + NB <= m {
+            let r = dots_f16(
+                [row(x, i, k), row(x, i + 1, k), row(x, i + 2, k), row(x, i + 3, k)],
+                wrow,
+            );
+            for (d, v) in r.iter().enumerate() {
+                out[(i + d) * n + j] = *v;
+            }
+            i += NB;
+        }
+        for i in i..m {
+            let [v] = dots_f16([row(x, i, k)], wrow);
+            out[i * n + j] = v;
+        }
+    }
+}
+
+/// Row `i` of a row-major matrix with `k` columns.
+#[inline(always)]
+fn row(a: &[f32], i: usize, k: usize) -> &[f32] {
+    &a[i * k..i * k + k]
+}
+
+/// `out[i, j] = ((Σ_p xq[i, p] as i32 * w[j, p] as i32) as f32 * xs[i]) * ws[j]`, evaluated in that order.
+///
+/// Contract: `xq.len() == m * k`, `xs.len() == m`, `w.len() == n * k`, `ws.len() == n`,
+/// `out.len() == m * n`. All `i8` values are allowed (including -128). The `i32` accumulation is exact
+/// for `k < 2^31 / 128^2 = 131072` (with the quantizer's range ±127: `k < 133144`); larger `k` may wrap.
+pub fn matmul_i8(
+    out: &mut [f32],
+    xq: &[i8],
+    xs: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    debug_assert_eq!(xq.len(), m * k, "matmul_i8: xq.len() != m*k");
+    debug_assert_eq!(xs.len(), m, "matmul_i8: xs.len() != m");
+    debug_assert_eq!(w.len(), n * k, "matmul_i8: w.len() != n*k");
+    debug_assert_eq!(ws.len(), n, "matmul_i8: ws.len() != n");
+    debug_assert_eq!(out.len(), m * n, "matmul_i8: out.len() != m*n");
+    if n == 0 {
+        return;
+    }
+    if k == 0 {
+        out.fill(0.0);
+        return;
+    }
+    for ((orow, xrow), &sx) in out.chunks_exact_mut(n).zip(xq.chunks_exact(k)).zip(xs).take(m) {
+        for ((o, wrow), &sw) in orow.iter_mut().zip(w.chunks_exact(k)).zip(ws) {
+            *o = (dot_i8(xrow, wrow) as f32 * sx) * sw;
+        }
+    }
+}
+
+/// Exact integer dot product of two `i8` rows (i32 accumulation; wraps only past the `matmul_i8` bound).
+#[inline(always)]
+pub(crate) fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    a.iter()
+        .zip(b)
+        .fold(0i32, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32))
+}
+
+/// Symmetric per-row int8 quantization: the reference quantizer (the host tool makes blobs with it,
+/// so it is deterministic bit for bit on every target).
+///
+/// `amax = max |src|` (NaNs ignored). If `amax` is not finite and positive: `dst = 0`, returns `0.0`.
+/// Else `scale = amax / 127`, `inv = 127 / amax`, `dst[i] = clamp(roundf(src[i] * inv), -127, 127)`
+/// (round half away from zero; a NaN element gives 0) and returns `scale`.
+///
+/// Contract: `dst.len() == src.len()`.
+pub fn quantize_row_i8(dst: &mut [i8], src: &[f32]) -> f32 {
+    debug_assert_eq!(dst.len(), src.len(), "quantize_row_i8: length mismatch");
+    let amax = src.iter().fold(0.0f32, |m, &v| m.max(libm::fabsf(v)));
+    if !(amax > 0.0 && amax.is_finite()) {
+        dst.fill(0);
+        return 0.0;
+    }
+    let inv = 127.0 / amax;
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = quantize_one(s, inv);
+    }
+    amax / 127.0
+}
+
+/// One element of [`quantize_row_i8`]: `clamp(roundf(s * inv), -127, 127) as i8`, NaN → 0.
+#[inline(always)]
+pub(crate) fn quantize_one(s: f32, inv: f32) -> i8 {
+    // `as i8` saturates and maps NaN to 0; the clamp keeps -128 out.
+    libm::roundf(s * inv).clamp(-127.0, 127.0) as i8
+}
+
+/// `y += a * x` elementwise (separate multiply and add, not fused).
+///
+/// Contract: `y.len() == x.len()`.
+pub fn axpy_f32(y: &mut [f32], a: f32, x: &[f32]) {
+    debug_assert_eq!(y.len(), x.len(), "axpy_f32: length mismatch");
+    for (yv, xv) in y.iter_mut().zip(x) {
+        *yv += a * xv;
+    }
+}
+
+/// Sum of a row with the same [`LANES`] accumulator order as [`dot_f32`].
+#[inline(always)]
+fn sum_f32(x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let mut chunks = x.chunks_exact(LANES);
+    for c in &mut chunks {
+        for l in 0..LANES {
+            acc[l] += c[l];
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for v in chunks.remainder() {
+        s += v;
+    }
+    s
+}
+
+/// LayerNorm of one row in place, biased variance (PyTorch):
+/// `x = (x - mean) / sqrt(var + eps) * gamma + beta`.
+///
+/// Contract: `gamma.len() == beta.len() == x.len()`, `eps > 0`. An empty row is left unchanged.
+pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    debug_assert_eq!(gamma.len(), x.len(), "layer_norm: gamma length");
+    debug_assert_eq!(beta.len(), x.len(), "layer_norm: beta length");
+    if x.is_empty() {
+        return;
+    }
+    let inv_n = 1.0 / x.len() as f32;
+    let mean = sum_f32(x) * inv_n;
+    let mut acc = [0.0f32; LANES];
+    let mut chunks = x.chunks_exact(LANES);
+    for c in &mut chunks {
+        for l in 0..LANES {
+            let d = c[l] - mean;
+            acc[l] += d * d;
+        }
+    }
+    let mut ss = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for v in chunks.remainder() {
+        ss += (v - mean) * (v - mean);
+    }
+    let rstd = 1.0 / libm::sqrtf(ss * inv_n + eps);
+    for ((v, g), b) in x.iter_mut().zip(gamma).zip(beta) {
+        *v = (*v - mean) * rstd * g + b;
+    }
+}
+
+/// Numerically stable softmax in place: `x = exp(x - max) / Σ exp(x - max)`.
+///
+/// Contract: none on length (an empty row is left unchanged). A row of all `-inf` gives NaNs, as in
+/// PyTorch; callers mask with a large finite negative instead.
+pub fn softmax(x: &mut [f32]) {
+    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0f32;
+    for v in x.iter_mut() {
+        *v = libm::expf(*v - max);
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    for v in x.iter_mut() {
+        *v *= inv;
+    }
+}
+
+/// Exact GELU in place: `x = 0.5 * x * (1 + erf(x / sqrt(2)))` (`libm::erff`).
+pub fn gelu_erf(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = 0.5 * *v * (1.0 + libm::erff(*v * core::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
+/// `x = tanh(x)` in place (`libm::tanhf`).
+pub fn tanh_inplace(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = libm::tanhf(*v);
+    }
+}
+
+/// `x[i, :] += b` for every row of `x[m, n]`, where `n = b.len()`.
+///
+/// Contract: `x.len()` is a multiple of `b.len()` (`b` may be empty only if `x` is).
+pub fn add_bias(x: &mut [f32], b: &[f32]) {
+    debug_assert!(
+        if b.is_empty() { x.is_empty() } else { x.len() % b.len() == 0 },
+        "add_bias: x.len() not a multiple of b.len()"
+    );
+    if b.is_empty() {
+        return;
+    }
+    for row in x.chunks_mut(b.len()) {
+        add_inplace_unchecked(row, b);
+    }
+}
+
+/// `y += x` elementwise.
+///
+/// Contract: `y.len() == x.len()`.
+pub fn add_inplace(y: &mut [f32], x: &[f32]) {
+    debug_assert_eq!(y.len(), x.len(), "add_inplace: length mismatch");
+    add_inplace_unchecked(y, x);
+}
+
+#[inline(always)]
+fn add_inplace_unchecked(y: &mut [f32], x: &[f32]) {
+    for (yv, xv) in y.iter_mut().zip(x) {
+        *yv += xv;
+    }
+}
+
+/// `x *= s` elementwise.
+pub fn scale_inplace(x: &mut [f32], s: f32) {
+    for v in x.iter_mut() {
+        *v *= s;
+    }
+}
+
+/// `x /= max(‖x‖₂, 1e-12)` (`torch.nn.functional.normalize` semantics; a zero row stays zero).
+pub fn l2_normalize(x: &mut [f32]) {
+    let norm = libm::sqrtf(dot_f32(x, x));
+    let inv = 1.0 / norm.max(1e-12);
+    scale_inplace(x, inv);
+}
+
+/// `dst = src` widened from f16 to f32 (exact; embedding lookup).
+///
+/// Contract: `dst.len() == src.len()`.
+pub fn f16_to_f32(dst: &mut [f32], src: &[f16]) {
+    debug_assert_eq!(dst.len(), src.len(), "f16_to_f32: length mismatch");
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = s.to_f32();
+    }
+}

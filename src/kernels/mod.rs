@@ -1,0 +1,250 @@
+//! Leaf kernels: matmuls, dots, norms, activations. **The only dispatch point.**
+//!
+//! Kernels know nothing of models: they take slices and sizes, output first. All matrices are
+//! row-major; weight matrices are `[n, k]` (PyTorch `Linear` layout, the "transposed B" / `nt`
+//! convention), so `out[m, n] = x[m, k] · w[n, k]ᵀ` reads both operands along contiguous rows.
+//!
+//! Layout of this module (one file per instruction set, identical function names and signatures):
+//! - [`generic`]: scalar reference kernels — the specification, and the fallback everywhere.
+//! - [`x86`] (x86_64): AVX2 + FMA variants (+ F16C for f16 weights).
+//! - `neon.rs` (aarch64) and `cortex_m.rs` (Armv7E-M/Armv8-M DSP, Helium) slot in the same way: add the
+//!   file, a `has_*` probe below and one early `return` per kernel in the functions of this file.
+//!
+//! Dispatch ladder (as in the `half` crate), per kernel:
+//! 1. compile-time: with `-C target-feature=+avx2,+fma` (or `target-cpu=native`) the probe is the
+//!    constant `true` and the arch variant is called directly;
+//! 2. runtime, only with the `std` feature: `std::is_x86_feature_detected!`, probed once and cached in
+//!    an `AtomicU8` (one relaxed load per call afterwards);
+//! 3. otherwise the [`generic`] kernel.
+//!
+//! Numerics: float SIMD variants differ from [`generic`] only by summation order and FMA rounding
+//! (tested to a relative 1e-5 of `Σ|a·b|`); integer paths (`matmul_i8`, `quantize_row_i8`) are
+//! bit-exact on every path. Kernels with no arch variant here call [`generic`] directly.
+
+use half::f16;
+
+pub mod generic;
+#[cfg(target_arch = "x86_64")]
+pub mod x86;
+
+/// Whether the x86_64 AVX2 + FMA kernels may run on this CPU (see the module docs for the ladder).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub fn has_avx2_fma() -> bool {
+    #[cfg(all(target_feature = "avx2", target_feature = "fma"))]
+    {
+        true
+    }
+    #[cfg(all(not(all(target_feature = "avx2", target_feature = "fma")), feature = "std"))]
+    {
+        detect::get() & detect::AVX2_FMA != 0
+    }
+    #[cfg(all(not(all(target_feature = "avx2", target_feature = "fma")), not(feature = "std")))]
+    {
+        false
+    }
+}
+
+/// Whether the x86_64 AVX2 + FMA + F16C kernels (f16 weights) may run on this CPU.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub fn has_avx2_fma_f16c() -> bool {
+    #[cfg(all(target_feature = "avx2", target_feature = "fma", target_feature = "f16c"))]
+    {
+        true
+    }
+    #[cfg(all(
+        not(all(target_feature = "avx2", target_feature = "fma", target_feature = "f16c")),
+        feature = "std"
+    ))]
+    {
+        detect::get() & detect::AVX2_FMA_F16C == detect::AVX2_FMA_F16C
+    }
+    #[cfg(all(
+        not(all(target_feature = "avx2", target_feature = "fma", target_feature = "f16c")),
+        not(feature = "std")
+    ))]
+    {
+        false
+    }
+}
+
+/// Runtime CPU feature probe, run once and cached.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+mod detect {
+    use core::sync::atomic::{AtomicU8, Ordering};
+
+    /// Set once the probe has run (so 0 means "not probed yet").
+    const PROBED: u8 = 1;
+    /// AVX2 and FMA.
+    pub(super) const AVX2_FMA: u8 = 2;
+    /// F16C (only meaningful together with [`AVX2_FMA`]).
+    const F16C: u8 = 4;
+    /// AVX2, FMA and F16C.
+    pub(super) const AVX2_FMA_F16C: u8 = AVX2_FMA | F16C;
+
+    static CACHE: AtomicU8 = AtomicU8::new(0);
+
+    /// The cached feature bits; probes the CPU on first use (a benign race: every thread stores the same value).
+    #[inline(always)]
+    pub(super) fn get() -> u8 {
+        let v = CACHE.load(Ordering::Relaxed);
+        if v != 0 {
+            return v;
+        }
+        probe()
+    }
+
+    #[cold]
+    fn probe() -> u8 {
+        let mut v = PROBED;
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            v |= AVX2_FMA;
+        }
+        if std::is_x86_feature_detected!("f16c") {
+            v |= F16C;
+        }
+        CACHE.store(v, Ordering::Relaxed);
+        v
+    }
+}
+
+/// `out[m, n] = x[m, k] · w[n, k]ᵀ` (f32 weights).
+///
+/// Contract: `x.len() == m * k`, `w.len() == n * k`, `out.len() == m * n` (any size may be 0).
+/// No alignment requirement.
+#[inline]
+pub fn matmul_f32(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        return x86::matmul_f32(out, x, w, m, k, n);
+    }
+    generic::matmul_f32(out, x, w, m, k, n)
+}
+
+/// `out[m, n] = x[m, k] · w[n, k]ᵀ` with f16 weights, f32 accumulation.
+///
+/// Contract: as [`matmul_f32`]. No alignment requirement.
+#[inline]
+pub fn matmul_f16(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma_f16c() {
+        return x86::matmul_f16(out, x, w, m, k, n);
+    }
+    generic::matmul_f16(out, x, w, m, k, n)
+}
+
+/// `out[i, j] = ((Σ_p xq[i, p] as i32 * w[j, p] as i32) as f32 * xs[i]) * ws[j]`, evaluated in that order.
+///
+/// `xq`/`xs` are the int8 plane and per-row scales of the activations (from [`quantize_row_i8`]),
+/// `w`/`ws` those of the weights. Contract: `xq.len() == m * k`, `xs.len() == m`, `w.len() == n * k`,
+/// `ws.len() == n`, `out.len() == m * n`. The i32 accumulation is exact for `k < 131072` (any i8
+/// values; `k < 133144` for values in ±127). Bit-exact on every path. No alignment requirement.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn matmul_i8(
+    out: &mut [f32],
+    xq: &[i8],
+    xs: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        return x86::matmul_i8(out, xq, xs, w, ws, m, k, n);
+    }
+    generic::matmul_i8(out, xq, xs, w, ws, m, k, n)
+}
+
+/// Symmetric per-row int8 quantization (the reference quantizer; bit-exact on every path).
+///
+/// `amax = max |src|` (NaNs ignored); if `amax` is not finite and positive, `dst = 0` and it returns
+/// `0.0`. Else `scale = amax / 127`, `dst[i] = clamp(roundf(src[i] * (127 / amax)), -127, 127)` (round
+/// half away from zero; NaN → 0) and it returns `scale`. Contract: `dst.len() == src.len()`.
+#[inline]
+pub fn quantize_row_i8(dst: &mut [i8], src: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        return x86::quantize_row_i8(dst, src);
+    }
+    generic::quantize_row_i8(dst, src)
+}
+
+/// Dot product. Contract: `a.len() == b.len()`.
+#[inline]
+pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        return x86::dot_f32(a, b);
+    }
+    generic::dot_f32(a, b)
+}
+
+/// `y += a * x`. Contract: `y.len() == x.len()`.
+#[inline]
+pub fn axpy_f32(y: &mut [f32], a: f32, x: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        return x86::axpy_f32(y, a, x);
+    }
+    generic::axpy_f32(y, a, x)
+}
+
+/// LayerNorm of one row in place, biased variance like PyTorch:
+/// `x = (x - mean) / sqrt(var + eps) * gamma + beta`. Contract: `gamma.len() == beta.len() == x.len()`.
+#[inline]
+pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+    generic::layer_norm(x, gamma, beta, eps)
+}
+
+/// Numerically stable softmax in place (subtracts the max first). Any length; empty is a no-op.
+#[inline]
+pub fn softmax(x: &mut [f32]) {
+    generic::softmax(x)
+}
+
+/// Exact GELU in place: `0.5 * x * (1 + erf(x / sqrt(2)))` with `libm::erff`.
+#[inline]
+pub fn gelu_erf(x: &mut [f32]) {
+    generic::gelu_erf(x)
+}
+
+/// `x = tanh(x)` in place.
+#[inline]
+pub fn tanh_inplace(x: &mut [f32]) {
+    generic::tanh_inplace(x)
+}
+
+/// `x[i, :] += b` for each row of `x[m, n]` (`n = b.len()`). Contract: `x.len() % b.len() == 0`.
+#[inline]
+pub fn add_bias(x: &mut [f32], b: &[f32]) {
+    generic::add_bias(x, b)
+}
+
+/// `y += x` elementwise. Contract: `y.len() == x.len()`.
+#[inline]
+pub fn add_inplace(y: &mut [f32], x: &[f32]) {
+    generic::add_inplace(y, x)
+}
+
+/// `x *= s` elementwise.
+#[inline]
+pub fn scale_inplace(x: &mut [f32], s: f32) {
+    generic::scale_inplace(x, s)
+}
+
+/// `x /= max(‖x‖₂, 1e-12)` (`torch.nn.functional.normalize` semantics).
+#[inline]
+pub fn l2_normalize(x: &mut [f32]) {
+    generic::l2_normalize(x)
+}
+
+/// `dst = src` widened from f16 to f32 (exact; used for embedding lookup).
+/// Contract: `dst.len() == src.len()`.
+#[inline]
+pub fn f16_to_f32(dst: &mut [f32], src: &[f16]) {
+    generic::f16_to_f32(dst, src)
+}

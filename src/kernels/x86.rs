@@ -1,0 +1,515 @@
+//! x86_64 variants: AVX2 + FMA (+ F16C for f16 weights). Same names and signatures as [`generic`].
+//!
+//! Every public function here is safe to call on any x86_64 CPU: it runs the SIMD path only when
+//! [`super::has_avx2_fma`] (or [`super::has_avx2_fma_f16c`]) says the CPU supports it **and** the
+//! slice lengths satisfy the contract, and otherwise calls the [`generic`] kernel (so a broken contract
+//! behaves exactly as it does there: a `debug_assert!` in debug builds, never undefined behaviour).
+//! The choice between generic and x86 is still made in `kernels/mod.rs`; the checks here only make
+//! the functions sound on their own (tests call them directly).
+//!
+//! Matmuls use register-blocked micro-tiles: [`MR`] rows of `x` × [`NR`] rows of `w`, each of the
+//! `MR * NR` outputs an 8-lane FMA accumulator over `k`, reduced horizontally at the end. The outer
+//! loop walks blocks of `w` (streamed once), the inner loop all rows of `x` (hot in L1/L2).
+//! `matmul_i8` widens i8 to i16 (`vpmovsxbw`) and uses `vpmaddwd` into i32 lanes: exact for all i8
+//! values, so it is bit-exact with [`generic::matmul_i8`]. No alignment is required anywhere
+//! (unaligned loads; f32 tails use masked loads, integer tails scalar code).
+#![allow(unsafe_code)]
+
+use core::arch::x86_64::*;
+
+use half::f16;
+
+use super::generic;
+
+/// Rows of `x` per micro-tile.
+pub const MR: usize = 4;
+/// Rows of `w` per micro-tile (`MR * NR` accumulators + `NR` weight vectors + 1 fit 16 ymm registers).
+pub const NR: usize = 2;
+
+/// `true` when `x[m, k]`, `w[n, k]`, `out[m, n]` have exactly the implied lengths (overflow-checked).
+#[inline(always)]
+fn mm_lens_ok(out: usize, x: usize, w: usize, m: usize, k: usize, n: usize) -> bool {
+    m.checked_mul(k) == Some(x) && n.checked_mul(k) == Some(w) && m.checked_mul(n) == Some(out)
+}
+
+/// AVX2 + FMA variant of [`generic::matmul_f32`] (same contract; float tolerance vs generic).
+pub fn matmul_f32(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {
+    debug_assert_eq!(x.len(), m * k, "matmul_f32: x.len() != m*k");
+    debug_assert_eq!(w.len(), n * k, "matmul_f32: w.len() != n*k");
+    debug_assert_eq!(out.len(), m * n, "matmul_f32: out.len() != m*n");
+    if !(super::has_avx2_fma() && mm_lens_ok(out.len(), x.len(), w.len(), m, k, n)) {
+        return generic::matmul_f32(out, x, w, m, k, n);
+    }
+    // SAFETY: the CPU supports AVX2 and FMA (checked above), and the lengths were checked above, which
+    // is all the tile loops rely on to stay in bounds.
+    unsafe { matmul_f32_avx2(out, x, w, m, k, n) }
+}
+
+/// AVX2 + FMA + F16C variant of [`generic::matmul_f16`] (same contract; float tolerance vs generic).
+pub fn matmul_f16(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: usize) {
+    debug_assert_eq!(x.len(), m * k, "matmul_f16: x.len() != m*k");
+    debug_assert_eq!(w.len(), n * k, "matmul_f16: w.len() != n*k");
+    debug_assert_eq!(out.len(), m * n, "matmul_f16: out.len() != m*n");
+    if !(super::has_avx2_fma_f16c() && mm_lens_ok(out.len(), x.len(), w.len(), m, k, n)) {
+        return generic::matmul_f16(out, x, w, m, k, n);
+    }
+    // SAFETY: the CPU supports AVX2, FMA and F16C (checked above); lengths checked above.
+    unsafe { matmul_f16_avx2(out, x, w, m, k, n) }
+}
+
+/// AVX2 variant of [`generic::matmul_i8`] (same contract; bit-exact with generic).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_i8(
+    out: &mut [f32],
+    xq: &[i8],
+    xs: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    debug_assert_eq!(xq.len(), m * k, "matmul_i8: xq.len() != m*k");
+    debug_assert_eq!(xs.len(), m, "matmul_i8: xs.len() != m");
+    debug_assert_eq!(w.len(), n * k, "matmul_i8: w.len() != n*k");
+    debug_assert_eq!(ws.len(), n, "matmul_i8: ws.len() != n");
+    debug_assert_eq!(out.len(), m * n, "matmul_i8: out.len() != m*n");
+    let ok = mm_lens_ok(out.len(), xq.len(), w.len(), m, k, n) && xs.len() == m && ws.len() == n;
+    if !(super::has_avx2_fma() && ok) {
+        return generic::matmul_i8(out, xq, xs, w, ws, m, k, n);
+    }
+    // SAFETY: the CPU supports AVX2 (checked above); lengths checked above.
+    unsafe { matmul_i8_avx2(out, xq, xs, w, ws, m, k, n) }
+}
+
+/// AVX2 variant of [`generic::quantize_row_i8`] (same contract; bit-exact with generic).
+pub fn quantize_row_i8(dst: &mut [i8], src: &[f32]) -> f32 {
+    debug_assert_eq!(dst.len(), src.len(), "quantize_row_i8: length mismatch");
+    if !(super::has_avx2_fma() && dst.len() == src.len()) {
+        return generic::quantize_row_i8(dst, src);
+    }
+    // SAFETY: the CPU supports AVX2 (checked above); equal lengths checked above.
+    unsafe { quantize_row_i8_avx2(dst, src) }
+}
+
+/// AVX2 + FMA variant of [`generic::dot_f32`] (same contract; float tolerance vs generic).
+pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len(), "dot_f32: length mismatch");
+    if !(super::has_avx2_fma() && a.len() == b.len()) {
+        return generic::dot_f32(a, b);
+    }
+    // SAFETY: the CPU supports AVX2 and FMA (checked above); equal lengths checked above.
+    unsafe { dot_f32_avx2(a, b) }
+}
+
+/// AVX2 + FMA variant of [`generic::axpy_f32`] (fused multiply-add: float tolerance vs generic).
+pub fn axpy_f32(y: &mut [f32], a: f32, x: &[f32]) {
+    debug_assert_eq!(y.len(), x.len(), "axpy_f32: length mismatch");
+    if !(super::has_avx2_fma() && y.len() == x.len()) {
+        return generic::axpy_f32(y, a, x);
+    }
+    // SAFETY: the CPU supports AVX2 and FMA (checked above); equal lengths checked above.
+    unsafe { axpy_f32_avx2(y, a, x) }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers. All `unsafe fn`s below require the CPU features they enable, plus the bounds they state.
+
+/// `MASK_SRC[8 - r..16 - r]` is a lane mask with the first `r` lanes set (for masked tail loads).
+static MASK_SRC: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// Mask selecting the first `r` of 8 lanes. Requires `r <= 8`.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn tail_mask(r: usize) -> __m256i {
+    debug_assert!(r <= 8);
+    // SAFETY: 8 - r <= 8, so the 8 lanes read lie inside the 16-element static.
+    unsafe { _mm256_loadu_si256(MASK_SRC.as_ptr().add(8 - r) as *const __m256i) }
+}
+
+/// Horizontal sum of 8 f32 lanes.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn hsum_ps(v: __m256) -> f32 {
+    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0b01));
+    _mm_cvtss_f32(s)
+}
+
+/// Horizontal sum of 8 i32 lanes (wrapping, like the generic accumulator).
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn hsum_epi32(v: __m256i) -> i32 {
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+    _mm_cvtsi128_si32(s)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// f32 / f16 matmul: one tile loop, stamped out per weight type (the f16 one also enables F16C).
+
+/// Loads 8 f32 weights at `p`. Requires AVX and 8 readable f32 at `p`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn load8_f32(p: *const f32) -> __m256 {
+    // SAFETY: the caller guarantees 8 readable f32 at `p`.
+    unsafe { _mm256_loadu_ps(p) }
+}
+
+/// Loads the first `r < 8` f32 weights at `p`, zeros elsewhere. Requires `r` readable f32 at `p`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn load_tail_f32(p: *const f32, r: usize) -> __m256 {
+    // SAFETY: `r` readable f32 (caller); masked-off lanes are not accessed by `vmaskmovps`.
+    unsafe { _mm256_maskload_ps(p, tail_mask(r)) }
+}
+
+/// Loads 8 f16 weights at `p` widened to f32. Requires F16C and 8 readable f16 (16 bytes) at `p`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn load8_f16(p: *const f16) -> __m256 {
+    // SAFETY: 16 readable bytes at `p` (caller); `f16` is a `repr(transparent)` u16 holding IEEE
+    // binary16 bits, which is what `vcvtph2ps` reads.
+    unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i)) }
+}
+
+/// Loads the first `r < 8` f16 weights at `p` widened to f32, zeros elsewhere. Requires `r` readable f16.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn load_tail_f16(p: *const f16, r: usize) -> __m256 {
+    debug_assert!(r < 8);
+    let mut buf = [f16::ZERO; 8];
+    // SAFETY: `r < 8` readable f16 at `p` (caller) copied into the 8-element stack buffer, which is
+    // then read whole.
+    unsafe {
+        core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), r);
+        load8_f16(buf.as_ptr())
+    }
+}
+
+macro_rules! float_matmul {
+    ($matmul:ident, $tile:ident, $W:ty, $features:literal, $load8:ident, $load_tail:ident) => {
+        /// All tiles of `out[m, n] = x[m, k] · w[n, k]ᵀ`: full `MR × NR` tiles, then the edges.
+        ///
+        /// Requires the enabled CPU features and the exact lengths of the matmul contract.
+        #[target_feature(enable = $features)]
+        unsafe fn $matmul(out: &mut [f32], x: &[f32], w: &[$W], m: usize, k: usize, n: usize) {
+            let (o, xp, wp) = (out.as_mut_ptr(), x.as_ptr(), w.as_ptr());
+            // SAFETY: every tile has i0 + rows <= m and j0 + cols <= n, which the exact lengths
+            // (caller) make in bounds for x, w and out.
+            unsafe {
+                let mut j = 0;
+                while j + NR <= n {
+                    let mut i = 0;
+                    while i + MR <= m {
+                        $tile::<MR, NR>(o, xp, wp, i, j, k, n);
+                        i += MR;
+                    }
+                    while i < m {
+                        $tile::<1, NR>(o, xp, wp, i, j, k, n);
+                        i += 1;
+                    }
+                    j += NR;
+                }
+                while j < n {
+                    let mut i = 0;
+                    while i + MR <= m {
+                        $tile::<MR, 1>(o, xp, wp, i, j, k, n);
+                        i += MR;
+                    }
+                    while i < m {
+                        $tile::<1, 1>(o, xp, wp, i, j, k, n);
+                        i += 1;
+                    }
+                    j += 1;
+                }
+            }
+        }
+
+        /// One `R × C` tile: `out[i0 + r, j0 + c] = x[i0 + r, :] · w[j0 + c, :]`.
+        ///
+        /// Requires the enabled CPU features, rows `i0..i0 + R` of `x[_, k]`, rows `j0..j0 + C` of
+        /// `w[_, k]` and the matching elements of `out[_, n]` in bounds.
+        #[inline]
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $tile<const R: usize, const C: usize>(
+            out: *mut f32,
+            x: *const f32,
+            w: *const $W,
+            i0: usize,
+            j0: usize,
+            k: usize,
+            n: usize,
+        ) {
+            let mut acc = [[_mm256_setzero_ps(); C]; R];
+            let mut wv = [_mm256_setzero_ps(); C];
+            // SAFETY: rows i0..i0+R of x and j0..j0+C of w are in bounds (caller); every load reads
+            // columns p..p+8 with p + 8 <= k, or the tail p..k (masked / copied). The stores hit
+            // out[i0 + r, j0 + c], in bounds (caller).
+            unsafe {
+                let xr = x.add(i0 * k);
+                let wr = w.add(j0 * k);
+                let mut p = 0;
+                while p + 8 <= k {
+                    for c in 0..C {
+                        wv[c] = $load8(wr.add(c * k + p));
+                    }
+                    for r in 0..R {
+                        let xv = _mm256_loadu_ps(xr.add(r * k + p));
+                        for c in 0..C {
+                            acc[r][c] = _mm256_fmadd_ps(xv, wv[c], acc[r][c]);
+                        }
+                    }
+                    p += 8;
+                }
+                if p < k {
+                    let rem = k - p;
+                    let mask = tail_mask(rem);
+                    for c in 0..C {
+                        wv[c] = $load_tail(wr.add(c * k + p), rem);
+                    }
+                    for r in 0..R {
+                        let xv = _mm256_maskload_ps(xr.add(r * k + p), mask);
+                        for c in 0..C {
+                            acc[r][c] = _mm256_fmadd_ps(xv, wv[c], acc[r][c]);
+                        }
+                    }
+                }
+                for r in 0..R {
+                    for c in 0..C {
+                        *out.add((i0 + r) * n + j0 + c) = hsum_ps(acc[r][c]);
+                    }
+                }
+            }
+        }
+    };
+}
+
+float_matmul!(matmul_f32_avx2, tile_f32, f32, "avx2,fma", load8_f32, load_tail_f32);
+float_matmul!(matmul_f16_avx2, tile_f16, f16, "avx2,fma,f16c", load8_f16, load_tail_f16);
+
+// ---------------------------------------------------------------------------------------------------
+// int8 matmul.
+
+/// All tiles of `matmul_i8`. Requires AVX2 and the exact lengths of the contract.
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn matmul_i8_avx2(
+    out: &mut [f32],
+    xq: &[i8],
+    xs: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    // SAFETY: every tile has i0 + rows <= m and j0 + cols <= n, in bounds by the exact lengths (caller).
+    unsafe {
+        let mut j = 0;
+        while j + NR <= n {
+            let mut i = 0;
+            while i + MR <= m {
+                tile_i8::<MR, NR>(out, xq, xs, w, ws, i, j, k, n);
+                i += MR;
+            }
+            while i < m {
+                tile_i8::<1, NR>(out, xq, xs, w, ws, i, j, k, n);
+                i += 1;
+            }
+            j += NR;
+        }
+        while j < n {
+            let mut i = 0;
+            while i + MR <= m {
+                tile_i8::<MR, 1>(out, xq, xs, w, ws, i, j, k, n);
+                i += MR;
+            }
+            while i < m {
+                tile_i8::<1, 1>(out, xq, xs, w, ws, i, j, k, n);
+                i += 1;
+            }
+            j += 1;
+        }
+    }
+}
+
+/// One `R × C` int8 tile. 16 columns per step: both operands widened to i16 (`vpmovsxbw`), then
+/// `vpmaddwd` (exact: |a·b + c·d| <= 2^15) and i32 adds; the `k % 16` tail in scalar i32.
+///
+/// Requires AVX2, rows `i0..i0 + R` of `xq[_, k]`, `j0..j0 + C` of `w[_, k]` and the matching `out`
+/// elements in bounds.
+#[inline]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_i8<const R: usize, const C: usize>(
+    out: &mut [f32],
+    xq: &[i8],
+    xs: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    i0: usize,
+    j0: usize,
+    k: usize,
+    n: usize,
+) {
+    let mut acc = [[_mm256_setzero_si256(); C]; R];
+    let mut wv = [_mm256_setzero_si256(); C];
+    let body = k / 16 * 16;
+    // SAFETY: rows i0..i0+R of xq and j0..j0+C of w are in bounds (caller); each 16-byte load reads
+    // columns p..p+16 with p + 16 <= body <= k.
+    unsafe {
+        let xr = xq.as_ptr().add(i0 * k);
+        let wr = w.as_ptr().add(j0 * k);
+        let mut p = 0;
+        while p < body {
+            for c in 0..C {
+                let v = _mm_loadu_si128(wr.add(c * k + p) as *const __m128i);
+                wv[c] = _mm256_cvtepi8_epi16(v);
+            }
+            for r in 0..R {
+                let v = _mm_loadu_si128(xr.add(r * k + p) as *const __m128i);
+                let xv = _mm256_cvtepi8_epi16(v);
+                for c in 0..C {
+                    acc[r][c] = _mm256_add_epi32(acc[r][c], _mm256_madd_epi16(xv, wv[c]));
+                }
+            }
+            p += 16;
+        }
+    }
+    for r in 0..R {
+        let i = i0 + r;
+        let xrow = &xq[i * k..i * k + k];
+        for c in 0..C {
+            let j = j0 + c;
+            let wrow = &w[j * k..j * k + k];
+            // SAFETY: AVX2 is enabled in this function.
+            let s = unsafe { hsum_epi32(acc[r][c]) };
+            let dot = s.wrapping_add(generic::dot_i8(&xrow[body..], &wrow[body..]));
+            out[i * n + j] = (dot as f32 * xs[i]) * ws[j];
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Vector kernels.
+
+/// Requires AVX2 + FMA and `a.len() == b.len()`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_f32_avx2(a: &[f32], b: &[f32]) -> f32 {
+    let len = a.len();
+    let (ap, bp) = (a.as_ptr(), b.as_ptr());
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut p = 0;
+    // SAFETY: every load reads elements p..p+8 (or the masked tail p..len) with p + 8 <= len, of both
+    // slices (equal lengths, caller).
+    unsafe {
+        while p + 32 <= len {
+            for (u, a_u) in acc.iter_mut().enumerate() {
+                let q = p + 8 * u;
+                *a_u = _mm256_fmadd_ps(_mm256_loadu_ps(ap.add(q)), _mm256_loadu_ps(bp.add(q)), *a_u);
+            }
+            p += 32;
+        }
+        while p + 8 <= len {
+            acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(ap.add(p)), _mm256_loadu_ps(bp.add(p)), acc[0]);
+            p += 8;
+        }
+        if p < len {
+            let mask = tail_mask(len - p);
+            let av = _mm256_maskload_ps(ap.add(p), mask);
+            let bv = _mm256_maskload_ps(bp.add(p), mask);
+            acc[1] = _mm256_fmadd_ps(av, bv, acc[1]);
+        }
+        let s = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        hsum_ps(s)
+    }
+}
+
+/// Requires AVX2 + FMA and `y.len() == x.len()`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn axpy_f32_avx2(y: &mut [f32], a: f32, x: &[f32]) {
+    let len = y.len();
+    let body = len / 8 * 8;
+    let av = _mm256_set1_ps(a);
+    let (yp, xp) = (y.as_mut_ptr(), x.as_ptr());
+    // SAFETY: each access covers elements p..p+8 with p + 8 <= body <= len of both slices.
+    unsafe {
+        let mut p = 0;
+        while p < body {
+            let v = _mm256_fmadd_ps(av, _mm256_loadu_ps(xp.add(p)), _mm256_loadu_ps(yp.add(p)));
+            _mm256_storeu_ps(yp.add(p), v);
+            p += 8;
+        }
+    }
+    for (yv, xv) in y[body..].iter_mut().zip(&x[body..]) {
+        *yv += a * xv;
+    }
+}
+
+/// Requires AVX2 and `dst.len() == src.len()`. Bit-exact with [`generic::quantize_row_i8`]:
+/// `max` is order-independent (and `vmaxps(|v|, acc)` skips NaNs like `f32::max`), the multiply is the
+/// same IEEE operation, and rounding is done as `t = trunc(v); t + sign(v) if |v - t| >= 0.5` (exact
+/// round-half-away-from-zero; `vroundps` alone would round half to even).
+#[target_feature(enable = "avx2,fma")]
+unsafe fn quantize_row_i8_avx2(dst: &mut [i8], src: &[f32]) -> f32 {
+    let len = src.len();
+    let body = len / 8 * 8;
+    let sp = src.as_ptr();
+    let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+    // SAFETY: loads read elements p..p+8 with p + 8 <= body <= len.
+    let mut amax = unsafe {
+        let mut acc = _mm256_setzero_ps();
+        let mut p = 0;
+        while p < body {
+            let a = _mm256_and_ps(_mm256_loadu_ps(sp.add(p)), abs_mask);
+            acc = _mm256_max_ps(a, acc); // NaN in `a` -> keeps `acc` (second operand)
+            p += 8;
+        }
+        let h = _mm_max_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+        let h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        let h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 0b01));
+        _mm_cvtss_f32(h)
+    };
+    for &v in &src[body..] {
+        amax = amax.max(libm::fabsf(v));
+    }
+    if !(amax > 0.0 && amax.is_finite()) {
+        dst.fill(0);
+        return 0.0;
+    }
+    let inv = 127.0 / amax;
+    let invv = _mm256_set1_ps(inv);
+    let half = _mm256_set1_ps(0.5);
+    let one = _mm256_set1_ps(1.0);
+    let sign_mask = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MIN));
+    let lo = _mm256_set1_ps(-127.0);
+    let hi = _mm256_set1_ps(127.0);
+    let dp = dst.as_mut_ptr();
+    // SAFETY: loads read src[p..p+8] and the 8-byte store writes dst[p..p+8], p + 8 <= body <= len.
+    unsafe {
+        let mut p = 0;
+        while p < body {
+            let v = _mm256_mul_ps(_mm256_loadu_ps(sp.add(p)), invv);
+            let t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            let frac = _mm256_and_ps(_mm256_sub_ps(v, t), abs_mask); // inf - inf = NaN -> no bump
+            let bump = _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ), one);
+            let r = _mm256_add_ps(t, _mm256_or_ps(bump, _mm256_and_ps(v, sign_mask)));
+            // NaN -> 0 (like the saturating `as i8`), then clamp to ±127 (exact integers).
+            let r = _mm256_and_ps(r, _mm256_cmp_ps(r, r, _CMP_ORD_Q));
+            let r = _mm256_min_ps(_mm256_max_ps(r, lo), hi);
+            let q = _mm256_cvttps_epi32(r);
+            let q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+            let q8 = _mm_packs_epi16(q16, q16);
+            _mm_storel_epi64(dp.add(p) as *mut __m128i, q8);
+            p += 8;
+        }
+    }
+    for (d, &s) in dst[body..].iter_mut().zip(&src[body..]) {
+        *d = generic::quantize_one(s, inv);
+    }
+    amax / 127.0
+}

@@ -1,0 +1,60 @@
+//! The BERT encoder forward pass, top to bottom: embeddings, then each layer's attention and
+//! feed-forward blocks. Reads `st.ids[..len]`, leaves the final hidden states in `st.x[..len * H]`.
+
+use super::bert::Bert;
+use super::blocks::{add_norm, attention, linear, Heads};
+use super::state::State;
+use super::weights::LayerWeights;
+use crate::kernels;
+
+/// Runs the encoder over the first `len` ids (1 <= len <= max_seq, checked by the caller).
+pub(crate) fn forward(model: &Bert<'_>, st: &mut State<'_>, len: usize, chunk: usize) {
+    embed(model, st, len);
+    for l in 0..model.config().n_layers {
+        if let Some(w) = model.layer(l) {
+            layer(model, &w, st, len, chunk);
+        }
+    }
+}
+
+/// `x[t] = LayerNorm(word[id_t] + type[0] + position[t])` (single segment: token type 0).
+fn embed(model: &Bert<'_>, st: &mut State<'_>, len: usize) {
+    let (e, h) = (model.embeddings(), model.config().hidden);
+    let tmp = &mut st.ctx[..h];
+    for (t, (xr, &id)) in st.x.chunks_exact_mut(h).zip(st.ids.iter()).take(len).enumerate() {
+        e.word.row_into(id as usize, xr);
+        e.token_type.row_into(0, tmp);
+        kernels::add_inplace(xr, tmp);
+        e.position.row_into(t, tmp);
+        kernels::add_inplace(xr, tmp);
+        kernels::layer_norm(xr, e.norm.weight, e.norm.bias, model.config().eps);
+    }
+}
+
+/// One post-LN BERT layer over `len` rows, `chunk` rows at a time.
+fn layer(model: &Bert<'_>, w: &LayerWeights<'_>, st: &mut State<'_>, len: usize, chunk: usize) {
+    let c = model.config();
+    let (h, i) = (c.hidden, c.intermediate);
+    let heads = Heads { n_heads: c.n_heads, head_dim: c.head_dim };
+    // keys and values of every position: k, v [len, H]
+    for r0 in (0..len).step_by(chunk) {
+        let m = chunk.min(len - r0);
+        let x = &st.x[r0 * h..(r0 + m) * h];
+        linear(&mut st.k[r0 * h..], x, &w.key, st.xq, st.xs, m);
+        linear(&mut st.v[r0 * h..], x, &w.value, st.xq, st.xs, m);
+    }
+    for r0 in (0..len).step_by(chunk) {
+        let m = chunk.min(len - r0);
+        let x = &mut st.x[r0 * h..(r0 + m) * h];
+        // self-attention: q [m, H] -> ctx [m, H] -> q = ctx · Woᵀ + bo; x = LN(q + x)
+        linear(st.q, x, &w.query, st.xq, st.xs, m);
+        attention(st.ctx, st.q, &st.k[..len * h], &st.v[..len * h], st.scores, &heads, m, len);
+        linear(st.q, st.ctx, &w.attn_out, st.xq, st.xs, m);
+        add_norm(x, st.q, &w.attn_norm, c.eps, h, m);
+        // feed-forward: ffn [m, I] = gelu(x · W1ᵀ + b1); ctx = ffn · W2ᵀ + b2; x = LN(ctx + x)
+        linear(st.ffn, x, &w.intermediate, st.xq, st.xs, m);
+        kernels::gelu_erf(&mut st.ffn[..m * i]);
+        linear(st.ctx, st.ffn, &w.output, st.xq, st.xs, m);
+        add_norm(x, st.ctx, &w.out_norm, c.eps, h, m);
+    }
+}

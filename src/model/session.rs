@@ -1,0 +1,225 @@
+//! Running a model: a [`Session`] owns the carved arena and turns text into embeddings, class
+//! probabilities or masked-word predictions.
+
+use super::bert::{Bert, Head};
+use super::blocks::linear;
+use super::encoder::forward;
+use super::state::State;
+use crate::format::Pooling;
+use crate::kernels;
+use crate::tokenizer::Encoding;
+use crate::{Error, Result};
+
+/// One model bound to one arena, for sequences of up to `max_seq` tokens.
+pub struct Session<'m, 'a> {
+    model: &'m Bert<'m>,
+    st: State<'a>,
+    max_seq: usize,
+    chunk: usize,
+    len: usize,
+}
+
+/// The result of [`Session::classify`].
+#[derive(Debug, Clone, Copy)]
+pub struct Classification<'s> {
+    /// Index of the most probable label.
+    pub label: usize,
+    /// Softmax probabilities, one per label.
+    pub probs: &'s [f32],
+    /// Raw logits, one per label.
+    pub logits: &'s [f32],
+    /// Whether the input was cut to the maximum sequence length.
+    pub truncated: bool,
+}
+
+/// One masked-word candidate.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Prediction {
+    /// Token id.
+    pub id: u32,
+    /// Softmax probability over the vocabulary.
+    pub prob: f32,
+}
+
+impl<'m, 'a> Session<'m, 'a> {
+    /// Carves `arena` for sequences of up to `max_seq` tokens, all rows at once.
+    /// Needs [`Bert::arena_len`]`(max_seq)` bytes.
+    pub fn new(model: &'m Bert<'m>, arena: &'a mut [u8], max_seq: usize) -> Result<Self> {
+        Session::with_chunk(model, arena, max_seq, max_seq)
+    }
+
+    /// As [`Session::new`], processing `chunk` rows at a time (see [`Bert::arena_len_chunked`]).
+    pub fn with_chunk(model: &'m Bert<'m>, arena: &'a mut [u8], max_seq: usize, chunk: usize) -> Result<Self> {
+        let plan = model.plan(max_seq, chunk)?;
+        let st = State::carve(arena, &plan)?;
+        Ok(Session { model, st, max_seq, chunk, len: 0 })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &'m Bert<'m> {
+        self.model
+    }
+
+    /// Maximum sequence length (including `[CLS]` and `[SEP]`).
+    pub fn max_seq(&self) -> usize {
+        self.max_seq
+    }
+
+    /// Tokenizes `text` into the session's id buffer (no forward pass).
+    pub fn tokenize(&mut self, text: &str) -> Result<Encoding> {
+        let enc = self.model.tokenizer().encode(text, &mut self.st.ids[..self.max_seq])?;
+        self.len = enc.len;
+        Ok(enc)
+    }
+
+    /// Token ids of the last input.
+    pub fn ids(&self) -> &[u32] {
+        &self.st.ids[..self.len]
+    }
+
+    /// Tokenizes `text` and runs the encoder; the hidden states are then in [`Session::hidden`].
+    pub fn run(&mut self, text: &str) -> Result<Encoding> {
+        let enc = self.tokenize(text)?;
+        forward(self.model, &mut self.st, enc.len, self.chunk);
+        Ok(enc)
+    }
+
+    /// Final hidden states of the last run, `[len, H]` row-major.
+    pub fn hidden(&self) -> &[f32] {
+        &self.st.x[..self.len * self.model.config().hidden]
+    }
+
+    /// Sentence embedding `[H]` of `text` with the model's default pooling and normalization.
+    pub fn embed(&mut self, text: &str) -> Result<&[f32]> {
+        self.embed_with(text, self.model.pooling(), self.model.normalize())
+    }
+
+    /// Sentence embedding `[H]` with explicit pooling and L2 normalization.
+    pub fn embed_with(&mut self, text: &str, pooling: Pooling, normalize: bool) -> Result<&[f32]> {
+        if pooling == Pooling::Pooler && self.model.pooler().is_none() {
+            return Err(Error::WrongTask);
+        }
+        self.run(text)?;
+        self.pool(pooling);
+        if normalize {
+            kernels::l2_normalize(self.st.pooled);
+        }
+        Ok(self.st.pooled)
+    }
+
+    /// Pools the hidden states into `st.pooled [H]`.
+    fn pool(&mut self, pooling: Pooling) {
+        let (h, len) = (self.model.config().hidden, self.len);
+        let x = &self.st.x[..len * h];
+        let pooled = &mut *self.st.pooled;
+        match pooling {
+            Pooling::Cls => pooled.copy_from_slice(&x[..h]),
+            Pooling::Mean => {
+                pooled.fill(0.0);
+                for row in x.chunks_exact(h) {
+                    kernels::add_inplace(pooled, row);
+                }
+                kernels::scale_inplace(pooled, 1.0 / len.max(1) as f32);
+            }
+            Pooling::Pooler => {
+                if let Some(p) = self.model.pooler() {
+                    linear(pooled, &x[..h], p, self.st.xq, self.st.xs, 1);
+                    kernels::tanh_inplace(pooled);
+                }
+            }
+        }
+    }
+
+    /// Classifies `text`: `softmax(classifier(pooler(h_cls)))`.
+    pub fn classify(&mut self, text: &str) -> Result<Classification<'_>> {
+        let Head::Classifier(cls) = *self.model.head() else {
+            return Err(Error::WrongTask);
+        };
+        let enc = self.run(text)?;
+        self.pool(Pooling::Pooler);
+        let n = self.model.n_labels();
+        let (logits, probs) = self.st.out[..2 * n].split_at_mut(n);
+        linear(logits, self.st.pooled, &cls, self.st.xq, self.st.xs, 1);
+        probs.copy_from_slice(logits);
+        kernels::softmax(probs);
+        let label = argmax(probs);
+        Ok(Classification { label, probs, logits, truncated: enc.truncated })
+    }
+
+    /// Runs `text` and returns the positions of its `[MASK]` tokens (at most `out.len()`), or
+    /// `NoMaskToken`.
+    pub fn run_masked<'o>(&mut self, text: &str, out: &'o mut [usize]) -> Result<&'o [usize]> {
+        if !matches!(self.model.head(), Head::Mlm(_)) {
+            return Err(Error::WrongTask);
+        }
+        self.run(text)?;
+        let mask = self.model.tokenizer().config().mask;
+        let mut n = 0;
+        for (pos, _) in self.ids().iter().enumerate().filter(|(_, &id)| id == mask) {
+            if let Some(slot) = out.get_mut(n) {
+                *slot = pos;
+                n += 1;
+            }
+        }
+        if n == 0 {
+            return Err(Error::NoMaskToken);
+        }
+        Ok(&out[..n])
+    }
+
+    /// Vocabulary logits `[vocab]` at position `pos` of the last run (masked-LM models).
+    pub fn mlm_logits(&mut self, pos: usize) -> Result<&[f32]> {
+        let Head::Mlm(head) = *self.model.head() else {
+            return Err(Error::WrongTask);
+        };
+        let (h, c) = (self.model.config().hidden, self.model.config());
+        if pos >= self.len {
+            return Err(Error::BufferTooSmall { needed: pos + 1, got: self.len });
+        }
+        let x = &self.st.x[pos * h..(pos + 1) * h];
+        linear(self.st.head, x, &head.transform, self.st.xq, self.st.xs, 1);
+        kernels::gelu_erf(self.st.head);
+        kernels::layer_norm(self.st.head, head.norm.weight, head.norm.bias, c.eps);
+        linear(self.st.out, self.st.head, &head.decoder, self.st.xq, self.st.xs, 1);
+        Ok(&self.st.out[..c.vocab_size])
+    }
+
+    /// The `top.len()` most probable tokens at position `pos`, best first.
+    pub fn fill_mask_at<'o>(&mut self, pos: usize, top: &'o mut [Prediction]) -> Result<&'o [Prediction]> {
+        let logits = self.mlm_logits(pos)?;
+        Ok(top_k(logits, top))
+    }
+}
+
+fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Top-k of `softmax(logits)` into `top`, best first.
+fn top_k<'o>(logits: &[f32], top: &'o mut [Prediction]) -> &'o [Prediction] {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = logits.iter().map(|&l| libm::expf(l - max)).sum();
+    let k = top.len().min(logits.len());
+    let top = &mut top[..k];
+    top.fill(Prediction { id: 0, prob: -1.0 });
+    for (id, &l) in logits.iter().enumerate() {
+        let p = libm::expf(l - max) / sum;
+        if let Some(last) = top.last() {
+            if p > last.prob {
+                let mut i = k - 1;
+                while i > 0 && top[i - 1].prob < p {
+                    top[i] = top[i - 1];
+                    i -= 1;
+                }
+                top[i] = Prediction { id: id as u32, prob: p };
+            }
+        }
+    }
+    top
+}

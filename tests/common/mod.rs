@@ -1,0 +1,168 @@
+//! A small synthetic BERT blob built with the core's writer, for format and arena tests.
+#![allow(dead_code)]
+
+use picoformer::format::*;
+
+/// Deterministic pseudo-random numbers in [-scale, scale).
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn next_f32(&mut self, scale: f32) -> f32 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
+    }
+    pub fn vec(&mut self, n: usize, scale: f32) -> Vec<f32> {
+        (0..n).map(|_| self.next_f32(scale)).collect()
+    }
+}
+
+pub const VOCAB: &[&str] = &[
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "movie", "was", "great", "bad", "!", ".",
+    "i", "loved", "it", "##s", "##ing", "a", "b", "c", "film", "not",
+];
+
+pub struct Tiny {
+    pub hidden: u32,
+    pub layers: u32,
+    pub heads: u32,
+    pub inter: u32,
+    pub max_pos: u32,
+    pub task: Task,
+    pub dtype: DType,
+}
+
+impl Default for Tiny {
+    fn default() -> Self {
+        Tiny { hidden: 16, layers: 2, heads: 2, inter: 32, max_pos: 24, task: Task::Classification, dtype: DType::F32 }
+    }
+}
+
+fn matrix(name: String, rows: u32, cols: u32, dtype: DType, rng: &mut Lcg) -> PendingSection {
+    let w = rng.vec((rows * cols) as usize, 0.5);
+    let bytes = match dtype {
+        DType::F32 => f32_bytes(&w),
+        DType::F16 => w.iter().flat_map(|&x| half::f16::from_f32(x).to_le_bytes()).collect(),
+        _ => {
+            let mut q = vec![0i8; w.len()];
+            let scales: Vec<f32> = w
+                .chunks(cols as usize)
+                .zip(q.chunks_mut(cols as usize))
+                .map(|(r, qr)| picoformer::kernels::quantize_row_i8(qr, r))
+                .collect();
+            i8_row_bytes(&q, &scales)
+        }
+    };
+    PendingSection { name, dtype, shape: vec![rows, cols], bytes }
+}
+
+fn vector(name: String, n: u32, base: f32, rng: &mut Lcg) -> PendingSection {
+    let v: Vec<f32> = (0..n).map(|_| base + rng.next_f32(0.2)).collect();
+    PendingSection { name, dtype: DType::F32, shape: vec![n], bytes: f32_bytes(&v) }
+}
+
+pub fn header(t: &Tiny) -> Header {
+    Header {
+        version_minor: 0,
+        file_len: 0,
+        section_count: 0,
+        arch: Arch::Bert,
+        task: t.task,
+        params: ArchParams {
+            vocab_size: VOCAB.len() as u32,
+            hidden: t.hidden,
+            n_layers: t.layers,
+            n_heads: t.heads,
+            intermediate: t.inter,
+            max_position: t.max_pos,
+            type_vocab_size: 2,
+            layer_norm_eps: 1e-12,
+            activation: Activation::GeluErf,
+        },
+        task_params: TaskParams {
+            n_labels: if t.task == Task::Classification { 2 } else { 0 },
+            pooling: Pooling::Mean,
+            normalize: true,
+            has_pooler: t.task == Task::Classification,
+            default_max_seq: t.max_pos,
+        },
+        tokenizer: TokenizerParams {
+            lowercase: true,
+            strip_accents: true,
+            tokenize_cjk: true,
+            clean_text: true,
+            unk: 1,
+            cls: 2,
+            sep: 3,
+            pad: 0,
+            mask: 4,
+            max_chars_per_word: 100,
+        },
+    }
+}
+
+pub fn sections(t: &Tiny) -> Vec<PendingSection> {
+    let mut rng = Lcg(42);
+    let (h, i, v) = (t.hidden, t.inter, VOCAB.len() as u32);
+    let d = t.dtype;
+    let mut s = vec![
+        matrix("embeddings.word_embeddings.weight".into(), v, h, d, &mut rng),
+        matrix("embeddings.position_embeddings.weight".into(), t.max_pos, h, d, &mut rng),
+        matrix("embeddings.token_type_embeddings.weight".into(), 2, h, d, &mut rng),
+        vector("embeddings.LayerNorm.weight".into(), h, 1.0, &mut rng),
+        vector("embeddings.LayerNorm.bias".into(), h, 0.0, &mut rng),
+    ];
+    for l in 0..t.layers {
+        let p = |n: &str| format!("encoder.layer.{l}.{n}");
+        for name in ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"] {
+            s.push(matrix(p(&format!("{name}.weight")), h, h, d, &mut rng));
+            s.push(vector(p(&format!("{name}.bias")), h, 0.0, &mut rng));
+        }
+        s.push(vector(p("attention.output.LayerNorm.weight"), h, 1.0, &mut rng));
+        s.push(vector(p("attention.output.LayerNorm.bias"), h, 0.0, &mut rng));
+        s.push(matrix(p("intermediate.dense.weight"), i, h, d, &mut rng));
+        s.push(vector(p("intermediate.dense.bias"), i, 0.0, &mut rng));
+        s.push(matrix(p("output.dense.weight"), h, i, d, &mut rng));
+        s.push(vector(p("output.dense.bias"), h, 0.0, &mut rng));
+        s.push(vector(p("output.LayerNorm.weight"), h, 1.0, &mut rng));
+        s.push(vector(p("output.LayerNorm.bias"), h, 0.0, &mut rng));
+    }
+    match t.task {
+        Task::Classification => {
+            s.push(matrix("pooler.dense.weight".into(), h, h, d, &mut rng));
+            s.push(vector("pooler.dense.bias".into(), h, 0.0, &mut rng));
+            s.push(matrix("classifier.weight".into(), 2, h, d, &mut rng));
+            s.push(vector("classifier.bias".into(), 2, 0.0, &mut rng));
+            let labels = ["negative", "positive"];
+            let strings: Vec<u8> = labels.concat().into_bytes();
+            let offsets = [0u32, 8, 16];
+            s.push(PendingSection { name: "task.labels.strings".into(), dtype: DType::U8, shape: vec![strings.len() as u32], bytes: strings });
+            s.push(PendingSection { name: "task.labels.offsets".into(), dtype: DType::U32, shape: vec![3], bytes: u32_bytes(&offsets) });
+        }
+        Task::MaskedLm => {
+            s.push(matrix("cls.predictions.transform.dense.weight".into(), h, h, d, &mut rng));
+            s.push(vector("cls.predictions.transform.dense.bias".into(), h, 0.0, &mut rng));
+            s.push(vector("cls.predictions.transform.LayerNorm.weight".into(), h, 1.0, &mut rng));
+            s.push(vector("cls.predictions.transform.LayerNorm.bias".into(), h, 0.0, &mut rng));
+            s.push(vector("cls.predictions.bias".into(), v, 0.0, &mut rng));
+        }
+        _ => {}
+    }
+    let (strings, offsets, sorted) = picoformer::tokenizer::build_planes(VOCAB);
+    let n = strings.len() as u32;
+    s.push(PendingSection { name: "tokenizer.vocab.strings".into(), dtype: DType::U8, shape: vec![n], bytes: strings });
+    s.push(PendingSection { name: "tokenizer.vocab.offsets".into(), dtype: DType::U32, shape: vec![offsets.len() as u32], bytes: u32_bytes(&offsets) });
+    s.push(PendingSection { name: "tokenizer.vocab.sorted".into(), dtype: DType::U32, shape: vec![sorted.len() as u32], bytes: u32_bytes(&sorted) });
+    s
+}
+
+/// The blob of a tiny model, in a 32-byte-aligned buffer.
+pub fn blob(t: &Tiny) -> AlignedBuf {
+    let bytes = write_blob(header(t), &sections(t)).expect("valid tiny blob");
+    AlignedBuf::from_bytes(&bytes)
+}
+
+/// Rewrites the checksum after a deliberate edit, so that the edit itself is what gets tested.
+pub fn reseal(b: &mut [u8]) {
+    let crc = crc32(&b[CHECKSUM_START..]);
+    b[12..16].copy_from_slice(&crc.to_le_bytes());
+}

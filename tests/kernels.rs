@@ -1,0 +1,732 @@
+//! Kernel tests: every dispatched kernel (and, on x86_64 CPUs that support them, every AVX2 variant
+//! called directly) against `kernels::generic` (the spec), and the generic kernels against naive f64
+//! references. Float SIMD paths: relative 1e-5 of `Σ|a·b|`; integer paths: bit-exact.
+
+use half::f16;
+use picoformer::kernels::{self, generic};
+use proptest::prelude::*;
+
+// ------------------------------------------------------------------------------------------------
+// Strategies and helpers.
+
+/// Mostly unit-range values, some large magnitudes, some exact zeros.
+fn val() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        6 => -1.0f32..1.0,
+        2 => -1.0e4f32..1.0e4,
+        1 => Just(0.0f32),
+        1 => prop_oneof![Just(1.0e4f32), Just(-1.0e4f32)],
+    ]
+}
+
+fn vals(len: usize) -> impl Strategy<Value = Vec<f32>> {
+    proptest::collection::vec(val(), len)
+}
+
+/// Sizes: small odd ones (tails) plus larger ones.
+fn dim() -> impl Strategy<Value = usize> {
+    prop_oneof![4 => 1usize..70, 1 => 70usize..200]
+}
+
+fn kdim() -> impl Strategy<Value = usize> {
+    prop_oneof![4 => 1usize..70, 1 => 70usize..700]
+}
+
+/// Naive f64 `out[i, j] = Σ_p x[i, p] * w[j, p]` and the matching `Σ|x·w|` (for tolerances).
+fn matmul_f64(x: &[f32], w: &[f32], m: usize, k: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut out = vec![0.0; m * n];
+    let mut mag = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            for p in 0..k {
+                let t = x[i * k + p] as f64 * w[j * k + p] as f64;
+                out[i * n + j] += t;
+                mag[i * n + j] += t.abs();
+            }
+        }
+    }
+    (out, mag)
+}
+
+/// `|got - want| <= rel * mag + 1e-30` elementwise, with a readable failure.
+fn assert_close(got: &[f32], want: &[f64], mag: &[f64], rel: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, ((&g, &w), &s)) in got.iter().zip(want).zip(mag).enumerate() {
+        let tol = rel * s + 1e-30;
+        assert!(
+            (g as f64 - w).abs() <= tol,
+            "{what}[{i}]: got {g}, want {w}, |diff| {} > tol {tol}",
+            (g as f64 - w).abs()
+        );
+    }
+}
+
+fn to_f64(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
+}
+
+fn assert_bits_eq(a: &[f32], b: &[f32], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: length");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(x.to_bits() == y.to_bits(), "{what}[{i}]: {x} vs {y} (bits differ)");
+    }
+}
+
+/// Summation-order tolerance of an f32 dot of length `k` (γ_k-style bound, a little slack).
+fn gen_tol(k: usize) -> f64 {
+    (k as f64 / 4.0 + 8.0) * f32::EPSILON as f64
+}
+
+/// Tolerance between a SIMD float variant and generic (the brief's relative 1e-5).
+const SIMD_REL: f64 = 1e-5;
+
+#[cfg(target_arch = "x86_64")]
+fn avx2_fma() -> bool {
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2_fma_f16c() -> bool {
+    avx2_fma() && std::is_x86_feature_detected!("f16c")
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn report_cpu_features() {
+    // Printed so a CI log shows whether the x86 variants were really exercised.
+    if avx2_fma() {
+        println!("x86: AVX2+FMA supported: x86 variants are tested directly");
+    } else {
+        println!("x86: AVX2+FMA NOT supported on this CPU: x86 variant tests are SKIPPED");
+    }
+    if !avx2_fma_f16c() {
+        println!("x86: F16C NOT supported on this CPU: x86 matmul_f16 tests are SKIPPED");
+    }
+    assert_eq!(kernels::has_avx2_fma(), avx2_fma(), "dispatch probe disagrees with std detection");
+    assert_eq!(kernels::has_avx2_fma_f16c(), avx2_fma_f16c());
+}
+
+// ------------------------------------------------------------------------------------------------
+// Matmul inputs.
+
+#[derive(Debug, Clone)]
+struct Mm {
+    m: usize,
+    k: usize,
+    n: usize,
+    x: Vec<f32>,
+    w: Vec<f32>,
+}
+
+fn mm_case() -> impl Strategy<Value = Mm> {
+    (0usize..70, kdim(), dim())
+        .prop_flat_map(|(m, k, n)| (Just(m), Just(k), Just(n), vals(m * k), vals(n * k)))
+        .prop_map(|(m, k, n, x, w)| Mm { m, k, n, x, w })
+}
+
+fn to_f16(w: &[f32]) -> Vec<f16> {
+    w.iter().map(|&v| f16::from_f32(v)).collect()
+}
+
+#[derive(Debug, Clone)]
+struct MmI8 {
+    m: usize,
+    k: usize,
+    n: usize,
+    xq: Vec<i8>,
+    xs: Vec<f32>,
+    w: Vec<i8>,
+    ws: Vec<f32>,
+}
+
+fn scale() -> impl Strategy<Value = f32> {
+    prop_oneof![4 => 1e-4f32..1.0, 1 => Just(0.0f32), 1 => 1.0f32..1e3]
+}
+
+fn mm_i8_case() -> impl Strategy<Value = MmI8> {
+    (0usize..70, kdim(), dim())
+        .prop_flat_map(|(m, k, n)| {
+            (
+                Just(m),
+                Just(k),
+                Just(n),
+                proptest::collection::vec(any::<i8>(), m * k),
+                proptest::collection::vec(scale(), m),
+                proptest::collection::vec(any::<i8>(), n * k),
+                proptest::collection::vec(scale(), n),
+            )
+        })
+        .prop_map(|(m, k, n, xq, xs, w, ws)| MmI8 { m, k, n, xq, xs, w, ws })
+}
+
+/// The `matmul_i8` spec with exact i64 accumulation.
+fn matmul_i8_ref(c: &MmI8) -> Vec<f32> {
+    let mut out = vec![0.0; c.m * c.n];
+    for i in 0..c.m {
+        for j in 0..c.n {
+            let acc: i64 =
+                (0..c.k).map(|p| c.xq[i * c.k + p] as i64 * c.w[j * c.k + p] as i64).sum();
+            out[i * c.n + j] = (acc as i32 as f32 * c.xs[i]) * c.ws[j];
+        }
+    }
+    out
+}
+
+type MatmulF32 = fn(&mut [f32], &[f32], &[f32], usize, usize, usize);
+type MatmulF16 = fn(&mut [f32], &[f32], &[f16], usize, usize, usize);
+type MatmulI8 = fn(&mut [f32], &[i8], &[f32], &[i8], &[f32], usize, usize, usize);
+
+fn check_matmul_f32_vs_generic(f: MatmulF32, c: &Mm, what: &str) {
+    let mut want = vec![f32::NAN; c.m * c.n];
+    generic::matmul_f32(&mut want, &c.x, &c.w, c.m, c.k, c.n);
+    let mut got = vec![f32::NAN; c.m * c.n];
+    f(&mut got, &c.x, &c.w, c.m, c.k, c.n);
+    let (_, mag) = matmul_f64(&c.x, &c.w, c.m, c.k, c.n);
+    assert_close(&got, &to_f64(&want), &mag, SIMD_REL, what);
+}
+
+fn check_matmul_f16_vs_generic(f: MatmulF16, c: &Mm, what: &str) {
+    let w16 = to_f16(&c.w);
+    let mut want = vec![f32::NAN; c.m * c.n];
+    generic::matmul_f16(&mut want, &c.x, &w16, c.m, c.k, c.n);
+    let mut got = vec![f32::NAN; c.m * c.n];
+    f(&mut got, &c.x, &w16, c.m, c.k, c.n);
+    let wf: Vec<f32> = w16.iter().map(|v| v.to_f32()).collect();
+    let (_, mag) = matmul_f64(&c.x, &wf, c.m, c.k, c.n);
+    assert_close(&got, &to_f64(&want), &mag, SIMD_REL, what);
+}
+
+fn check_matmul_i8_vs_ref(f: MatmulI8, c: &MmI8, what: &str) {
+    let mut got = vec![f32::NAN; c.m * c.n];
+    f(&mut got, &c.xq, &c.xs, &c.w, &c.ws, c.m, c.k, c.n);
+    assert_bits_eq(&got, &matmul_i8_ref(c), what);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Matmul properties.
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn generic_matmul_f32_vs_f64(c in mm_case()) {
+        let mut got = vec![f32::NAN; c.m * c.n];
+        generic::matmul_f32(&mut got, &c.x, &c.w, c.m, c.k, c.n);
+        let (want, mag) = matmul_f64(&c.x, &c.w, c.m, c.k, c.n);
+        assert_close(&got, &want, &mag, gen_tol(c.k), "generic::matmul_f32");
+        // The spec: every output is exactly generic::dot_f32 of its rows.
+        for i in 0..c.m {
+            for j in 0..c.n {
+                let d = generic::dot_f32(&c.x[i * c.k..(i + 1) * c.k], &c.w[j * c.k..(j + 1) * c.k]);
+                prop_assert_eq!(got[i * c.n + j].to_bits(), d.to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn generic_matmul_f16_vs_f64(c in mm_case()) {
+        let w16 = to_f16(&c.w);
+        let wf: Vec<f32> = w16.iter().map(|v| v.to_f32()).collect();
+        let mut got = vec![f32::NAN; c.m * c.n];
+        generic::matmul_f16(&mut got, &c.x, &w16, c.m, c.k, c.n);
+        // Bit-identical to the f32 kernel on the widened weights (the spec).
+        let mut want32 = vec![f32::NAN; c.m * c.n];
+        generic::matmul_f32(&mut want32, &c.x, &wf, c.m, c.k, c.n);
+        assert_bits_eq(&got, &want32, "generic::matmul_f16 vs generic::matmul_f32(widened)");
+        let (want, mag) = matmul_f64(&c.x, &wf, c.m, c.k, c.n);
+        assert_close(&got, &want, &mag, gen_tol(c.k), "generic::matmul_f16");
+    }
+
+    #[test]
+    fn generic_matmul_i8_exact(c in mm_i8_case()) {
+        check_matmul_i8_vs_ref(generic::matmul_i8, &c, "generic::matmul_i8");
+    }
+
+    #[test]
+    fn dispatched_matmul_f32(c in mm_case()) {
+        check_matmul_f32_vs_generic(kernels::matmul_f32, &c, "kernels::matmul_f32");
+    }
+
+    #[test]
+    fn dispatched_matmul_f16(c in mm_case()) {
+        check_matmul_f16_vs_generic(kernels::matmul_f16, &c, "kernels::matmul_f16");
+    }
+
+    #[test]
+    fn dispatched_matmul_i8(c in mm_i8_case()) {
+        check_matmul_i8_vs_ref(kernels::matmul_i8, &c, "kernels::matmul_i8");
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn x86_matmul_f32(c in mm_case()) {
+        if avx2_fma() {
+            check_matmul_f32_vs_generic(kernels::x86::matmul_f32, &c, "x86::matmul_f32");
+        }
+    }
+
+    #[test]
+    fn x86_matmul_f16(c in mm_case()) {
+        if avx2_fma_f16c() {
+            check_matmul_f16_vs_generic(kernels::x86::matmul_f16, &c, "x86::matmul_f16");
+        }
+    }
+
+    #[test]
+    fn x86_matmul_i8(c in mm_i8_case()) {
+        if avx2_fma() {
+            check_matmul_i8_vs_ref(kernels::x86::matmul_i8, &c, "x86::matmul_i8");
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Matmul edge cases.
+
+fn all_matmul_f32() -> Vec<(&'static str, MatmulF32)> {
+    let mut v: Vec<(&'static str, MatmulF32)> =
+        vec![("generic", generic::matmul_f32), ("dispatched", kernels::matmul_f32)];
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        v.push(("x86", kernels::x86::matmul_f32));
+    }
+    v
+}
+
+fn all_matmul_f16() -> Vec<(&'static str, MatmulF16)> {
+    let mut v: Vec<(&'static str, MatmulF16)> =
+        vec![("generic", generic::matmul_f16), ("dispatched", kernels::matmul_f16)];
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma_f16c() {
+        v.push(("x86", kernels::x86::matmul_f16));
+    }
+    v
+}
+
+fn all_matmul_i8() -> Vec<(&'static str, MatmulI8)> {
+    let mut v: Vec<(&'static str, MatmulI8)> =
+        vec![("generic", generic::matmul_i8), ("dispatched", kernels::matmul_i8)];
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        v.push(("x86", kernels::x86::matmul_i8));
+    }
+    v
+}
+
+#[test]
+fn matmul_degenerate_sizes() {
+    for (name, f) in all_matmul_f32() {
+        // m = 0: nothing to write.
+        f(&mut [], &[], &[1.0, 2.0], 0, 2, 1);
+        // n = 0.
+        f(&mut [], &[1.0, 2.0], &[], 1, 2, 0);
+        // k = 0: empty sums are 0.
+        let mut out = [f32::NAN; 6];
+        f(&mut out, &[], &[], 2, 0, 3);
+        assert_eq!(out, [0.0; 6], "{name}: k = 0");
+        // k = 1: outer product.
+        let mut out = [0.0; 6];
+        f(&mut out, &[2.0, -3.0], &[1.0, 0.5, -4.0], 2, 1, 3);
+        assert_eq!(out, [2.0, 1.0, -8.0, -3.0, -1.5, 12.0], "{name}: k = 1");
+    }
+    for (name, f) in all_matmul_f16() {
+        f(&mut [], &[], &[f16::ONE], 0, 1, 1);
+        let mut out = [f32::NAN; 2];
+        f(&mut out, &[], &[], 1, 0, 2);
+        assert_eq!(out, [0.0; 2], "{name}: k = 0");
+        let mut out = [0.0; 2];
+        f(&mut out, &[3.0], &[f16::from_f32(0.5), f16::from_f32(-2.0)], 1, 1, 2);
+        assert_eq!(out, [1.5, -6.0], "{name}: k = 1");
+    }
+    for (name, f) in all_matmul_i8() {
+        f(&mut [], &[], &[], &[1], &[1.0], 0, 1, 1);
+        let mut out = [f32::NAN; 2];
+        f(&mut out, &[], &[1.0], &[], &[1.0, 1.0], 1, 0, 2);
+        assert_eq!(out, [0.0; 2], "{name}: k = 0");
+        let mut out = [0.0; 2];
+        f(&mut out, &[-128], &[0.5], &[-128, 127], &[1.0, 2.0], 1, 1, 2);
+        assert_eq!(out, [8192.0, -16256.0], "{name}: k = 1, extreme i8");
+    }
+}
+
+#[test]
+fn matmul_i8_extreme_values_long_k() {
+    // All -128 (the worst case for i16 pair sums and i32 accumulation) at a large k, odd tails.
+    for k in [15usize, 16, 17, 1535, 1536, 4099, 65_537] {
+        let (m, n) = (5, 4);
+        let xq = vec![-128i8; m * k];
+        let mut w = vec![-128i8; n * k];
+        w[k..2 * k].fill(127);
+        let c = MmI8 { m, k, n, xq, xs: vec![1.0; m], w, ws: vec![1.0; n] };
+        for (name, f) in all_matmul_i8() {
+            check_matmul_i8_vs_ref(f, &c, name);
+        }
+    }
+}
+
+#[test]
+fn matmul_f32_minilm_shapes() {
+    // The shapes the benches use, with deterministic pseudo-random data.
+    for &(m, k, n) in &[(16, 384, 384), (7, 384, 1536), (9, 1536, 384)] {
+        let x: Vec<f32> = (0..m * k).map(|i| ((i * 7919 % 1000) as f32 - 500.0) / 250.0).collect();
+        let w: Vec<f32> = (0..n * k).map(|i| ((i * 104_729 % 997) as f32 - 498.0) / 500.0).collect();
+        let c = Mm { m, k, n, x, w };
+        check_matmul_f32_vs_generic(kernels::matmul_f32, &c, "matmul_f32 minilm");
+        check_matmul_f16_vs_generic(kernels::matmul_f16, &c, "matmul_f16 minilm");
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Quantizer: bit-exact everywhere.
+
+type Quant = fn(&mut [i8], &[f32]) -> f32;
+
+fn all_quant() -> Vec<(&'static str, Quant)> {
+    let mut v: Vec<(&'static str, Quant)> =
+        vec![("generic", generic::quantize_row_i8), ("dispatched", kernels::quantize_row_i8)];
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        v.push(("x86", kernels::x86::quantize_row_i8));
+    }
+    v
+}
+
+fn check_quant_exact(src: &[f32]) {
+    let mut want = vec![0i8; src.len()];
+    let ws = generic::quantize_row_i8(&mut want, src);
+    for (name, f) in all_quant() {
+        let mut got = vec![99i8; src.len()];
+        let s = f(&mut got, src);
+        assert_eq!(s.to_bits(), ws.to_bits(), "{name}: scale differs for {src:?}");
+        assert_eq!(got, want, "{name}: values differ for {src:?}");
+    }
+}
+
+/// Any f32 bit pattern (NaN, ±inf, subnormals, ±0) as well as ordinary values.
+fn any_f32() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        3 => val(),
+        1 => any::<u32>().prop_map(f32::from_bits),
+        1 => (-300i32..300).prop_map(|h| h as f32 * 0.5), // exact halves: rounding ties
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn quantize_bit_exact(src in proptest::collection::vec(any_f32(), 0..300)) {
+        check_quant_exact(&src);
+    }
+
+    #[test]
+    fn quantize_ties_bit_exact(
+        halves in proptest::collection::vec((-254i32..=254).prop_map(|h| h as f32 * 0.5), 0..40),
+        at in any::<proptest::sample::Index>(),
+        neg in any::<bool>(),
+    ) {
+        // amax = 127 makes inv = 1, so every x.5 element is an exact rounding tie.
+        let mut src = halves;
+        let pos = at.index(src.len() + 1);
+        src.insert(pos, if neg { -127.0 } else { 127.0 });
+        check_quant_exact(&src);
+    }
+
+    #[test]
+    fn generic_quantize_properties(src in proptest::collection::vec(val(), 1..300)) {
+        let mut q = vec![0i8; src.len()];
+        let s = generic::quantize_row_i8(&mut q, &src);
+        let amax = src.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        if amax == 0.0 {
+            prop_assert_eq!(s, 0.0);
+            prop_assert!(q.iter().all(|&v| v == 0));
+        } else {
+            prop_assert_eq!(s, amax / 127.0);
+            for (&qv, &x) in q.iter().zip(&src) {
+                prop_assert!((-127..=127).contains(&qv));
+                // Round to nearest: the dequantized error is at most half a step (plus rounding slack).
+                let t = x as f64 * (127.0 / amax as f64);
+                prop_assert!((qv as f64 - t).abs() <= 0.5 + 1e-5, "q {} vs exact {}", qv, t);
+            }
+            prop_assert!(q.iter().any(|&v| v.abs() == 127));
+        }
+    }
+}
+
+#[test]
+fn quantize_named_cases() {
+    // Ties round half away from zero (amax = 127 makes inv = 1); 16+3 elements cover SIMD body and tail.
+    let src = [
+        127.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999997, -0.49999997, 126.5, -126.5, 3.5, 0.0, -0.0,
+        4.5, -4.5, 5.5, -5.5, 0.5,
+    ];
+    let mut q = [0i8; 19];
+    let s = generic::quantize_row_i8(&mut q, &src);
+    assert_eq!(s, 1.0);
+    assert_eq!(q, [127, 1, -1, 2, -2, 3, -3, 0, 0, 127, -127, 4, 0, 0, 5, -5, 6, -6, 1]);
+    check_quant_exact(&src);
+
+    // All-zero row (and empty row): zeros, scale 0.
+    for len in [0usize, 1, 8, 17] {
+        let mut q = vec![5i8; len];
+        assert_eq!(generic::quantize_row_i8(&mut q, &vec![0.0; len]), 0.0);
+        assert!(q.iter().all(|&v| v == 0));
+        check_quant_exact(&vec![-0.0; len]);
+    }
+
+    // ±max values, infinities (amax not finite -> zeros), NaNs (ignored by the max, quantized to 0),
+    // subnormal amax (127 / amax overflows to inf).
+    let mut cases: Vec<Vec<f32>> = vec![
+        vec![f32::MAX, -f32::MAX, 1.0, 0.0, -1.0, 3.0, f32::MIN_POSITIVE, 2.0, -f32::MAX],
+        vec![f32::INFINITY, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+        vec![f32::NAN, 1.0, -2.0, 3.0, f32::NAN, 5.0, 6.0, 7.0, -8.0, f32::NAN],
+        vec![f32::NAN; 9],
+        vec![1e-45, -1e-45, 0.0, 1e-45, 0.0, 0.0, 0.0, 0.0, 1e-45],
+        vec![1e-40, -3e-41, 0.0, 5e-42, 1e-40, -1e-40, 7e-41, 0.0, 2e-45, 1e-38],
+    ];
+    cases.push((0..40).map(|i| (i as f32 - 20.0) * 1e30).collect());
+    for c in &cases {
+        check_quant_exact(c);
+    }
+    let mut q = [0i8; 9];
+    assert_eq!(generic::quantize_row_i8(&mut q, &cases[1]), 0.0);
+    assert_eq!(q, [0; 9]);
+    let mut q = [0i8; 10];
+    let s = generic::quantize_row_i8(&mut q, &cases[2]);
+    assert_eq!(s, 8.0 / 127.0);
+    assert_eq!(q, [0, 16, -32, 48, 0, 79, 95, 111, -127, 0]);
+    let mut q = [0i8; 9];
+    generic::quantize_row_i8(&mut q, &cases[0]);
+    assert_eq!((q[0], q[1], q[2], q[8]), (127, -127, 0, -127));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Vector kernels.
+
+type Dot = fn(&[f32], &[f32]) -> f32;
+type Axpy = fn(&mut [f32], f32, &[f32]);
+
+fn all_dot() -> Vec<(&'static str, Dot)> {
+    let mut v: Vec<(&'static str, Dot)> = vec![("dispatched", kernels::dot_f32)];
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        v.push(("x86", kernels::x86::dot_f32));
+    }
+    v
+}
+
+fn all_axpy() -> Vec<(&'static str, Axpy)> {
+    let mut v: Vec<(&'static str, Axpy)> = vec![("dispatched", kernels::axpy_f32)];
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        v.push(("x86", kernels::x86::axpy_f32));
+    }
+    v
+}
+
+fn pair(max: usize) -> impl Strategy<Value = (Vec<f32>, Vec<f32>)> {
+    (0usize..max).prop_flat_map(|len| (vals(len), vals(len)))
+}
+
+fn row(max: usize) -> impl Strategy<Value = Vec<f32>> {
+    (0usize..max).prop_flat_map(vals)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn dot(ab in prop_oneof![pair(70), pair(2049)]) {
+        let (a, b) = ab;
+        let mag: f64 = a.iter().zip(&b).map(|(&x, &y)| (x as f64 * y as f64).abs()).sum();
+        let exact: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum();
+        let g = generic::dot_f32(&a, &b);
+        assert_close(&[g], &[exact], &[mag], gen_tol(a.len()), "generic::dot_f32");
+        for (name, f) in all_dot() {
+            assert_close(&[f(&a, &b)], &[g as f64], &[mag], SIMD_REL, name);
+        }
+    }
+
+    #[test]
+    fn axpy(ab in prop_oneof![pair(70), pair(2049)], s in val()) {
+        let (y0, x) = ab;
+        let mut want = y0.clone();
+        generic::axpy_f32(&mut want, s, &x);
+        let exact: Vec<f64> = y0.iter().zip(&x).map(|(&y, &x)| y as f64 + s as f64 * x as f64).collect();
+        let mag: Vec<f64> = y0.iter().zip(&x).map(|(&y, &x)| y.abs() as f64 + (s as f64 * x as f64).abs()).collect();
+        assert_close(&want, &exact, &mag, 2.0 * f32::EPSILON as f64, "generic::axpy_f32");
+        for (name, f) in all_axpy() {
+            let mut got = y0.clone();
+            f(&mut got, s, &x);
+            assert_close(&got, &to_f64(&want), &mag, 2.0 * f32::EPSILON as f64, name);
+        }
+    }
+
+    #[test]
+    fn layer_norm(x in row(800), eps in prop_oneof![Just(1e-12f32), Just(1e-5f32)]) {
+        let n = x.len();
+        let gamma: Vec<f32> = (0..n).map(|i| 0.5 + (i % 7) as f32 * 0.25).collect();
+        let beta: Vec<f32> = (0..n).map(|i| (i % 5) as f32 * 0.1 - 0.2).collect();
+        let mut got = x.clone();
+        generic::layer_norm(&mut got, &gamma, &beta, eps);
+        let mut disp = x.clone();
+        kernels::layer_norm(&mut disp, &gamma, &beta, eps);
+        assert_bits_eq(&disp, &got, "kernels::layer_norm");
+        if n > 0 {
+            let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
+            let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+            let rstd = 1.0 / (var + eps as f64).sqrt();
+            let want: Vec<f64> = (0..n).map(|i| (x[i] as f64 - mean) * rstd * gamma[i] as f64 + beta[i] as f64).collect();
+            // Error relative to the scale of the normalized value (|x - mean| * rstd, plus beta).
+            let max_abs = x.iter().fold(0.0f64, |m, &v| m.max((v as f64 - mean).abs()));
+            let mag: Vec<f64> = (0..n).map(|i| (max_abs * rstd + 1.0) * gamma[i] as f64 + beta[i].abs() as f64).collect();
+            assert_close(&got, &want, &mag, 1e-4, "generic::layer_norm");
+        }
+    }
+
+    #[test]
+    fn softmax(x in row(800)) {
+        let mut got = x.clone();
+        generic::softmax(&mut got);
+        let mut disp = x.clone();
+        kernels::softmax(&mut disp);
+        assert_bits_eq(&disp, &got, "kernels::softmax");
+        if !x.is_empty() {
+            let max = x.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
+            let e: Vec<f64> = x.iter().map(|&v| (v as f64 - max).exp()).collect();
+            let s: f64 = e.iter().sum();
+            let want: Vec<f64> = e.iter().map(|v| v / s).collect();
+            let mag = vec![1.0; x.len()];
+            assert_close(&got, &want, &mag, 1e-5, "generic::softmax");
+            let total: f64 = got.iter().map(|&v| v as f64).sum();
+            prop_assert!((total - 1.0).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn gelu_tanh(x in row(300)) {
+        let mut g = x.clone();
+        generic::gelu_erf(&mut g);
+        let mut d = x.clone();
+        kernels::gelu_erf(&mut d);
+        assert_bits_eq(&d, &g, "kernels::gelu_erf");
+        let want: Vec<f64> = x.iter().map(|&v| 0.5 * v as f64 * (1.0 + libm::erf(v as f64 / 2f64.sqrt()))).collect();
+        let mag: Vec<f64> = x.iter().map(|&v| v.abs() as f64 + 1e-6).collect();
+        assert_close(&g, &want, &mag, 1e-5, "generic::gelu_erf");
+
+        let mut t = x.clone();
+        generic::tanh_inplace(&mut t);
+        let mut d = x.clone();
+        kernels::tanh_inplace(&mut d);
+        assert_bits_eq(&d, &t, "kernels::tanh_inplace");
+        let want: Vec<f64> = x.iter().map(|&v| (v as f64).tanh()).collect();
+        let mag = vec![1.0; x.len()];
+        assert_close(&t, &want, &mag, 1e-6, "generic::tanh_inplace");
+    }
+
+    #[test]
+    fn elementwise(rows in 0usize..9, b in row(70), s in val()) {
+        let n = b.len();
+        let x: Vec<f32> = (0..rows * n).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
+        // add_bias
+        let mut g = x.clone();
+        generic::add_bias(&mut g, &b);
+        let want: Vec<f32> = x.iter().enumerate().map(|(i, &v)| v + b[i % n.max(1)]).collect();
+        assert_bits_eq(&g, &want, "generic::add_bias");
+        let mut d = x.clone();
+        kernels::add_bias(&mut d, &b);
+        assert_bits_eq(&d, &want, "kernels::add_bias");
+        // add_inplace
+        let y: Vec<f32> = (0..n).map(|i| i as f32 - 3.5).collect();
+        let want: Vec<f32> = y.iter().zip(&b).map(|(a, c)| a + c).collect();
+        let mut g = y.clone();
+        generic::add_inplace(&mut g, &b);
+        assert_bits_eq(&g, &want, "generic::add_inplace");
+        let mut d = y.clone();
+        kernels::add_inplace(&mut d, &b);
+        assert_bits_eq(&d, &want, "kernels::add_inplace");
+        // scale_inplace
+        let want: Vec<f32> = b.iter().map(|v| v * s).collect();
+        let mut g = b.clone();
+        generic::scale_inplace(&mut g, s);
+        assert_bits_eq(&g, &want, "generic::scale_inplace");
+        let mut d = b.clone();
+        kernels::scale_inplace(&mut d, s);
+        assert_bits_eq(&d, &want, "kernels::scale_inplace");
+    }
+
+    #[test]
+    fn l2_normalize(x in row(800)) {
+        let mut g = x.clone();
+        generic::l2_normalize(&mut g);
+        let mut d = x.clone();
+        kernels::l2_normalize(&mut d);
+        assert_bits_eq(&d, &g, "kernels::l2_normalize");
+        let norm = x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt().max(1e-12);
+        let want: Vec<f64> = x.iter().map(|&v| v as f64 / norm).collect();
+        let mag = vec![1.0; x.len()];
+        assert_close(&g, &want, &mag, 1e-6, "generic::l2_normalize");
+    }
+}
+
+#[test]
+fn vector_named_cases() {
+    // Empty inputs.
+    assert_eq!(generic::dot_f32(&[], &[]), 0.0);
+    for (_, f) in all_dot() {
+        assert_eq!(f(&[], &[]), 0.0);
+        assert_eq!(f(&[3.0], &[-2.0]), -6.0);
+    }
+    let mut y: [f32; 0] = [];
+    for (_, f) in all_axpy() {
+        f(&mut y, 2.0, &[]);
+    }
+    let mut e: [f32; 0] = [];
+    kernels::softmax(&mut e);
+    kernels::layer_norm(&mut e, &[], &[], 1e-12);
+    kernels::l2_normalize(&mut e);
+    kernels::add_bias(&mut e, &[]);
+    // Softmax: large magnitudes do not overflow; a constant row is uniform.
+    let mut s = [1e4f32, -1e4, 1e4, 0.0];
+    kernels::softmax(&mut s);
+    assert_eq!(s, [0.5, 0.0, 0.5, 0.0]);
+    let mut s = [7.0f32; 5];
+    kernels::softmax(&mut s);
+    assert!(s.iter().all(|&v| (v - 0.2).abs() < 1e-7));
+    // l2_normalize: zero row stays zero (eps clamp), unit vector unchanged.
+    let mut z = [0.0f32; 9];
+    kernels::l2_normalize(&mut z);
+    assert_eq!(z, [0.0; 9]);
+    let mut u = [0.0f32, 3.0, 4.0];
+    kernels::l2_normalize(&mut u);
+    assert_eq!(u, [0.0, 0.6, 0.8]);
+    // LayerNorm of a constant row: beta.
+    let mut c = [5.0f32; 6];
+    kernels::layer_norm(&mut c, &[2.0; 6], &[0.25; 6], 1e-12);
+    assert_eq!(c, [0.25; 6]);
+    // GELU fixed points.
+    let mut g = [0.0f32, 10.0, -10.0];
+    kernels::gelu_erf(&mut g);
+    assert_eq!(g, [0.0, 10.0, -0.0]);
+}
+
+#[test]
+fn f16_to_f32_exhaustive() {
+    let src: Vec<f16> = (0..=u16::MAX).map(f16::from_bits).collect();
+    let mut dst = vec![0.0f32; src.len()];
+    kernels::f16_to_f32(&mut dst, &src);
+    let mut g = vec![0.0f32; src.len()];
+    generic::f16_to_f32(&mut g, &src);
+    for (i, (&d, s)) in dst.iter().zip(&src).enumerate() {
+        let want = s.to_f32();
+        assert!(
+            d.to_bits() == want.to_bits() || (d.is_nan() && want.is_nan()),
+            "f16 bits {i:#06x}: {d} vs {want}"
+        );
+        assert!(g[i].to_bits() == d.to_bits());
+    }
+}
