@@ -13,8 +13,8 @@
 //! [`quantize_dir`] is the whole pipeline without the file writing; [`run`] holds the
 //! `inspect` / `tokenize` / `embed` / `classify` / `fill-mask` commands.
 
-pub mod load;
 pub mod inspect;
+pub mod load;
 pub mod map;
 pub mod quantize;
 pub mod report;
@@ -26,15 +26,15 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use picoformer::format::{
-    u32_bytes, write_blob, Activation, Arch, ArchParams, AlignedBuf, Blob, DType, Header, PendingSection, Pooling,
-    Task, TaskParams, TokenizerParams,
+    u32_bytes, write_blob, Activation, AlignedBuf, Arch, ArchParams, Blob, DType, Header,
+    PendingSection, Pooling, Task, TaskParams, TokenizerParams,
 };
 use picoformer::Bert;
 
 use crate::load::{HfArch, HfConfig, HfDir};
 use crate::map::{map_tensors, Kind, Mapping};
-use crate::quantize::{encode_matrix, encode_vector};
 pub use crate::quantize::WeightDtype;
+use crate::quantize::{encode_matrix, encode_vector};
 pub use crate::report::{Report, TensorReport};
 
 /// Sequence length used when neither the caller nor sentence-transformers sets one (capped by the
@@ -61,7 +61,10 @@ pub struct QuantizeOptions {
 impl QuantizeOptions {
     /// Options with this weight dtype, everything else default.
     pub fn new(dtype: WeightDtype) -> QuantizeOptions {
-        QuantizeOptions { dtype, ..QuantizeOptions::default() }
+        QuantizeOptions {
+            dtype,
+            ..QuantizeOptions::default()
+        }
     }
 }
 
@@ -87,14 +90,16 @@ pub fn quantize_dir(dir: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Repo
 pub fn load_blob(path: &Path) -> Result<AlignedBuf> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let buf = AlignedBuf::from_bytes(&bytes);
-    Blob::parse(buf.as_bytes()).with_context(|| format!("{}: invalid model file", path.display()))?;
+    Blob::parse(buf.as_bytes())
+        .with_context(|| format!("{}: invalid model file", path.display()))?;
     Ok(buf)
 }
 
 /// Loads the blob back as the core would and returns the arena size at `max_seq`.
 fn self_check(blob: &[u8], max_seq: usize) -> Result<usize> {
     let buf = AlignedBuf::from_bytes(blob);
-    let check = || -> picoformer::Result<usize> { Bert::from_bytes(buf.as_bytes())?.arena_len(max_seq) };
+    let check =
+        || -> picoformer::Result<usize> { Bert::from_bytes(buf.as_bytes())?.arena_len(max_seq) };
     check().context("self-check: the core rejects the blob just written (converter bug)")
 }
 
@@ -127,7 +132,11 @@ fn header(hf: &HfDir, mapping: &Mapping, opts: &QuantizeOptions) -> Result<Heade
             activation: Activation::GeluErf,
         },
         task_params: TaskParams {
-            n_labels: if task == Task::Classification { c.labels.len() as u32 } else { 0 },
+            n_labels: if task == Task::Classification {
+                c.labels.len() as u32
+            } else {
+                0
+            },
             pooling,
             normalize,
             has_pooler: mapping.has_pooler,
@@ -153,18 +162,30 @@ fn check_ranges(c: &HfConfig) -> Result<()> {
     let limits = [
         ("vocab_size", c.vocab_size, 1, 1 << 24),
         ("hidden_size", c.hidden, 1, 1 << 16),
-        ("num_hidden_layers", c.n_layers, 1, picoformer::model::MAX_LAYERS),
+        (
+            "num_hidden_layers",
+            c.n_layers,
+            1,
+            picoformer::model::MAX_LAYERS,
+        ),
         ("intermediate_size", c.intermediate, 1, 1 << 18),
         ("max_position_embeddings", c.max_position, 2, 1 << 16),
         ("type_vocab_size", c.type_vocab_size, 1, 16),
     ];
     for (key, v, lo, hi) in limits {
         if !(lo..=hi).contains(&v) {
-            bail!("{}: {key} {v} outside the supported range {lo}..={hi}", c.path.display());
+            bail!(
+                "{}: {key} {v} outside the supported range {lo}..={hi}",
+                c.path.display()
+            );
         }
     }
     if c.arch == HfArch::SequenceClassification && c.labels.len() > 1024 {
-        bail!("{}: {} labels, at most 1024 supported", c.path.display(), c.labels.len());
+        bail!(
+            "{}: {} labels, at most 1024 supported",
+            c.path.display(),
+            c.labels.len()
+        );
     }
     if c.arch == HfArch::SequenceClassification && c.labels.iter().all(String::is_empty) {
         bail!("{}: id2label names are all empty", c.path.display());
@@ -174,7 +195,12 @@ fn check_ranges(c: &HfConfig) -> Result<()> {
 
 /// Default pooling and normalization: classifiers use the pooler; embedding models follow
 /// sentence-transformers, else the pooler when present, else `[CLS]`.
-fn pooling(hf: &HfDir, task: Task, has_pooler: bool, opts: &QuantizeOptions) -> Result<(Pooling, bool)> {
+fn pooling(
+    hf: &HfDir,
+    task: Task,
+    has_pooler: bool,
+    opts: &QuantizeOptions,
+) -> Result<(Pooling, bool)> {
     let (default, normalize) = match task {
         Task::Classification => (Pooling::Pooler, false),
         Task::Embedding => match hf.st.pooling {
@@ -186,7 +212,10 @@ fn pooling(hf: &HfDir, task: Task, has_pooler: bool, opts: &QuantizeOptions) -> 
     };
     let pooling = opts.pooling.unwrap_or(default);
     if pooling == Pooling::Pooler && !has_pooler {
-        bail!("{}: pooling \"pooler\" asked for, but the checkpoint has no pooler", hf.checkpoint.path().display());
+        bail!(
+            "{}: pooling \"pooler\" asked for, but the checkpoint has no pooler",
+            hf.checkpoint.path().display()
+        );
     }
     Ok((pooling, opts.normalize.unwrap_or(normalize)))
 }
@@ -196,13 +225,25 @@ fn max_seq(hf: &HfDir, opts: &QuantizeOptions) -> Result<usize> {
     let max = hf.config.max_position;
     match opts.max_seq {
         Some(n) if (2..=max).contains(&n) => Ok(n),
-        Some(n) => bail!("--max-seq {n} outside 2..={max} (max_position_embeddings in {})", hf.config.path.display()),
-        None => Ok(hf.st.max_seq_length.unwrap_or(DEFAULT_MAX_SEQ).clamp(2, max)),
+        Some(n) => bail!(
+            "--max-seq {n} outside 2..={max} (max_position_embeddings in {})",
+            hf.config.path.display()
+        ),
+        None => Ok(hf
+            .st
+            .max_seq_length
+            .unwrap_or(DEFAULT_MAX_SEQ)
+            .clamp(2, max)),
     }
 }
 
 /// Converts every mapped tensor, recording its error in `report`.
-fn tensor_sections(hf: &HfDir, mapping: &Mapping, opts: &QuantizeOptions, report: &mut Report) -> Result<Vec<PendingSection>> {
+fn tensor_sections(
+    hf: &HfDir,
+    mapping: &Mapping,
+    opts: &QuantizeOptions,
+    report: &mut Report,
+) -> Result<Vec<PendingSection>> {
     let bar = progress_bar(mapping.tensors.len(), opts.progress);
     let mut out = Vec::with_capacity(mapping.tensors.len());
     for spec in &mapping.tensors {
@@ -214,7 +255,12 @@ fn tensor_sections(hf: &HfDir, mapping: &Mapping, opts: &QuantizeOptions, report
         };
         report.tensors.push(TensorReport::new(spec, &enc));
         let shape = spec.shape.iter().map(|&d| d as u32).collect();
-        out.push(PendingSection { name: spec.name.clone(), dtype: enc.dtype, shape, bytes: enc.bytes });
+        out.push(PendingSection {
+            name: spec.name.clone(),
+            dtype: enc.dtype,
+            shape,
+            bytes: enc.bytes,
+        });
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -247,13 +293,26 @@ fn tokenizer_sections(hf: &HfDir) -> Vec<PendingSection> {
 fn string_planes(prefix: &str, items: &[String]) -> Vec<PendingSection> {
     let tokens: Vec<&str> = items.iter().map(String::as_str).collect();
     let (strings, offsets, _) = picoformer::tokenizer::build_planes(&tokens);
-    vec![u8_section(&format!("{prefix}.strings"), strings), u32_section(&format!("{prefix}.offsets"), &offsets)]
+    vec![
+        u8_section(&format!("{prefix}.strings"), strings),
+        u32_section(&format!("{prefix}.offsets"), &offsets),
+    ]
 }
 
 fn u8_section(name: &str, bytes: Vec<u8>) -> PendingSection {
-    PendingSection { name: name.into(), dtype: DType::U8, shape: vec![bytes.len() as u32], bytes }
+    PendingSection {
+        name: name.into(),
+        dtype: DType::U8,
+        shape: vec![bytes.len() as u32],
+        bytes,
+    }
 }
 
 fn u32_section(name: &str, v: &[u32]) -> PendingSection {
-    PendingSection { name: name.into(), dtype: DType::U32, shape: vec![v.len() as u32], bytes: u32_bytes(v) }
+    PendingSection {
+        name: name.into(),
+        dtype: DType::U32,
+        shape: vec![v.len() as u32],
+        bytes: u32_bytes(v),
+    }
 }

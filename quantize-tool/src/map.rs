@@ -53,9 +53,18 @@ pub fn map_tensors(cfg: &HfConfig, ck: &Checkpoint) -> Result<Mapping> {
     let names = Names::new(ck);
     let (h, i) = (cfg.hidden, cfg.intermediate);
     let mut want: Vec<(String, Vec<usize>)> = vec![
-        ("embeddings.word_embeddings.weight".into(), vec![cfg.vocab_size, h]),
-        ("embeddings.position_embeddings.weight".into(), vec![cfg.max_position, h]),
-        ("embeddings.token_type_embeddings.weight".into(), vec![cfg.type_vocab_size, h]),
+        (
+            "embeddings.word_embeddings.weight".into(),
+            vec![cfg.vocab_size, h],
+        ),
+        (
+            "embeddings.position_embeddings.weight".into(),
+            vec![cfg.max_position, h],
+        ),
+        (
+            "embeddings.token_type_embeddings.weight".into(),
+            vec![cfg.type_vocab_size, h],
+        ),
     ];
     norm(&mut want, "embeddings.LayerNorm", h);
     for l in 0..cfg.n_layers {
@@ -71,7 +80,11 @@ pub fn map_tensors(cfg: &HfConfig, ck: &Checkpoint) -> Result<Mapping> {
     }
     let has_pooler = names.find("pooler.dense.weight").is_some();
     if cfg.arch == HfArch::SequenceClassification && !has_pooler {
-        bail!("{}: missing tensor {:?} (a classifier needs the pooler)", ck.path().display(), names.expected("pooler.dense.weight"));
+        bail!(
+            "{}: missing tensor {:?} (a classifier needs the pooler)",
+            ck.path().display(),
+            names.expected("pooler.dense.weight")
+        );
     }
     if has_pooler {
         linear(&mut want, "pooler.dense", h, h);
@@ -85,15 +98,30 @@ pub fn map_tensors(cfg: &HfConfig, ck: &Checkpoint) -> Result<Mapping> {
             norm(&mut want, "cls.predictions.transform.LayerNorm", h);
             untied_decoder = decoder_untied(ck, &names)?;
             if untied_decoder {
-                want.push(("cls.predictions.decoder.weight".into(), vec![cfg.vocab_size, h]));
+                want.push((
+                    "cls.predictions.decoder.weight".into(),
+                    vec![cfg.vocab_size, h],
+                ));
             }
             want.push(("cls.predictions.bias".into(), vec![cfg.vocab_size]));
         }
     }
-    let tensors = want.into_iter().map(|(name, shape)| names.spec(ck, name, shape)).collect::<Result<Vec<_>>>()?;
+    let tensors = want
+        .into_iter()
+        .map(|(name, shape)| names.spec(ck, name, shape))
+        .collect::<Result<Vec<_>>>()?;
     let used: BTreeSet<&str> = tensors.iter().map(|t| t.source.as_str()).collect();
-    let unused = ck.names().into_iter().filter(|n| !used.contains(n.as_str())).collect();
-    Ok(Mapping { tensors, has_pooler, untied_decoder, unused })
+    let unused = ck
+        .names()
+        .into_iter()
+        .filter(|n| !used.contains(n.as_str()))
+        .collect();
+    Ok(Mapping {
+        tensors,
+        has_pooler,
+        untied_decoder,
+        unused,
+    })
 }
 
 fn linear(want: &mut Vec<(String, Vec<usize>)>, prefix: &str, out: usize, inp: usize) {
@@ -108,8 +136,12 @@ fn norm(want: &mut Vec<(String, Vec<usize>)>, prefix: &str, n: usize) {
 
 /// A decoder is stored only when present and different from the word embeddings.
 fn decoder_untied(ck: &Checkpoint, names: &Names) -> Result<bool> {
-    let Some(dec) = names.find("cls.predictions.decoder.weight") else { return Ok(false) };
-    let Some(word) = names.find("embeddings.word_embeddings.weight") else { return Ok(true) };
+    let Some(dec) = names.find("cls.predictions.decoder.weight") else {
+        return Ok(false);
+    };
+    let Some(word) = names.find("embeddings.word_embeddings.weight") else {
+        return Ok(true);
+    };
     if ck.shape(&dec) != ck.shape(&word) {
         return Ok(true);
     }
@@ -133,7 +165,9 @@ impl<'c> Names<'c> {
     fn find(&self, name: &str) -> Option<String> {
         let mut candidates = vec![format!("bert.{name}"), name.to_string()];
         if name.contains("LayerNorm.") {
-            let old = name.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta");
+            let old = name
+                .replace("LayerNorm.weight", "LayerNorm.gamma")
+                .replace("LayerNorm.bias", "LayerNorm.beta");
             candidates.extend([format!("bert.{old}"), old]);
         }
         candidates.into_iter().find(|c| self.ck.contains(c))
@@ -150,13 +184,29 @@ impl<'c> Names<'c> {
 
     fn spec(&self, ck: &Checkpoint, name: String, shape: Vec<usize>) -> Result<TensorSpec> {
         let Some(source) = self.find(&name) else {
-            bail!("{}: missing tensor {:?}", ck.path().display(), self.expected(&name));
+            bail!(
+                "{}: missing tensor {:?}",
+                ck.path().display(),
+                self.expected(&name)
+            );
         };
         let found = ck.shape(&source).unwrap_or(&[]);
         if found != shape.as_slice() {
-            bail!("{}: tensor {source:?}: expected shape {shape:?}, found {found:?}", ck.path().display());
+            bail!(
+                "{}: tensor {source:?}: expected shape {shape:?}, found {found:?}",
+                ck.path().display()
+            );
         }
-        let kind = if shape.len() == 2 { Kind::Matrix } else { Kind::Vector };
-        Ok(TensorSpec { name, source, shape, kind })
+        let kind = if shape.len() == 2 {
+            Kind::Matrix
+        } else {
+            Kind::Vector
+        };
+        Ok(TensorSpec {
+            name,
+            source,
+            shape,
+            kind,
+        })
     }
 }

@@ -87,7 +87,11 @@ impl Report {
             normalize: h.task_params.normalize,
             has_pooler: mapping.has_pooler,
             untied_decoder: mapping.untied_decoder,
-            labels: if h.task == Task::Classification { hf.config.labels.clone() } else { Vec::new() },
+            labels: if h.task == Task::Classification {
+                hf.config.labels.clone()
+            } else {
+                Vec::new()
+            },
             vocab_size: hf.tokenizer.vocab.len(),
             tokenizer_flags: [t.lowercase, t.strip_accents, t.tokenize_cjk, t.clean_text],
             max_seq: h.task_params.default_max_seq as usize,
@@ -110,14 +114,22 @@ impl Report {
 
     /// The largest `max_abs_err` and `rel_rmse` over all tensors.
     pub fn worst(&self) -> (f32, f32) {
-        self.tensors.iter().fold((0.0, 0.0), |(a, r), t| (a.max(t.max_abs_err), r.max(t.rel_rmse)))
+        self.tensors.iter().fold((0.0, 0.0), |(a, r), t| {
+            (a.max(t.max_abs_err), r.max(t.rel_rmse))
+        })
     }
 
     /// The report as one line of JSON, with the totals (`params`, `bytes_per_param`,
     /// `max_abs_err`, `max_rel_rmse`).
     pub fn to_json(&self) -> String {
         let (max_abs_err, max_rel_rmse) = self.worst();
-        let v = ReportJson { report: self, params: self.params(), bytes_per_param: self.bytes_per_param(), max_abs_err, max_rel_rmse };
+        let v = ReportJson {
+            report: self,
+            params: self.params(),
+            bytes_per_param: self.bytes_per_param(),
+            max_abs_err,
+            max_rel_rmse,
+        };
         serde_json::to_string(&v).unwrap_or_default()
     }
 
@@ -133,24 +145,66 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let w = self.tensors.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
-        writeln!(f, "{:<w$}  {:<14}  {:<5}  {:>11}  {:>9}", "name", "shape", "dtype", "max |err|", "rel RMSE")?;
+        let w = self
+            .tensors
+            .iter()
+            .map(|t| t.name.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        writeln!(
+            f,
+            "{:<w$}  {:<14}  {:<5}  {:>11}  {:>9}",
+            "name", "shape", "dtype", "max |err|", "rel RMSE"
+        )?;
         for t in &self.tensors {
             let shape = format!("{:?}", t.shape);
-            writeln!(f, "{:<w$}  {:<14}  {:<5}  {:>11.3e}  {:>9.3e}", t.name, shape, t.dtype, t.max_abs_err, t.rel_rmse)?;
+            writeln!(
+                f,
+                "{:<w$}  {:<14}  {:<5}  {:>11.3e}  {:>9.3e}",
+                t.name, shape, t.dtype, t.max_abs_err, t.rel_rmse
+            )?;
         }
         let (a, r) = self.worst();
         writeln!(f, "worst: max |err| {a:.3e}, rel RMSE {r:.3e}")?;
-        writeln!(f, "task: {}, weights: {}, pooling: {}{}", self.task, self.weight_dtype, self.pooling, if self.normalize { " + L2 normalize" } else { "" })?;
+        writeln!(
+            f,
+            "task: {}, weights: {}, pooling: {}{}",
+            self.task,
+            self.weight_dtype,
+            self.pooling,
+            if self.normalize {
+                " + L2 normalize"
+            } else {
+                ""
+            }
+        )?;
         if !self.labels.is_empty() {
             writeln!(f, "labels: {}", self.labels.join(", "))?;
         }
         let [lc, sa, cjk, clean] = self.tokenizer_flags;
-        writeln!(f, "tokenizer: {} tokens, lowercase {lc}, strip accents {sa}, split CJK {cjk}, clean text {clean}", self.vocab_size)?;
-        writeln!(f, "unused tensors: {} (--verbose lists them)", self.unused.len())?;
+        writeln!(
+            f,
+            "tokenizer: {} tokens, lowercase {lc}, strip accents {sa}, split CJK {cjk}, clean text {clean}",
+            self.vocab_size
+        )?;
+        writeln!(
+            f,
+            "unused tensors: {} (--verbose lists them)",
+            self.unused.len()
+        )?;
         writeln!(f, "parameters: {}", self.params())?;
-        writeln!(f, "blob size: {} bytes ({:.3} bytes per parameter)", self.blob_bytes, self.bytes_per_param())?;
-        write!(f, "arena bytes at max_seq {}: {}", self.max_seq, self.arena_bytes)
+        writeln!(
+            f,
+            "blob size: {} bytes ({:.3} bytes per parameter)",
+            self.blob_bytes,
+            self.bytes_per_param()
+        )?;
+        write!(
+            f,
+            "arena bytes at max_seq {}: {}",
+            self.max_seq, self.arena_bytes
+        )
     }
 }
 

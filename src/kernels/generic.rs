@@ -172,6 +172,7 @@ fn row(a: &[f32], i: usize, k: usize) -> &[f32] {
 /// Contract: `xq.len() == m * k`, `xs.len() == m`, `w.len() == n * k`, `ws.len() == n`,
 /// `out.len() == m * n`. All `i8` values are allowed (including -128). The `i32` accumulation is exact
 /// for `k < 2^31 / 128^2 = 131072` (with the quantizer's range ±127: `k < 133144`); larger `k` may wrap.
+#[allow(clippy::too_many_arguments)]
 pub fn matmul_i8(
     out: &mut [f32],
     xq: &[i8],
