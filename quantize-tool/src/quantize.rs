@@ -5,7 +5,6 @@
 
 use half::f16;
 use picoformer::format::{f32_bytes, i8_row_bytes, DType};
-use picoformer::kernels::quantize_row_i8;
 
 /// The storage dtype for 2-D weight matrices (1-D tensors always stay f32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -136,7 +135,7 @@ pub fn quantize_i8_rows(data: &[f32], rows: usize, cols: usize) -> (Vec<i8>, Vec
     let mut values = vec![0i8; rows * cols];
     let mut scales = Vec::with_capacity(rows);
     for (dst, src) in values.chunks_exact_mut(cols).zip(data.chunks_exact(cols)) {
-        scales.push(quantize_row_i8(dst, src));
+        scales.push(picoformer::kernels::quantize_row_i8(dst, src));
     }
     (values, scales)
 }

@@ -210,6 +210,85 @@ pub(crate) fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
         .fold(0i32, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32))
 }
 
+/// Largest activation magnitude [`quantize_row_i16`] may produce for rows of length `k`, so that
+/// `matmul_i8_i16`'s i32 accumulation is exact: `k * qmax * 128 <= i32::MAX` (128 also covers a
+/// hostile `-128` weight). 32767 for `k <= 511`, 11 MiB / k beyond (e.g. 10922 at k = 1536).
+pub const fn i16_act_max(k: usize) -> i32 {
+    let bound = i32::MAX as usize / (if k == 0 { 1 } else { k } * 128);
+    if bound > 32767 {
+        32767
+    } else {
+        bound as i32
+    }
+}
+
+/// Symmetric per-row 16-bit activation quantization with `qmax` levels each side
+/// (`1 <= qmax <= 32767`, usually [`i16_act_max`]`(k)`).
+///
+/// `amax = max |src|` (NaNs ignored). If `amax` is not finite and positive: `dst = 0`, returns `0.0`.
+/// Else `inv = qmax / amax`, `dst[i] = clamp(roundf(src[i] * inv), -qmax, qmax)` (round half away
+/// from zero; NaN gives 0) and returns `amax / qmax`.
+///
+/// Contract: `dst.len() == src.len()`.
+pub fn quantize_row_i16(dst: &mut [i16], src: &[f32], qmax: i32) -> f32 {
+    debug_assert_eq!(dst.len(), src.len(), "quantize_row_i16: length mismatch");
+    let q = qmax.clamp(1, 32767) as f32;
+    let amax = src.iter().fold(0.0f32, |m, &v| m.max(libm::fabsf(v)));
+    if !(amax > 0.0 && amax.is_finite()) {
+        dst.fill(0);
+        return 0.0;
+    }
+    let inv = q / amax;
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = libm::roundf(s * inv).clamp(-q, q) as i16;
+    }
+    amax / q
+}
+
+/// `out[i,j] = ((Σ_p xq[i,p] · w[j,p]) as f32 · xs[i]) · ws[j]`: 16-bit activations times int8
+/// weights with exact i32 accumulation (given activations within [`i16_act_max`]`(k)`; beyond it
+/// the sum wraps, never panics). The accuracy of f32 activations at the cost of an int8 matmul:
+/// x86 `vpmaddwd` and Cortex-M `SMLAD` multiply 16-bit pairs natively.
+///
+/// Contract: `out.len() == m*n`, `xq.len() == m*k`, `xs.len() == m`, `w.len() == n*k`, `ws.len() == n`.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_i8_i16(
+    out: &mut [f32],
+    xq: &[i16],
+    xs: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    debug_assert_eq!(xq.len(), m * k, "matmul_i8_i16: xq.len() != m*k");
+    debug_assert_eq!(xs.len(), m, "matmul_i8_i16: xs.len() != m");
+    debug_assert_eq!(w.len(), n * k, "matmul_i8_i16: w.len() != n*k");
+    debug_assert_eq!(ws.len(), n, "matmul_i8_i16: ws.len() != n");
+    debug_assert_eq!(out.len(), m * n, "matmul_i8_i16: out.len() != m*n");
+    if n == 0 {
+        return;
+    }
+    if k == 0 {
+        out.fill(0.0);
+        return;
+    }
+    for ((orow, xrow), &sx) in out.chunks_exact_mut(n).zip(xq.chunks_exact(k)).zip(xs).take(m) {
+        for ((o, wrow), &sw) in orow.iter_mut().zip(w.chunks_exact(k)).zip(ws) {
+            *o = (dot_i16_i8(xrow, wrow) as f32 * sx) * sw;
+        }
+    }
+}
+
+/// Exact integer dot product of an `i16` row and an `i8` row (i32 accumulation, wrapping).
+#[inline(always)]
+pub(crate) fn dot_i16_i8(a: &[i16], b: &[i8]) -> i32 {
+    a.iter()
+        .zip(b)
+        .fold(0i32, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32))
+}
+
 /// Symmetric per-row int8 quantization: the reference quantizer (the host tool makes blobs with it,
 /// so it is deterministic bit for bit on every target).
 ///

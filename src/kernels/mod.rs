@@ -159,6 +159,34 @@ pub fn matmul_i8(
     generic::matmul_i8(out, xq, xs, w, ws, m, k, n)
 }
 
+pub use generic::i16_act_max;
+
+/// 16-bit activations × int8 weights (see [`generic::matmul_i8_i16`]; bit-exact on every path).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn matmul_i8_i16(
+    out: &mut [f32],
+    xq: &[i16],
+    xs: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        return x86::matmul_i8_i16(out, xq, xs, w, ws, m, k, n);
+    }
+    generic::matmul_i8_i16(out, xq, xs, w, ws, m, k, n)
+}
+
+/// Symmetric per-row 16-bit activation quantization (see [`generic::quantize_row_i16`]).
+#[inline]
+pub fn quantize_row_i16(dst: &mut [i16], src: &[f32], qmax: i32) -> f32 {
+    generic::quantize_row_i16(dst, src, qmax)
+}
+
 /// Symmetric per-row int8 quantization (the reference quantizer; bit-exact on every path).
 ///
 /// `amax = max |src|` (NaNs ignored); if `amax` is not finite and positive, `dst = 0` and it returns

@@ -83,6 +83,28 @@ pub fn matmul_i8(
     unsafe { matmul_i8_avx2(out, xq, xs, w, ws, m, k, n) }
 }
 
+/// AVX2 variant of [`generic::matmul_i8_i16`] (same contract; bit-exact with generic).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_i8_i16(
+    out: &mut [f32],
+    xq: &[i16],
+    xs: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    debug_assert_eq!(xq.len(), m * k, "matmul_i8_i16: xq.len() != m*k");
+    debug_assert_eq!(w.len(), n * k, "matmul_i8_i16: w.len() != n*k");
+    let ok = mm_lens_ok(out.len(), xq.len(), w.len(), m, k, n) && xs.len() == m && ws.len() == n;
+    if !(super::has_avx2_fma() && ok) {
+        return generic::matmul_i8_i16(out, xq, xs, w, ws, m, k, n);
+    }
+    // SAFETY: the CPU supports AVX2 (checked above); lengths checked above.
+    unsafe { matmul_i8_i16_avx2(out, xq, xs, w, ws, m, k, n) }
+}
+
 /// AVX2 variant of [`generic::quantize_row_i8`] (same contract; bit-exact with generic).
 pub fn quantize_row_i8(dst: &mut [i8], src: &[f32]) -> f32 {
     debug_assert_eq!(dst.len(), src.len(), "quantize_row_i8: length mismatch");
@@ -390,6 +412,109 @@ unsafe fn tile_i8<const R: usize, const C: usize>(
             // SAFETY: AVX2 is enabled in this function.
             let s = unsafe { hsum_epi32(acc[r][c]) };
             let dot = s.wrapping_add(generic::dot_i8(&xrow[body..], &wrow[body..]));
+            out[i * n + j] = (dot as f32 * xs[i]) * ws[j];
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 16-bit activations x int8 weights.
+
+/// All tiles of `matmul_i8_i16`. Requires AVX2 and the exact lengths of the contract.
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn matmul_i8_i16_avx2(
+    out: &mut [f32],
+    xq: &[i16],
+    xs: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    // SAFETY: every tile has i0 + rows <= m and j0 + cols <= n, in bounds by the exact lengths (caller).
+    unsafe {
+        let mut j = 0;
+        while j + NR <= n {
+            let mut i = 0;
+            while i + MR <= m {
+                tile_i8_i16::<MR, NR>(out, xq, xs, w, ws, i, j, k, n);
+                i += MR;
+            }
+            while i < m {
+                tile_i8_i16::<1, NR>(out, xq, xs, w, ws, i, j, k, n);
+                i += 1;
+            }
+            j += NR;
+        }
+        while j < n {
+            let mut i = 0;
+            while i + MR <= m {
+                tile_i8_i16::<MR, 1>(out, xq, xs, w, ws, i, j, k, n);
+                i += MR;
+            }
+            while i < m {
+                tile_i8_i16::<1, 1>(out, xq, xs, w, ws, i, j, k, n);
+                i += 1;
+            }
+            j += 1;
+        }
+    }
+}
+
+/// One `R × C` tile: 16 columns per step, weights widened to i16 (`vpmovsxbw`), activations loaded
+/// as i16, `vpmaddwd` into i32 (exact: each pair sum is at most 2 · 32768 · 128 < 2^31), wrapping
+/// adds; the `k % 16` tail in scalar i32.
+///
+/// Requires AVX2, rows `i0..i0 + R` of `xq[_, k]`, `j0..j0 + C` of `w[_, k]` and the matching `out`
+/// elements in bounds.
+#[inline]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+unsafe fn tile_i8_i16<const R: usize, const C: usize>(
+    out: &mut [f32],
+    xq: &[i16],
+    xs: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    i0: usize,
+    j0: usize,
+    k: usize,
+    n: usize,
+) {
+    let mut acc = [[_mm256_setzero_si256(); C]; R];
+    let mut wv = [_mm256_setzero_si256(); C];
+    let body = k / 16 * 16;
+    // SAFETY: rows i0..i0+R of xq and j0..j0+C of w are in bounds (caller); each load reads columns
+    // p..p+16 with p + 16 <= body <= k.
+    unsafe {
+        let xr = xq.as_ptr().add(i0 * k);
+        let wr = w.as_ptr().add(j0 * k);
+        let mut p = 0;
+        while p < body {
+            for c in 0..C {
+                let v = _mm_loadu_si128(wr.add(c * k + p) as *const __m128i);
+                wv[c] = _mm256_cvtepi8_epi16(v);
+            }
+            for r in 0..R {
+                let xv = _mm256_loadu_si256(xr.add(r * k + p) as *const __m256i);
+                for c in 0..C {
+                    acc[r][c] = _mm256_add_epi32(acc[r][c], _mm256_madd_epi16(xv, wv[c]));
+                }
+            }
+            p += 16;
+        }
+    }
+    for r in 0..R {
+        let i = i0 + r;
+        let xrow = &xq[i * k..i * k + k];
+        for c in 0..C {
+            let j = j0 + c;
+            let wrow = &w[j * k..j * k + k];
+            // SAFETY: AVX2 is enabled in this function.
+            let s = unsafe { hsum_epi32(acc[r][c]) };
+            let dot = s.wrapping_add(generic::dot_i16_i8(&xrow[body..], &wrow[body..]));
             out[i * n + j] = (dot as f32 * xs[i]) * ws[j];
         }
     }

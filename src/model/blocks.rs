@@ -5,9 +5,11 @@ use super::weights::{Linear, Norm};
 use crate::kernels;
 use crate::quant::MatrixData;
 
-/// `out[m, n] = x[m, k] · Wᵀ + b`. int8 weights quantize each row of `x` on the fly into
-/// `xq[m, k]` / `xs[m]` and multiply in int8 with i32 accumulation.
-pub(crate) fn linear(out: &mut [f32], x: &[f32], lin: &Linear<'_>, xq: &mut [i8], xs: &mut [f32], m: usize) {
+/// `out[m, n] = x[m, k] · Wᵀ + b`. int8 weights quantize each row of `x` on the fly to 16 bits
+/// (`xq[m, k]`, scales `xs[m]`) and multiply with exact i32 accumulation: int8 activations cost
+/// MiniLM 0.5 point of embedding cosine, 16-bit ones nothing measurable, at the same speed
+/// (`vpmaddwd` / `SMLAD` multiply 16-bit pairs either way).
+pub(crate) fn linear(out: &mut [f32], x: &[f32], lin: &Linear<'_>, xq: &mut [i16], xs: &mut [f32], m: usize) {
     let (n, k) = (lin.w.rows, lin.w.cols);
     let (out, x) = (&mut out[..m * n], &x[..m * k]);
     match lin.w.data {
@@ -15,10 +17,11 @@ pub(crate) fn linear(out: &mut [f32], x: &[f32], lin: &Linear<'_>, xq: &mut [i8]
         MatrixData::F16(w) => kernels::matmul_f16(out, x, w, m, k, n),
         MatrixData::I8 { values, scales } => {
             let (xq, xs) = (&mut xq[..m * k], &mut xs[..m]);
+            let qmax = kernels::i16_act_max(k);
             for ((q, s), row) in xq.chunks_exact_mut(k).zip(xs.iter_mut()).zip(x.chunks_exact(k)) {
-                *s = kernels::quantize_row_i8(q, row);
+                *s = kernels::quantize_row_i16(q, row, qmax);
             }
-            kernels::matmul_i8(out, xq, xs, values, scales, m, k, n);
+            kernels::matmul_i8_i16(out, xq, xs, values, scales, m, k, n);
         }
     }
     kernels::add_bias(out, lin.b);

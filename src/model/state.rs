@@ -12,7 +12,7 @@
 //! ctx    f32 [C, H]           attention context, then the feed-forward output
 //! ffn    f32 [C, I]           feed-forward inner activations
 //! scores f32 [S]              one row of attention weights
-//! xq     i8  [C, max(H, I)]   int8 activations for int8 weights
+//! xq     i16 [C, max(H, I)]   16-bit activations for int8 weights
 //! xs     f32 [C]              their per-row scales
 //! pooled f32 [H], head f32 [H], out f32 [O]
 //! ids    u32 [S]              token ids
@@ -43,7 +43,7 @@ impl Plan {
             (ch * h, 4),
             (ch * i, 4),
             (s, 4),
-            (ch * h.max(i), 1),
+            (ch * h.max(i), 2),
             (ch, 4),
             (h, 4),
             (h, 4),
@@ -71,7 +71,7 @@ pub(crate) struct State<'a> {
     pub ctx: &'a mut [f32],
     pub ffn: &'a mut [f32],
     pub scores: &'a mut [f32],
-    pub xq: &'a mut [i8],
+    pub xq: &'a mut [i16],
     pub xs: &'a mut [f32],
     pub pooled: &'a mut [f32],
     pub head: &'a mut [f32],
@@ -122,7 +122,7 @@ impl<'a> State<'a> {
             ctx: c.f32s(n(4))?,
             ffn: c.f32s(n(5))?,
             scores: c.f32s(n(6))?,
-            xq: bytemuck::cast_slice_mut(c.bytes(n(7))?),
+            xq: bytemuck::try_cast_slice_mut(c.bytes(n(7) * 2)?).map_err(|_| Error::Misaligned)?,
             xs: c.f32s(n(8))?,
             pooled: c.f32s(n(9))?,
             head: c.f32s(n(10))?,
