@@ -13,6 +13,7 @@
 //! [`quantize_dir`] is the whole pipeline without the file writing; [`run`] holds the
 //! `inspect` / `tokenize` / `embed` / `classify` / `fill-mask` commands.
 
+pub mod bench;
 pub mod inspect;
 pub mod load;
 pub mod map;

@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use picoformer::format::{Blob, Pooling};
 use picoformer_tool::run::{self, Command, RunOptions};
-use picoformer_tool::{inspect, load_blob, quantize_dir, write, QuantizeOptions, WeightDtype};
+use picoformer_tool::{bench, inspect, load_blob, quantize_dir, write, QuantizeOptions, WeightDtype};
 
 #[derive(Parser)]
 #[command(
@@ -71,6 +71,24 @@ enum Cmd {
     },
     /// Class label and probabilities of each input.
     Classify(RunArgs),
+    /// Single-thread latency of models at given sequence lengths (tokenizer + encoder).
+    Bench {
+        /// The .pfm models.
+        #[arg(short, long = "model", required = true)]
+        models: Vec<PathBuf>,
+        /// Sequence lengths in tokens, [CLS] and [SEP] included.
+        #[arg(long, value_delimiter = ',', default_value = "16,64,128")]
+        seq: Vec<usize>,
+        /// Seconds of timed runs per model and length.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        /// Least number of timed runs.
+        #[arg(long, default_value_t = 20)]
+        min_iters: usize,
+        /// One JSON object per row.
+        #[arg(long)]
+        json: bool,
+    },
     /// Predictions for each [MASK] of each input.
     FillMask {
         #[command(flatten)]
@@ -208,6 +226,19 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             match json {
                 true => writeln!(out, "{v}")?,
                 false => writeln!(out, "{}", inspect::inspect_text(&v))?,
+            }
+            Ok(true)
+        }
+        Cmd::Bench { models, seq, seconds, min_iters, json } => {
+            let opts = bench::BenchOptions { seqs: seq, seconds, min_iters };
+            let mut rows = Vec::new();
+            for m in &models {
+                rows.extend(bench::bench_model(m, &load_blob(m)?, &opts)?);
+            }
+            let mut out = std::io::stdout().lock();
+            match json {
+                true => rows.iter().try_for_each(|r| writeln!(out, "{}", serde_json::to_string(r)?))?,
+                false => write!(out, "{}", bench::table(&rows))?,
             }
             Ok(true)
         }

@@ -1,0 +1,143 @@
+//! `picoformer bench`: single-thread latency of a model at given sequence lengths.
+//!
+//! Each measurement is tokenizer + encoder (`Session::run`) on a text of exactly `seq` tokens made
+//! of whole-word tokens from the model's own vocabulary. Warm-up, then timed runs until the time
+//! budget is spent (at least `min_iters`); reports median, p10 and p90.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use picoformer::format::AlignedBuf;
+use picoformer::{Bert, Session};
+use serde::Serialize;
+
+/// One row of the benchmark table.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchRow {
+    /// Model file name.
+    pub model: String,
+    /// Weight dtype of the largest matrices (`f32`, `f16`, `int8`).
+    pub dtype: String,
+    /// Blob size in bytes.
+    pub blob_bytes: usize,
+    /// Tokens per input, `[CLS]` and `[SEP]` included.
+    pub seq: usize,
+    /// Arena bytes at this sequence length.
+    pub arena_bytes: usize,
+    /// Median latency in milliseconds.
+    pub median_ms: f64,
+    /// 10th percentile.
+    pub p10_ms: f64,
+    /// 90th percentile.
+    pub p90_ms: f64,
+    /// Timed iterations.
+    pub iters: usize,
+}
+
+/// Benchmark settings.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Sequence lengths.
+    pub seqs: Vec<usize>,
+    /// Time budget per sequence length.
+    pub seconds: f64,
+    /// Least number of timed runs.
+    pub min_iters: usize,
+}
+
+/// Measures one model at every sequence length.
+pub fn bench_model(path: &Path, blob: &AlignedBuf, opts: &BenchOptions) -> Result<Vec<BenchRow>> {
+    let model = Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{}", path.display()))?;
+    let dtype = dtype_name(&model);
+    let mut rows = Vec::new();
+    for &seq in &opts.seqs {
+        let arena_bytes = model.arena_len(seq).with_context(|| format!("{}: seq {seq}", path.display()))?;
+        let mut arena = AlignedBuf::zeroed(arena_bytes);
+        let mut session = Session::new(&model, arena.as_mut_bytes(), seq)?;
+        let text = text_of_len(&mut session, seq)?;
+        let times = measure(&mut session, &text, opts)?;
+        rows.push(BenchRow {
+            model: path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            dtype: dtype.to_string(),
+            blob_bytes: blob.as_bytes().len(),
+            seq,
+            arena_bytes,
+            median_ms: percentile(&times, 0.5),
+            p10_ms: percentile(&times, 0.1),
+            p90_ms: percentile(&times, 0.9),
+            iters: times.len(),
+        });
+    }
+    Ok(rows)
+}
+
+/// The dtype of the word-embedding table (the tool stores all matrices in one dtype).
+fn dtype_name(model: &Bert<'_>) -> &'static str {
+    let blob = model.blob();
+    match blob.section("encoder.layer.0.attention.self.query.weight").map(|(_, s)| s.dtype) {
+        Some(picoformer::format::DType::F16) => "f16",
+        Some(picoformer::format::DType::I8Row) => "int8",
+        _ => "f32",
+    }
+}
+
+/// A text that tokenizes to exactly `seq` ids: whole-word vocabulary tokens joined by spaces.
+fn text_of_len(session: &mut Session<'_, '_>, seq: usize) -> Result<String> {
+    let vocab = session.model().tokenizer().vocab();
+    let words: Vec<&str> = (0..vocab.len() as u32)
+        .filter_map(|id| vocab.token(id))
+        .filter(|t| t.len() >= 3 && t.bytes().all(|b| b.is_ascii_lowercase()))
+        .take(500)
+        .collect();
+    if words.is_empty() {
+        bail!("the vocabulary has no plain lowercase words to build a benchmark text from");
+    }
+    let text: Vec<&str> = words.iter().cycle().take(seq.saturating_sub(2)).copied().collect();
+    let text = text.join(" ");
+    let enc = session.tokenize(&text)?;
+    if enc.len != seq {
+        bail!("benchmark text tokenized to {} ids, wanted {seq}", enc.len);
+    }
+    Ok(text)
+}
+
+/// Timings in milliseconds.
+fn measure(session: &mut Session<'_, '_>, text: &str, opts: &BenchOptions) -> Result<Vec<f64>> {
+    let warmup = Instant::now();
+    let mut n = 0;
+    while n < 5 || warmup.elapsed() < Duration::from_secs_f64(opts.seconds * 0.1) {
+        session.run(text)?;
+        n += 1;
+    }
+    let budget = Duration::from_secs_f64(opts.seconds);
+    let start = Instant::now();
+    let mut times = Vec::new();
+    while times.len() < opts.min_iters || start.elapsed() < budget {
+        let t = Instant::now();
+        session.run(text)?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times)
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[i]
+}
+
+/// The human table.
+pub fn table(rows: &[BenchRow]) -> String {
+    let mut s = format!(
+        "{:<28} {:>5} {:>12} {:>4} {:>12} {:>10} {:>10} {:>10} {:>6}\n",
+        "model", "dtype", "blob bytes", "seq", "arena bytes", "median ms", "p10 ms", "p90 ms", "iters"
+    );
+    for r in rows {
+        s += &format!(
+            "{:<28} {:>5} {:>12} {:>4} {:>12} {:>10.3} {:>10.3} {:>10.3} {:>6}\n",
+            r.model, r.dtype, r.blob_bytes, r.seq, r.arena_bytes, r.median_ms, r.p10_ms, r.p90_ms, r.iters
+        );
+    }
+    s
+}
