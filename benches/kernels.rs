@@ -7,8 +7,10 @@ use half::f16;
 use picoformer::kernels::{self, generic};
 use std::time::Duration;
 
-/// (m, k, n): 64 tokens; QKV/attention-out (384→384), FFN up (384→1536), FFN down (1536→384).
-const SHAPES: [(usize, usize, usize); 3] = [(64, 384, 384), (64, 384, 1536), (64, 1536, 384)];
+/// (m, k, n): 64 tokens; QKV/attention-out (384→384), FFN up (384→1536), FFN down (1536→384); then
+/// FFN up at 16 and 128 tokens.
+const SHAPES: [(usize, usize, usize); 5] =
+    [(64, 384, 384), (64, 384, 1536), (64, 1536, 384), (16, 384, 1536), (128, 384, 1536)];
 
 /// Deterministic pseudo-random values in [-1, 1).
 fn data(len: usize, seed: u32) -> Vec<f32> {
@@ -97,5 +99,24 @@ fn config() -> Criterion {
         .sample_size(20)
 }
 
-criterion_group! { name = benches; config = config(); targets = bench_f32, bench_f16, bench_i8 }
+fn bench_i8_i16(c: &mut Criterion) {
+    let mut g = c.benchmark_group("matmul_i8_i16");
+    for &(m, k, n) in &SHAPES {
+        let (xf, wf) = (data(m * k, 7), data(n * k, 8));
+        let (mut xq, mut wq) = (vec![0i16; m * k], vec![0i8; n * k]);
+        let qmax = kernels::i16_act_max(k);
+        let xs: Vec<f32> =
+            xq.chunks_mut(k).zip(xf.chunks(k)).map(|(d, s)| generic::quantize_row_i16(d, s, qmax)).collect();
+        let ws: Vec<f32> =
+            wq.chunks_mut(k).zip(wf.chunks(k)).map(|(d, s)| generic::quantize_row_i8(d, s)).collect();
+        let mut out = vec![0.0f32; m * n];
+        g.throughput(Throughput::Elements((m * k * n) as u64));
+        g.bench_function(BenchmarkId::new("dispatched", label(m, k, n)), |b| {
+            b.iter(|| kernels::matmul_i8_i16(black_box(&mut out), &xq, &xs, black_box(&wq), &ws, m, k, n))
+        });
+    }
+    g.finish();
+}
+
+criterion_group! { name = benches; config = config(); targets = bench_f32, bench_f16, bench_i8, bench_i8_i16 }
 criterion_main!(benches);

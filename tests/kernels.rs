@@ -91,6 +91,15 @@ fn avx2_fma_f16c() -> bool {
 }
 
 #[cfg(target_arch = "x86_64")]
+fn avx512() -> bool {
+    avx2_fma_f16c()
+        && std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vl")
+        && std::is_x86_feature_detected!("avx512vnni")
+}
+
+#[cfg(target_arch = "x86_64")]
 #[test]
 fn report_cpu_features() {
     // Printed so a CI log shows whether the x86 variants were really exercised.
@@ -104,6 +113,12 @@ fn report_cpu_features() {
     }
     assert_eq!(kernels::has_avx2_fma(), avx2_fma(), "dispatch probe disagrees with std detection");
     assert_eq!(kernels::has_avx2_fma_f16c(), avx2_fma_f16c());
+    if avx512() {
+        println!("x86: AVX-512 F/BW/VL/VNNI supported: x86_avx512 variants are tested directly");
+    } else {
+        println!("x86: AVX-512 F/BW/VL/VNNI NOT supported on this CPU: x86_avx512 tests are SKIPPED");
+    }
+    assert_eq!(kernels::has_avx512(), avx512(), "AVX-512 probe disagrees with std detection");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -282,6 +297,20 @@ proptest! {
             check_matmul_i8_vs_ref(kernels::x86::matmul_i8, &c, "x86::matmul_i8");
         }
     }
+
+    #[test]
+    fn x86_avx512_matmul_f32(c in mm_case()) {
+        if avx512() {
+            check_matmul_f32_vs_generic(kernels::x86_avx512::matmul_f32, &c, "x86_avx512::matmul_f32");
+        }
+    }
+
+    #[test]
+    fn x86_avx512_matmul_f16(c in mm_case()) {
+        if avx512() {
+            check_matmul_f16_vs_generic(kernels::x86_avx512::matmul_f16, &c, "x86_avx512::matmul_f16");
+        }
+    }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -294,6 +323,10 @@ fn all_matmul_f32() -> Vec<(&'static str, MatmulF32)> {
     if avx2_fma() {
         v.push(("x86", kernels::x86::matmul_f32));
     }
+    #[cfg(target_arch = "x86_64")]
+    if avx512() {
+        v.push(("x86_avx512", kernels::x86_avx512::matmul_f32));
+    }
     v
 }
 
@@ -303,6 +336,10 @@ fn all_matmul_f16() -> Vec<(&'static str, MatmulF16)> {
     #[cfg(target_arch = "x86_64")]
     if avx2_fma_f16c() {
         v.push(("x86", kernels::x86::matmul_f16));
+    }
+    #[cfg(target_arch = "x86_64")]
+    if avx512() {
+        v.push(("x86_avx512", kernels::x86_avx512::matmul_f16));
     }
     v
 }
@@ -375,8 +412,12 @@ fn matmul_f32_minilm_shapes() {
         let x: Vec<f32> = (0..m * k).map(|i| ((i * 7919 % 1000) as f32 - 500.0) / 250.0).collect();
         let w: Vec<f32> = (0..n * k).map(|i| ((i * 104_729 % 997) as f32 - 498.0) / 500.0).collect();
         let c = Mm { m, k, n, x, w };
-        check_matmul_f32_vs_generic(kernels::matmul_f32, &c, "matmul_f32 minilm");
-        check_matmul_f16_vs_generic(kernels::matmul_f16, &c, "matmul_f16 minilm");
+        for (name, f) in all_matmul_f32() {
+            check_matmul_f32_vs_generic(f, &c, name);
+        }
+        for (name, f) in all_matmul_f16() {
+            check_matmul_f16_vs_generic(f, &c, name);
+        }
     }
 }
 
@@ -528,6 +569,91 @@ fn all_axpy() -> Vec<(&'static str, Axpy)> {
     v
 }
 
+type Act = fn(&mut [f32]);
+
+/// Absolute part of the tolerance of [`assert_act_close`].
+const ACT_ATOL: f64 = 3e-7;
+
+fn all_softmax() -> Vec<(&'static str, Act)> {
+    let mut v: Vec<(&'static str, Act)> = vec![("dispatched softmax", kernels::softmax)];
+    #[cfg(target_arch = "x86_64")]
+    if avx512() {
+        v.push(("x86_avx512::softmax", kernels::x86_avx512::softmax));
+    }
+    v
+}
+
+fn all_gelu() -> Vec<(&'static str, Act)> {
+    let mut v: Vec<(&'static str, Act)> = vec![("dispatched gelu_erf", kernels::gelu_erf)];
+    #[cfg(target_arch = "x86_64")]
+    if avx512() {
+        v.push(("x86_avx512::gelu_erf", kernels::x86_avx512::gelu_erf));
+    }
+    v
+}
+
+/// Polynomial activations vs the libm-based generic ones: `|Δ| <= ATOL · s + 4 ulp · |want|`, with
+/// `s = 1` for softmax (`xs` empty) and `max(1, |x|)` for GELU (its `1 + erf` cancels for x < 0, so
+/// an absolute erf error is scaled by `x/2`; the polynomial erf is within 2.5e-7 absolute of libm's,
+/// worst near |x/√2| = 3.9). NaN must match NaN.
+fn assert_act_close(got: &[f32], want: &[f32], xs: &[f32], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        if w.is_nan() || g.is_nan() {
+            assert!(w.is_nan() && g.is_nan(), "{what}[{i}]: got {g}, want {w}");
+            continue;
+        }
+        if w.is_infinite() || g.is_infinite() {
+            assert_eq!(g, w, "{what}[{i}]");
+            continue;
+        }
+        let s = xs.get(i).map_or(1.0, |x| x.abs().max(1.0)) as f64;
+        let tol = ACT_ATOL * s + 4.0 * f32::EPSILON as f64 * (w as f64).abs();
+        let d = (g as f64 - w as f64).abs();
+        assert!(d <= tol, "{what}[{i}] (x = {:?}): got {g}, want {w}, |diff| {d} > tol {tol}", xs.get(i));
+    }
+}
+
+/// GELU over a sweep of the whole f32 range (every 2^11-th bit pattern: ~2 M values, both signs,
+/// subnormals, ±inf, NaNs) plus a dense grid over [-12, 12].
+#[test]
+fn gelu_erf_sweep() {
+    let mut x: Vec<f32> = (0..=u32::MAX).step_by(1 << 11).map(f32::from_bits).collect();
+    x.extend((-120_000..=120_000).map(|i| i as f32 * 1e-4));
+    x.extend([f32::INFINITY, f32::NEG_INFINITY, f32::MAX, f32::MIN, 3.92, -3.92, 3.9199998, -3.9199998]);
+    let mut want = x.clone();
+    generic::gelu_erf(&mut want);
+    for (name, f) in all_gelu() {
+        let mut got = x.clone();
+        f(&mut got);
+        assert_act_close(&got, &want, &x, name);
+    }
+}
+
+/// Softmax of rows that push `exp` over its whole range: spreads from 1e-3 to 200, lengths 1..=40
+/// (every tail), a row with ±inf and one with NaN.
+#[test]
+fn softmax_sweep() {
+    let mut rows: Vec<Vec<f32>> = Vec::new();
+    for len in 1..=40usize {
+        for spread in [1e-3f32, 1.0, 10.0, 50.0, 88.0, 104.0, 120.0, 200.0] {
+            rows.push((0..len).map(|i| ((i * 7919 % 101) as f32 / 50.0 - 1.0) * spread).collect());
+        }
+    }
+    rows.push(vec![1.0, f32::NEG_INFINITY, 2.0, 0.5]);
+    rows.push(vec![1.0, f32::NAN, 2.0]);
+    rows.push(vec![f32::NEG_INFINITY; 3]);
+    for x in rows {
+        let mut want = x.clone();
+        generic::softmax(&mut want);
+        for (name, f) in all_softmax() {
+            let mut got = x.clone();
+            f(&mut got);
+            assert_act_close(&got, &want, &[], name);
+        }
+    }
+}
+
 fn pair(max: usize) -> impl Strategy<Value = (Vec<f32>, Vec<f32>)> {
     (0usize..max).prop_flat_map(|len| (vals(len), vals(len)))
 }
@@ -592,9 +718,11 @@ proptest! {
     fn softmax(x in row(800)) {
         let mut got = x.clone();
         generic::softmax(&mut got);
-        let mut disp = x.clone();
-        kernels::softmax(&mut disp);
-        assert_bits_eq(&disp, &got, "kernels::softmax");
+        for (name, f) in all_softmax() {
+            let mut d = x.clone();
+            f(&mut d);
+            assert_act_close(&d, &got, &x, name);
+        }
         if !x.is_empty() {
             let max = x.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
             let e: Vec<f64> = x.iter().map(|&v| (v as f64 - max).exp()).collect();
@@ -611,9 +739,11 @@ proptest! {
     fn gelu_tanh(x in row(300)) {
         let mut g = x.clone();
         generic::gelu_erf(&mut g);
-        let mut d = x.clone();
-        kernels::gelu_erf(&mut d);
-        assert_bits_eq(&d, &g, "kernels::gelu_erf");
+        for (name, f) in all_gelu() {
+            let mut d = x.clone();
+            f(&mut d);
+            assert_act_close(&d, &g, &x, name);
+        }
         let want: Vec<f64> = x.iter().map(|&v| 0.5 * v as f64 * (1.0 + libm::erf(v as f64 / 2f64.sqrt()))).collect();
         let mag: Vec<f64> = x.iter().map(|&v| v.abs() as f64 + 1e-6).collect();
         assert_close(&g, &want, &mag, 1e-5, "generic::gelu_erf");

@@ -60,6 +60,12 @@ fn paths() -> Vec<(&'static str, Matmul)> {
     } else {
         println!("CPU lacks AVX2+FMA: x86::matmul_i8_i16 not exercised");
     }
+    #[cfg(target_arch = "x86_64")]
+    if kernels::has_avx512() {
+        v.push(("x86_avx512", kernels::x86_avx512::matmul_i8_i16));
+    } else {
+        println!("CPU lacks AVX-512 F/BW/VL/VNNI: x86_avx512::matmul_i8_i16 not exercised");
+    }
     v
 }
 

@@ -411,7 +411,7 @@ pub fn tanh_inplace(x: &mut [f32]) {
 /// Contract: `x.len()` is a multiple of `b.len()` (`b` may be empty only if `x` is).
 pub fn add_bias(x: &mut [f32], b: &[f32]) {
     debug_assert!(
-        if b.is_empty() { x.is_empty() } else { x.len() % b.len() == 0 },
+        if b.is_empty() { x.is_empty() } else { x.len().is_multiple_of(b.len()) },
         "add_bias: x.len() not a multiple of b.len()"
     );
     if b.is_empty() {

@@ -26,6 +26,57 @@ use half::f16;
 pub mod generic;
 #[cfg(target_arch = "x86_64")]
 pub mod x86;
+#[cfg(target_arch = "x86_64")]
+pub mod x86_avx512;
+
+/// Whether the x86_64 AVX-512 kernels may run on this CPU: AVX-512 F, BW, VL and VNNI, plus AVX2,
+/// FMA and F16C (Ice Lake, Zen 4 and later; Skylake-X lacks VNNI and keeps the AVX2 kernels).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub fn has_avx512() -> bool {
+    #[cfg(all(
+        target_feature = "avx512f",
+        target_feature = "avx512bw",
+        target_feature = "avx512vl",
+        target_feature = "avx512vnni",
+        target_feature = "avx2",
+        target_feature = "fma",
+        target_feature = "f16c"
+    ))]
+    {
+        true
+    }
+    #[cfg(all(
+        not(all(
+            target_feature = "avx512f",
+            target_feature = "avx512bw",
+            target_feature = "avx512vl",
+            target_feature = "avx512vnni",
+            target_feature = "avx2",
+            target_feature = "fma",
+            target_feature = "f16c"
+        )),
+        feature = "std"
+    ))]
+    {
+        detect::get() & detect::AVX512 == detect::AVX512
+    }
+    #[cfg(all(
+        not(all(
+            target_feature = "avx512f",
+            target_feature = "avx512bw",
+            target_feature = "avx512vl",
+            target_feature = "avx512vnni",
+            target_feature = "avx2",
+            target_feature = "fma",
+            target_feature = "f16c"
+        )),
+        not(feature = "std")
+    ))]
+    {
+        false
+    }
+}
 
 /// Whether the x86_64 AVX2 + FMA kernels may run on this CPU (see the module docs for the ladder).
 #[cfg(target_arch = "x86_64")]
@@ -82,6 +133,10 @@ mod detect {
     const F16C: u8 = 4;
     /// AVX2, FMA and F16C.
     pub(super) const AVX2_FMA_F16C: u8 = AVX2_FMA | F16C;
+    /// AVX-512 F/BW/VL/VNNI (only meaningful together with [`AVX2_FMA_F16C`]).
+    const AVX512_ONLY: u8 = 8;
+    /// Everything [`super::has_avx512`] needs.
+    pub(super) const AVX512: u8 = AVX2_FMA_F16C | AVX512_ONLY;
 
     static CACHE: AtomicU8 = AtomicU8::new(0);
 
@@ -104,6 +159,13 @@ mod detect {
         if std::is_x86_feature_detected!("f16c") {
             v |= F16C;
         }
+        if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512vnni")
+        {
+            v |= AVX512_ONLY;
+        }
         CACHE.store(v, Ordering::Relaxed);
         v
     }
@@ -116,6 +178,10 @@ mod detect {
 #[inline]
 pub fn matmul_f32(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {
     #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        return x86_avx512::matmul_f32(out, x, w, m, k, n);
+    }
+    #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         return x86::matmul_f32(out, x, w, m, k, n);
     }
@@ -127,6 +193,10 @@ pub fn matmul_f32(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: 
 /// Contract: as [`matmul_f32`]. No alignment requirement.
 #[inline]
 pub fn matmul_f16(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        return x86_avx512::matmul_f16(out, x, w, m, k, n);
+    }
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma_f16c() {
         return x86::matmul_f16(out, x, w, m, k, n);
@@ -174,6 +244,10 @@ pub fn matmul_i8_i16(
     k: usize,
     n: usize,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        return x86_avx512::matmul_i8_i16(out, xq, xs, w, ws, m, k, n);
+    }
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         return x86::matmul_i8_i16(out, xq, xs, w, ws, m, k, n);
@@ -231,12 +305,20 @@ pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
 /// Numerically stable softmax in place (subtracts the max first). Any length; empty is a no-op.
 #[inline]
 pub fn softmax(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        return x86_avx512::softmax(x);
+    }
     generic::softmax(x)
 }
 
 /// Exact GELU in place: `0.5 * x * (1 + erf(x / sqrt(2)))` with `libm::erff`.
 #[inline]
 pub fn gelu_erf(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        return x86_avx512::gelu_erf(x);
+    }
     generic::gelu_erf(x)
 }
 

@@ -44,25 +44,63 @@ pub(crate) struct Heads {
 }
 
 /// Multi-head scaled dot-product attention of `m` query rows against `len` key/value rows (all
-/// positions attend to all `len` real tokens: the mask of one unpadded sequence).
-/// `ctx[m, H] = softmax(q kᵀ / sqrt(d)) v`, per head; `scores[len]` is scratch.
-pub(crate) fn attention(ctx: &mut [f32], q: &[f32], k: &[f32], v: &[f32], scores: &mut [f32], hs: &Heads, m: usize, len: usize) {
+/// positions attend to all `len` real tokens: the mask of one unpadded sequence), as two small
+/// matmuls per head. `k` is head-major `[heads, len, d]` and `v` transposed per head
+/// `[heads, d, len]` (see [`split_heads`]); `q[m, H]` is consumed (used as scratch), `scores[m, len]`
+/// is scratch. `ctx[m, H] = softmax(q kᵀ / sqrt(d)) v`, per head.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn attention(ctx: &mut [f32], q: &mut [f32], k: &[f32], v: &[f32], scores: &mut [f32], hs: &Heads, m: usize, len: usize) {
     let d = hs.head_dim;
     let h = hs.n_heads * d;
     let scale = 1.0 / libm::sqrtf(d as f32);
-    let scores = &mut scores[..len];
-    for (qr, cr) in q[..m * h].chunks_exact(h).zip(ctx[..m * h].chunks_exact_mut(h)) {
+    let scores = &mut scores[..m * len];
+    // q [m, H] -> ctx as [heads, m, d]
+    permute_rows(&mut ctx[..m * h], &q[..m * h], m, hs, true);
+    for head in 0..hs.n_heads {
+        let (qh, kh, vh) = (head * m * d..(head + 1) * m * d, head * len * d..(head + 1) * len * d, head * d * len..(head + 1) * d * len);
+        // scores [m, len] = q_h · k_hᵀ / sqrt(d), softmax per row
+        kernels::matmul_f32(scores, &ctx[qh.clone()], &k[kh], m, d, len);
+        for row in scores.chunks_exact_mut(len) {
+            kernels::scale_inplace(row, scale);
+            kernels::softmax(row);
+        }
+        // out_h [m, d] = scores · (v_hᵀ)ᵀ, into q as [heads, m, d]
+        kernels::matmul_f32(&mut q[qh], scores, &v[vh], m, len, d);
+    }
+    // q [heads, m, d] -> ctx [m, H]
+    permute_rows(&mut ctx[..m * h], &q[..m * h], m, hs, false);
+}
+
+/// Moves `m` rows between row-major `[m, H]` and head-major `[heads, m, d]`: `to_heads` reads
+/// `src[m, H]` and writes `dst[heads, m, d]`; otherwise the reverse.
+fn permute_rows(dst: &mut [f32], src: &[f32], m: usize, hs: &Heads, to_heads: bool) {
+    let d = hs.head_dim;
+    let h = hs.n_heads * d;
+    for t in 0..m {
         for head in 0..hs.n_heads {
-            let at = head * d;
-            let qh = &qr[at..at + d];
-            for (s, kr) in scores.iter_mut().zip(k.chunks_exact(h)) {
-                *s = kernels::dot_f32(qh, &kr[at..at + d]) * scale;
-            }
-            kernels::softmax(scores);
-            let out = &mut cr[at..at + d];
-            out.fill(0.0);
-            for (&p, vr) in scores.iter().zip(v.chunks_exact(h)) {
-                kernels::axpy_f32(out, p, &vr[at..at + d]);
+            let (row, hm) = (t * h + head * d, (head * m + t) * d);
+            let (to, from) = if to_heads { (hm, row) } else { (row, hm) };
+            dst[to..to + d].copy_from_slice(&src[from..from + d]);
+        }
+    }
+}
+
+/// Stores the `m` key or value rows `src[m, H]` of positions `r0..r0 + m` into the layouts
+/// [`attention`] reads for a sequence of `len` positions: keys head-major
+/// (`dst[head, t, e]`, `[heads, len, d]`), values transposed (`dst[head, e, t]`, `[heads, d, len]`).
+pub(crate) fn split_heads(dst: &mut [f32], src: &[f32], hs: &Heads, r0: usize, m: usize, len: usize, transpose: bool) {
+    let d = hs.head_dim;
+    let h = hs.n_heads * d;
+    for (i, row) in src[..m * h].chunks_exact(h).enumerate() {
+        let t = r0 + i;
+        for (head, part) in row.chunks_exact(d).enumerate() {
+            if transpose {
+                for (e, &val) in part.iter().enumerate() {
+                    dst[(head * d + e) * len + t] = val;
+                }
+            } else {
+                let at = (head * len + t) * d;
+                dst[at..at + d].copy_from_slice(part);
             }
         }
     }

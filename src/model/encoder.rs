@@ -2,7 +2,7 @@
 //! feed-forward blocks. Reads `st.ids[..len]`, leaves the final hidden states in `st.x[..len * H]`.
 
 use super::bert::Bert;
-use super::blocks::{add_norm, attention, linear, Heads};
+use super::blocks::{add_norm, attention, linear, split_heads, Heads};
 use super::state::State;
 use super::weights::LayerWeights;
 use crate::kernels;
@@ -36,12 +36,14 @@ fn layer(model: &Bert<'_>, w: &LayerWeights<'_>, st: &mut State<'_>, len: usize,
     let c = model.config();
     let (h, i) = (c.hidden, c.intermediate);
     let heads = Heads { n_heads: c.n_heads, head_dim: c.head_dim };
-    // keys and values of every position: k, v [len, H]
+    // keys and values of every position (via ctx [m, H]): k [heads, len, d], v [heads, d, len]
     for r0 in (0..len).step_by(chunk) {
         let m = chunk.min(len - r0);
         let x = &st.x[r0 * h..(r0 + m) * h];
-        linear(&mut st.k[r0 * h..], x, &w.key, st.xq, st.xs, m);
-        linear(&mut st.v[r0 * h..], x, &w.value, st.xq, st.xs, m);
+        linear(st.ctx, x, &w.key, st.xq, st.xs, m);
+        split_heads(st.k, st.ctx, &heads, r0, m, len, false);
+        linear(st.ctx, x, &w.value, st.xq, st.xs, m);
+        split_heads(st.v, st.ctx, &heads, r0, m, len, true);
     }
     for r0 in (0..len).step_by(chunk) {
         let m = chunk.min(len - r0);

@@ -7,11 +7,12 @@
 //!
 //! ```text
 //! x      f32 [S, H]           residual stream, final hidden states
-//! k, v   f32 [S, H]           keys and values of all positions
-//! q      f32 [C, H]           queries, then the attention output projection
+//! k      f32 [S, H]           keys of all positions, head-major [heads, len, d]
+//! v      f32 [S, H]           values of all positions, transposed per head [heads, d, len]
+//! q      f32 [C, H]           queries, attention scratch, then the attention output projection
 //! ctx    f32 [C, H]           attention context, then the feed-forward output
 //! ffn    f32 [C, I]           feed-forward inner activations
-//! scores f32 [S]              one row of attention weights
+//! scores f32 [C, S]           attention weights of one head
 //! xq     i16 [C, max(H, I)]   16-bit activations for int8 weights
 //! xs     f32 [C]              their per-row scales
 //! pooled f32 [H], head f32 [H], out f32 [O]
@@ -42,7 +43,7 @@ impl Plan {
             (ch * h, 4),
             (ch * h, 4),
             (ch * i, 4),
-            (s, 4),
+            (ch * s, 4),
             (ch * h.max(i), 2),
             (ch, 4),
             (h, 4),
