@@ -110,10 +110,9 @@ impl fmt::Display for Error {
             Error::Truncated { needed, got } => {
                 write!(f, "blob truncated: needs {needed} bytes, has {got}")
             }
-            Error::ChecksumMismatch { expected, actual } => write!(
-                f,
-                "checksum mismatch: header says {expected:#010x}, bytes give {actual:#010x}"
-            ),
+            Error::ChecksumMismatch { expected, actual } => {
+                write!(f, "checksum mismatch: header says {expected:#010x}, bytes give {actual:#010x}")
+            }
             Error::Misaligned => f.write_str("blob or section not aligned to 32 bytes"),
             Error::BadHeader { field } => write!(f, "invalid header field at byte {field}"),
             Error::BadSection { index } => write!(f, "malformed section table entry {index}"),

@@ -43,7 +43,10 @@ fn round_trip_header_and_sections() {
         assert_eq!(s.offset % ALIGN, 0);
         assert_eq!(b.bytes_of(&s), &p.bytes[..]);
     }
-    assert_eq!(crc32(&buf.as_bytes()[CHECKSUM_START..]), u32::from_le_bytes(buf.as_bytes()[12..16].try_into().unwrap()));
+    assert_eq!(
+        crc32(&buf.as_bytes()[CHECKSUM_START..]),
+        u32::from_le_bytes(buf.as_bytes()[12..16].try_into().unwrap())
+    );
 }
 
 #[test]
@@ -146,7 +149,10 @@ fn shape_and_header_inconsistencies() {
     let mut v = tiny();
     v[56..60].copy_from_slice(&3u32.to_le_bytes());
     reseal(&mut v);
-    assert_eq!(Bert::from_bytes(aligned(&v).as_bytes()).unwrap_err(), Error::MissingSection { layer: 2, tensor: 0 });
+    assert_eq!(
+        Bert::from_bytes(aligned(&v).as_bytes()).unwrap_err(),
+        Error::MissingSection { layer: 2, tensor: 0 }
+    );
     // hidden not divisible by heads
     let mut v = tiny();
     v[60..64].copy_from_slice(&3u32.to_le_bytes());
@@ -162,7 +168,10 @@ fn shape_and_header_inconsistencies() {
     let first = u64::from_le_bytes(v[entry(0) + 80..entry(0) + 88].try_into().unwrap());
     v[entry(1) + 80..entry(1) + 88].copy_from_slice(&first.to_le_bytes());
     reseal(&mut v);
-    assert!(matches!(parse(aligned(&v).as_bytes()), Err(Error::BadSection { index: 1 } | Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        parse(aligned(&v).as_bytes()),
+        Err(Error::BadSection { index: 1 } | Error::ShapeMismatch { .. })
+    ));
 }
 
 fn no_panic(bytes: &[u8]) {

@@ -179,8 +179,7 @@ fn matmul_i8_ref(c: &MmI8) -> Vec<f32> {
     let mut out = vec![0.0; c.m * c.n];
     for i in 0..c.m {
         for j in 0..c.n {
-            let acc: i64 =
-                (0..c.k).map(|p| c.xq[i * c.k + p] as i64 * c.w[j * c.k + p] as i64).sum();
+            let acc: i64 = (0..c.k).map(|p| c.xq[i * c.k + p] as i64 * c.w[j * c.k + p] as i64).sum();
             out[i * c.n + j] = (acc as i32 as f32 * c.xs[i]) * c.ws[j];
         }
     }
@@ -502,8 +501,25 @@ proptest! {
 fn quantize_named_cases() {
     // Ties round half away from zero (amax = 127 makes inv = 1); 16+3 elements cover SIMD body and tail.
     let src = [
-        127.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999997, -0.49999997, 126.5, -126.5, 3.5, 0.0, -0.0,
-        4.5, -4.5, 5.5, -5.5, 0.5,
+        127.0,
+        0.5,
+        -0.5,
+        1.5,
+        -1.5,
+        2.5,
+        -2.5,
+        0.49999997,
+        -0.49999997,
+        126.5,
+        -126.5,
+        3.5,
+        0.0,
+        -0.0,
+        4.5,
+        -4.5,
+        5.5,
+        -5.5,
+        0.5,
     ];
     let mut q = [0i8; 19];
     let s = generic::quantize_row_i8(&mut q, &src);

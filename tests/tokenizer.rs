@@ -20,12 +20,7 @@ impl Planes {
     fn new(tokens: Vec<String>) -> Self {
         let refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
         let (strings, offsets, sorted) = build_planes(&refs);
-        Self {
-            strings,
-            offsets,
-            sorted,
-            tokens,
-        }
+        Self { strings, offsets, sorted, tokens }
     }
 
     fn vocab(&self) -> Vocab<'_> {
@@ -33,10 +28,7 @@ impl Planes {
     }
 
     fn id(&self, token: &str) -> u32 {
-        self.tokens
-            .iter()
-            .position(|t| t == token)
-            .expect("special token in vocab") as u32
+        self.tokens.iter().position(|t| t == token).expect("special token in vocab") as u32
     }
 
     fn tokenizer(&self, lowercase: bool) -> WordPiece<'_> {
@@ -95,26 +87,17 @@ fn check_golden(file: &str, lowercase: bool) {
         .unwrap_or_else(|| manifest_path("tests/data"));
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}): run scripts/golden/make_tokenizer_golden.py",
-            path.display()
-        )
+        panic!("cannot read {} ({e}): run scripts/golden/make_tokenizer_golden.py", path.display())
     });
     let planes = minilm();
     let tokenizer = planes.tokenizer(lowercase);
     let mut mismatches = Vec::new();
     let mut total = 0;
-    for (line_no, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
+    for (line_no, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let case: Case = serde_json::from_str(line).expect("golden line is JSON");
         total += 1;
         let mut ids = vec![0u32; case.max_len];
-        let got = tokenizer
-            .encode(&case.text, &mut ids)
-            .expect("max_len >= 2");
+        let got = tokenizer.encode(&case.text, &mut ids).expect("max_len >= 2");
         let ids = &ids[..got.len];
         if ids != case.ids.as_slice() || got.truncated != case.truncated {
             mismatches.push(format!(
@@ -129,21 +112,13 @@ fn check_golden(file: &str, lowercase: bool) {
             ));
         }
     }
-    println!(
-        "{file}: {} of {total} strings match",
-        total - mismatches.len()
-    );
+    println!("{file}: {} of {total} strings match", total - mismatches.len());
     assert!(total >= 100, "{file}: only {total} cases");
     assert!(
         mismatches.is_empty(),
         "{file}: {} of {total} strings differ; first ones:\n{}",
         mismatches.len(),
-        mismatches
-            .iter()
-            .take(10)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        mismatches.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
     );
 }
 
@@ -162,14 +137,8 @@ fn planes_round_trip_and_keep_last_duplicate() {
     let planes = Planes::new(["b", "a", "b", "##a"].map(String::from).to_vec());
     assert_eq!(planes.sorted, [3, 1, 2]);
     let vocab = planes.vocab();
-    assert_eq!(
-        (vocab.len(), vocab.token(0), vocab.token(4)),
-        (4, Some("b"), None)
-    );
-    assert_eq!(
-        (vocab.id("b"), vocab.id_with_prefix("##", "a")),
-        (Some(2), Some(3))
-    );
+    assert_eq!((vocab.len(), vocab.token(0), vocab.token(4)), (4, Some("b"), None));
+    assert_eq!((vocab.id("b"), vocab.id_with_prefix("##", "a")), (Some(2), Some(3)));
 }
 
 #[test]
@@ -201,12 +170,8 @@ fn check_shape(tokenizer: &WordPiece<'_>, text: &str, max_len: usize) -> Result<
     prop_assert!(enc.len >= 2 && enc.len <= max_len);
     prop_assert_eq!(ids[0], config.cls);
     prop_assert_eq!(ids[enc.len - 1], config.sep);
-    prop_assert!(ids[..enc.len]
-        .iter()
-        .all(|&id| (id as usize) < tokenizer.vocab().len()));
-    prop_assert!(ids[enc.len..]
-        .iter()
-        .all(|&id| id == u32::MAX || (id as usize) < tokenizer.vocab().len()));
+    prop_assert!(ids[..enc.len].iter().all(|&id| (id as usize) < tokenizer.vocab().len()));
+    prop_assert!(ids[enc.len..].iter().all(|&id| id == u32::MAX || (id as usize) < tokenizer.vocab().len()));
     if enc.len < max_len {
         prop_assert!(!enc.truncated);
     }

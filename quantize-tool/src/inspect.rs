@@ -17,9 +17,7 @@ pub fn inspect_json(blob: &Blob) -> Result<Value> {
     for s in blob.sections() {
         let s = s?;
         let shape = &s.shape[..s.ndim as usize];
-        if matches!(s.dtype, DType::F32 | DType::F16 | DType::I8Row)
-            && !s.name().starts_with("tokenizer.")
-        {
+        if matches!(s.dtype, DType::F32 | DType::F16 | DType::I8Row) && !s.name().starts_with("tokenizer.") {
             tensor_params += shape.iter().map(|&d| d as usize).product::<usize>();
             tensor_bytes += s.len;
         }
@@ -30,9 +28,7 @@ pub fn inspect_json(blob: &Blob) -> Result<Value> {
     let model = Bert::from_blob(*blob);
     let (labels, arena, error) = match &model {
         Ok(m) => {
-            let labels: Vec<&str> = (0..m.n_labels())
-                .map(|i| m.label(i).unwrap_or(""))
-                .collect();
+            let labels: Vec<&str> = (0..m.n_labels()).map(|i| m.label(i).unwrap_or("")).collect();
             (labels, m.arena_len(m.default_max_seq()).ok(), None)
         }
         Err(e) => (Vec::new(), None, Some(e.to_string())),
@@ -70,10 +66,7 @@ fn params_json(h: &Header) -> Value {
 
 /// An f32 as the JSON number with its shortest decimal (not the f64 widening's digits).
 fn shortest(x: f32) -> Value {
-    x.to_string()
-        .parse::<f64>()
-        .map(Value::from)
-        .unwrap_or(Value::Null)
+    x.to_string().parse::<f64>().map(Value::from).unwrap_or(Value::Null)
 }
 
 fn tokenizer_json(h: &Header) -> Value {
@@ -103,12 +96,8 @@ fn write_text(s: &mut String, v: &Value) -> std::fmt::Result {
         v["task"].as_str().unwrap_or("?")
     )?;
     for key in ["params", "task_params", "tokenizer"] {
-        let fields: Vec<String> = v[key]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, x)| format!("{k}={x}"))
-            .collect();
+        let fields: Vec<String> =
+            v[key].as_object().into_iter().flatten().map(|(k, x)| format!("{k}={x}")).collect();
         writeln!(s, "{key}: {}", fields.join(" "))?;
     }
     if let Some(l) = v["labels"].as_array().filter(|l| !l.is_empty()) {
@@ -116,23 +105,11 @@ fn write_text(s: &mut String, v: &Value) -> std::fmt::Result {
         writeln!(s, "labels: {}", names.join(", "))?;
     }
     let sections = v["sections"].as_array().cloned().unwrap_or_default();
-    let w = sections
-        .iter()
-        .filter_map(|x| x["name"].as_str())
-        .map(str::len)
-        .max()
-        .unwrap_or(4);
-    writeln!(
-        s,
-        "{:<w$}  {:<5}  {:<14}  {:>10}  {:>10}",
-        "name", "dtype", "shape", "offset", "bytes"
-    )?;
+    let w = sections.iter().filter_map(|x| x["name"].as_str()).map(str::len).max().unwrap_or(4);
+    writeln!(s, "{:<w$}  {:<5}  {:<14}  {:>10}  {:>10}", "name", "dtype", "shape", "offset", "bytes")?;
     for x in &sections {
         let shape = x["shape"].to_string();
-        let (off, len) = (
-            x["offset"].as_u64().unwrap_or(0),
-            x["bytes"].as_u64().unwrap_or(0),
-        );
+        let (off, len) = (x["offset"].as_u64().unwrap_or(0), x["bytes"].as_u64().unwrap_or(0));
         writeln!(
             s,
             "{:<w$}  {:<5}  {:<14}  {off:>10}  {len:>10}",
@@ -149,10 +126,6 @@ fn write_text(s: &mut String, v: &Value) -> std::fmt::Result {
     )?;
     match (&v["arena_bytes"], v["model_error"].as_str()) {
         (_, Some(e)) => write!(s, "the model does not load: {e}"),
-        (a, None) => write!(
-            s,
-            "arena bytes at max_seq {}: {a}",
-            v["task_params"]["default_max_seq"]
-        ),
+        (a, None) => write!(s, "arena bytes at max_seq {}: {a}", v["task_params"]["default_max_seq"]),
     }
 }

@@ -27,8 +27,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use picoformer::format::{
-    u32_bytes, write_blob, Activation, AlignedBuf, Arch, ArchParams, Blob, DType, Header,
-    PendingSection, Pooling, Task, TaskParams, TokenizerParams,
+    u32_bytes, write_blob, Activation, AlignedBuf, Arch, ArchParams, Blob, DType, Header, PendingSection,
+    Pooling, Task, TaskParams, TokenizerParams,
 };
 use picoformer::Bert;
 
@@ -62,10 +62,7 @@ pub struct QuantizeOptions {
 impl QuantizeOptions {
     /// Options with this weight dtype, everything else default.
     pub fn new(dtype: WeightDtype) -> QuantizeOptions {
-        QuantizeOptions {
-            dtype,
-            ..QuantizeOptions::default()
-        }
+        QuantizeOptions { dtype, ..QuantizeOptions::default() }
     }
 }
 
@@ -91,16 +88,14 @@ pub fn quantize_dir(dir: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Repo
 pub fn load_blob(path: &Path) -> Result<AlignedBuf> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let buf = AlignedBuf::from_bytes(&bytes);
-    Blob::parse(buf.as_bytes())
-        .with_context(|| format!("{}: invalid model file", path.display()))?;
+    Blob::parse(buf.as_bytes()).with_context(|| format!("{}: invalid model file", path.display()))?;
     Ok(buf)
 }
 
 /// Loads the blob back as the core would and returns the arena size at `max_seq`.
 fn self_check(blob: &[u8], max_seq: usize) -> Result<usize> {
     let buf = AlignedBuf::from_bytes(blob);
-    let check =
-        || -> picoformer::Result<usize> { Bert::from_bytes(buf.as_bytes())?.arena_len(max_seq) };
+    let check = || -> picoformer::Result<usize> { Bert::from_bytes(buf.as_bytes())?.arena_len(max_seq) };
     check().context("self-check: the core rejects the blob just written (converter bug)")
 }
 
@@ -133,11 +128,7 @@ fn header(hf: &HfDir, mapping: &Mapping, opts: &QuantizeOptions) -> Result<Heade
             activation: Activation::GeluErf,
         },
         task_params: TaskParams {
-            n_labels: if task == Task::Classification {
-                c.labels.len() as u32
-            } else {
-                0
-            },
+            n_labels: if task == Task::Classification { c.labels.len() as u32 } else { 0 },
             pooling,
             normalize,
             has_pooler: mapping.has_pooler,
@@ -163,30 +154,18 @@ fn check_ranges(c: &HfConfig) -> Result<()> {
     let limits = [
         ("vocab_size", c.vocab_size, 1, 1 << 24),
         ("hidden_size", c.hidden, 1, 1 << 16),
-        (
-            "num_hidden_layers",
-            c.n_layers,
-            1,
-            picoformer::model::MAX_LAYERS,
-        ),
+        ("num_hidden_layers", c.n_layers, 1, picoformer::model::MAX_LAYERS),
         ("intermediate_size", c.intermediate, 1, 1 << 18),
         ("max_position_embeddings", c.max_position, 2, 1 << 16),
         ("type_vocab_size", c.type_vocab_size, 1, 16),
     ];
     for (key, v, lo, hi) in limits {
         if !(lo..=hi).contains(&v) {
-            bail!(
-                "{}: {key} {v} outside the supported range {lo}..={hi}",
-                c.path.display()
-            );
+            bail!("{}: {key} {v} outside the supported range {lo}..={hi}", c.path.display());
         }
     }
     if c.arch == HfArch::SequenceClassification && c.labels.len() > 1024 {
-        bail!(
-            "{}: {} labels, at most 1024 supported",
-            c.path.display(),
-            c.labels.len()
-        );
+        bail!("{}: {} labels, at most 1024 supported", c.path.display(), c.labels.len());
     }
     if c.arch == HfArch::SequenceClassification && c.labels.iter().all(String::is_empty) {
         bail!("{}: id2label names are all empty", c.path.display());
@@ -196,12 +175,7 @@ fn check_ranges(c: &HfConfig) -> Result<()> {
 
 /// Default pooling and normalization: classifiers use the pooler; embedding models follow
 /// sentence-transformers, else the pooler when present, else `[CLS]`.
-fn pooling(
-    hf: &HfDir,
-    task: Task,
-    has_pooler: bool,
-    opts: &QuantizeOptions,
-) -> Result<(Pooling, bool)> {
+fn pooling(hf: &HfDir, task: Task, has_pooler: bool, opts: &QuantizeOptions) -> Result<(Pooling, bool)> {
     let (default, normalize) = match task {
         Task::Classification => (Pooling::Pooler, false),
         Task::Embedding => match hf.st.pooling {
@@ -226,15 +200,10 @@ fn max_seq(hf: &HfDir, opts: &QuantizeOptions) -> Result<usize> {
     let max = hf.config.max_position;
     match opts.max_seq {
         Some(n) if (2..=max).contains(&n) => Ok(n),
-        Some(n) => bail!(
-            "--max-seq {n} outside 2..={max} (max_position_embeddings in {})",
-            hf.config.path.display()
-        ),
-        None => Ok(hf
-            .st
-            .max_seq_length
-            .unwrap_or(DEFAULT_MAX_SEQ)
-            .clamp(2, max)),
+        Some(n) => {
+            bail!("--max-seq {n} outside 2..={max} (max_position_embeddings in {})", hf.config.path.display())
+        }
+        None => Ok(hf.st.max_seq_length.unwrap_or(DEFAULT_MAX_SEQ).clamp(2, max)),
     }
 }
 
@@ -256,12 +225,7 @@ fn tensor_sections(
         };
         report.tensors.push(TensorReport::new(spec, &enc));
         let shape = spec.shape.iter().map(|&d| d as u32).collect();
-        out.push(PendingSection {
-            name: spec.name.clone(),
-            dtype: enc.dtype,
-            shape,
-            bytes: enc.bytes,
-        });
+        out.push(PendingSection { name: spec.name.clone(), dtype: enc.dtype, shape, bytes: enc.bytes });
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -301,19 +265,9 @@ fn string_planes(prefix: &str, items: &[String]) -> Vec<PendingSection> {
 }
 
 fn u8_section(name: &str, bytes: Vec<u8>) -> PendingSection {
-    PendingSection {
-        name: name.into(),
-        dtype: DType::U8,
-        shape: vec![bytes.len() as u32],
-        bytes,
-    }
+    PendingSection { name: name.into(), dtype: DType::U8, shape: vec![bytes.len() as u32], bytes }
 }
 
 fn u32_section(name: &str, v: &[u32]) -> PendingSection {
-    PendingSection {
-        name: name.into(),
-        dtype: DType::U32,
-        shape: vec![v.len() as u32],
-        bytes: u32_bytes(v),
-    }
+    PendingSection { name: name.into(), dtype: DType::U32, shape: vec![v.len() as u32], bytes: u32_bytes(v) }
 }

@@ -12,11 +12,7 @@ use picoformer_tool::run::{self, Command, RunOptions};
 use picoformer_tool::{bench, inspect, load_blob, quantize_dir, write, QuantizeOptions, WeightDtype};
 
 #[derive(Parser)]
-#[command(
-    name = "picoformer",
-    version,
-    about = "Convert, inspect and run picoformer (.pfm) models"
-)]
+#[command(name = "picoformer", version, about = "Convert, inspect and run picoformer (.pfm) models")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -173,24 +169,14 @@ fn main() -> ExitCode {
 /// A closed stdout (`picoformer ... | head`) ends the command quietly.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
 
 /// Runs one command; `Ok(false)` when some inputs failed (already reported).
 fn dispatch(cmd: Cmd) -> Result<bool> {
     match cmd {
-        Cmd::Quantize {
-            dir,
-            dtype,
-            output,
-            max_seq,
-            pooling,
-            normalize,
-            json,
-            verbose,
-        } => {
+        Cmd::Quantize { dir, dtype, output, max_seq, pooling, normalize, json, verbose } => {
             let dtype = match dtype {
                 DtypeArg::F32 => WeightDtype::F32,
                 DtypeArg::F16 => WeightDtype::F16,
@@ -243,43 +229,20 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             Ok(true)
         }
         Cmd::Tokenize(a) => run_cmd(a, Command::Tokenize),
-        Cmd::Embed {
-            run,
-            pooling,
-            normalize,
-        } => run_cmd(
-            run,
-            Command::Embed {
-                pooling: pooling.map(Into::into),
-                normalize: normalize.value(),
-            },
-        ),
+        Cmd::Embed { run, pooling, normalize } => {
+            run_cmd(run, Command::Embed { pooling: pooling.map(Into::into), normalize: normalize.value() })
+        }
         Cmd::Classify(a) => run_cmd(a, Command::Classify),
-        Cmd::FillMask { run, top_k } => run_cmd(
-            run,
-            Command::FillMask {
-                top_k: top_k as usize,
-            },
-        ),
+        Cmd::FillMask { run, top_k } => run_cmd(run, Command::FillMask { top_k: top_k as usize }),
     }
 }
 
 fn run_cmd(a: RunArgs, cmd: Command) -> Result<bool> {
     let path: &Path = run::model_path(a.model.as_deref())?;
     let blob = load_blob(path)?;
-    let opts = RunOptions {
-        json: a.json,
-        max_seq: a.max_seq,
-    };
+    let opts = RunOptions { json: a.json, max_seq: a.max_seq };
     let stdin = std::io::stdin().lock();
     let mut out = std::io::stdout().lock();
-    let failed = run::run(
-        path,
-        &blob,
-        cmd,
-        &opts,
-        run::inputs(&a.text, stdin),
-        &mut out,
-    )?;
+    let failed = run::run(path, &blob, cmd, &opts, run::inputs(&a.text, stdin), &mut out)?;
     Ok(failed == 0)
 }

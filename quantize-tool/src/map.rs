@@ -53,18 +53,9 @@ pub fn map_tensors(cfg: &HfConfig, ck: &Checkpoint) -> Result<Mapping> {
     let names = Names::new(ck);
     let (h, i) = (cfg.hidden, cfg.intermediate);
     let mut want: Vec<(String, Vec<usize>)> = vec![
-        (
-            "embeddings.word_embeddings.weight".into(),
-            vec![cfg.vocab_size, h],
-        ),
-        (
-            "embeddings.position_embeddings.weight".into(),
-            vec![cfg.max_position, h],
-        ),
-        (
-            "embeddings.token_type_embeddings.weight".into(),
-            vec![cfg.type_vocab_size, h],
-        ),
+        ("embeddings.word_embeddings.weight".into(), vec![cfg.vocab_size, h]),
+        ("embeddings.position_embeddings.weight".into(), vec![cfg.max_position, h]),
+        ("embeddings.token_type_embeddings.weight".into(), vec![cfg.type_vocab_size, h]),
     ];
     norm(&mut want, "embeddings.LayerNorm", h);
     for l in 0..cfg.n_layers {
@@ -98,30 +89,16 @@ pub fn map_tensors(cfg: &HfConfig, ck: &Checkpoint) -> Result<Mapping> {
             norm(&mut want, "cls.predictions.transform.LayerNorm", h);
             untied_decoder = decoder_untied(ck, &names)?;
             if untied_decoder {
-                want.push((
-                    "cls.predictions.decoder.weight".into(),
-                    vec![cfg.vocab_size, h],
-                ));
+                want.push(("cls.predictions.decoder.weight".into(), vec![cfg.vocab_size, h]));
             }
             want.push(("cls.predictions.bias".into(), vec![cfg.vocab_size]));
         }
     }
-    let tensors = want
-        .into_iter()
-        .map(|(name, shape)| names.spec(ck, name, shape))
-        .collect::<Result<Vec<_>>>()?;
+    let tensors =
+        want.into_iter().map(|(name, shape)| names.spec(ck, name, shape)).collect::<Result<Vec<_>>>()?;
     let used: BTreeSet<&str> = tensors.iter().map(|t| t.source.as_str()).collect();
-    let unused = ck
-        .names()
-        .into_iter()
-        .filter(|n| !used.contains(n.as_str()))
-        .collect();
-    Ok(Mapping {
-        tensors,
-        has_pooler,
-        untied_decoder,
-        unused,
-    })
+    let unused = ck.names().into_iter().filter(|n| !used.contains(n.as_str())).collect();
+    Ok(Mapping { tensors, has_pooler, untied_decoder, unused })
 }
 
 fn linear(want: &mut Vec<(String, Vec<usize>)>, prefix: &str, out: usize, inp: usize) {
@@ -184,29 +161,13 @@ impl<'c> Names<'c> {
 
     fn spec(&self, ck: &Checkpoint, name: String, shape: Vec<usize>) -> Result<TensorSpec> {
         let Some(source) = self.find(&name) else {
-            bail!(
-                "{}: missing tensor {:?}",
-                ck.path().display(),
-                self.expected(&name)
-            );
+            bail!("{}: missing tensor {:?}", ck.path().display(), self.expected(&name));
         };
         let found = ck.shape(&source).unwrap_or(&[]);
         if found != shape.as_slice() {
-            bail!(
-                "{}: tensor {source:?}: expected shape {shape:?}, found {found:?}",
-                ck.path().display()
-            );
+            bail!("{}: tensor {source:?}: expected shape {shape:?}, found {found:?}", ck.path().display());
         }
-        let kind = if shape.len() == 2 {
-            Kind::Matrix
-        } else {
-            Kind::Vector
-        };
-        Ok(TensorSpec {
-            name,
-            source,
-            shape,
-            kind,
-        })
+        let kind = if shape.len() == 2 { Kind::Matrix } else { Kind::Vector };
+        Ok(TensorSpec { name, source, shape, kind })
     }
 }

@@ -98,11 +98,7 @@ pub fn encode_matrix(data: &[f32], rows: usize, cols: usize, dtype: WeightDtype)
             let h: Vec<f16> = data.iter().map(|&x| f16::from_f32(x)).collect();
             let deq: Vec<f32> = h.iter().map(|x| x.to_f32()).collect();
             let bytes = h.iter().flat_map(|x| x.to_le_bytes()).collect();
-            Encoded {
-                dtype: DType::F16,
-                bytes,
-                stats: ErrorStats::between(data, &deq),
-            }
+            Encoded { dtype: DType::F16, bytes, stats: ErrorStats::between(data, &deq) }
         }
         WeightDtype::Int8 => {
             let (values, scales) = quantize_i8_rows(data, rows, cols);
@@ -112,22 +108,14 @@ pub fn encode_matrix(data: &[f32], rows: usize, cols: usize, dtype: WeightDtype)
                 .flat_map(|(row, &s)| row.iter().map(move |&q| q as f32 * s))
                 .collect();
             let stats = ErrorStats::between(data, &deq);
-            Encoded {
-                dtype: DType::I8Row,
-                bytes: i8_row_bytes(&values, &scales),
-                stats,
-            }
+            Encoded { dtype: DType::I8Row, bytes: i8_row_bytes(&values, &scales), stats }
         }
     }
 }
 
 /// Encodes a tensor as f32 (exact).
 pub fn encode_vector(data: &[f32]) -> Encoded {
-    Encoded {
-        dtype: DType::F32,
-        bytes: f32_bytes(data),
-        stats: ErrorStats::default(),
-    }
+    Encoded { dtype: DType::F32, bytes: f32_bytes(data), stats: ErrorStats::default() }
 }
 
 /// Per-row symmetric int8 with the core's reference quantizer: `(values, scales)`.
@@ -146,19 +134,13 @@ mod tests {
 
     #[test]
     fn f32_is_exact_and_int8_is_close() {
-        let w: Vec<f32> = (0..64)
-            .map(|i| ((i * 37 % 19) as f32 - 9.0) * 0.013)
-            .collect();
+        let w: Vec<f32> = (0..64).map(|i| ((i * 37 % 19) as f32 - 9.0) * 0.013).collect();
         let e = encode_matrix(&w, 4, 16, WeightDtype::F32);
         assert_eq!(e.stats, ErrorStats::default());
         assert_eq!(e.bytes.len(), 256);
         let e = encode_matrix(&w, 4, 16, WeightDtype::Int8);
         assert_eq!(Some(e.bytes.len()), DType::I8Row.byte_len(4, 16));
-        assert!(
-            e.stats.max_abs > 0.0 && e.stats.max_abs <= 0.12 / 127.0 / 2.0 + 1e-6,
-            "{:?}",
-            e.stats
-        );
+        assert!(e.stats.max_abs > 0.0 && e.stats.max_abs <= 0.12 / 127.0 / 2.0 + 1e-6, "{:?}", e.stats);
         assert!(e.stats.rel_rmse < 0.01);
         let e = encode_matrix(&w, 4, 16, WeightDtype::F16);
         assert!(e.stats.rel_rmse < 1e-3);

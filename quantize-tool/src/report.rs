@@ -87,11 +87,7 @@ impl Report {
             normalize: h.task_params.normalize,
             has_pooler: mapping.has_pooler,
             untied_decoder: mapping.untied_decoder,
-            labels: if h.task == Task::Classification {
-                hf.config.labels.clone()
-            } else {
-                Vec::new()
-            },
+            labels: if h.task == Task::Classification { hf.config.labels.clone() } else { Vec::new() },
             vocab_size: hf.tokenizer.vocab.len(),
             tokenizer_flags: [t.lowercase, t.strip_accents, t.tokenize_cjk, t.clean_text],
             max_seq: h.task_params.default_max_seq as usize,
@@ -114,9 +110,7 @@ impl Report {
 
     /// The largest `max_abs_err` and `rel_rmse` over all tensors.
     pub fn worst(&self) -> (f32, f32) {
-        self.tensors.iter().fold((0.0, 0.0), |(a, r), t| {
-            (a.max(t.max_abs_err), r.max(t.rel_rmse))
-        })
+        self.tensors.iter().fold((0.0, 0.0), |(a, r), t| (a.max(t.max_abs_err), r.max(t.rel_rmse)))
     }
 
     /// The report as one line of JSON, with the totals (`params`, `bytes_per_param`,
@@ -145,13 +139,7 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let w = self
-            .tensors
-            .iter()
-            .map(|t| t.name.len())
-            .max()
-            .unwrap_or(4)
-            .max(4);
+        let w = self.tensors.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
         writeln!(
             f,
             "{:<w$}  {:<14}  {:<5}  {:>11}  {:>9}",
@@ -173,11 +161,7 @@ impl fmt::Display for Report {
             self.task,
             self.weight_dtype,
             self.pooling,
-            if self.normalize {
-                " + L2 normalize"
-            } else {
-                ""
-            }
+            if self.normalize { " + L2 normalize" } else { "" }
         )?;
         if !self.labels.is_empty() {
             writeln!(f, "labels: {}", self.labels.join(", "))?;
@@ -188,11 +172,7 @@ impl fmt::Display for Report {
             "tokenizer: {} tokens, lowercase {lc}, strip accents {sa}, split CJK {cjk}, clean text {clean}",
             self.vocab_size
         )?;
-        writeln!(
-            f,
-            "unused tensors: {} (--verbose lists them)",
-            self.unused.len()
-        )?;
+        writeln!(f, "unused tensors: {} (--verbose lists them)", self.unused.len())?;
         writeln!(f, "parameters: {}", self.params())?;
         writeln!(
             f,
@@ -200,11 +180,7 @@ impl fmt::Display for Report {
             self.blob_bytes,
             self.bytes_per_param()
         )?;
-        write!(
-            f,
-            "arena bytes at max_seq {}: {}",
-            self.max_seq, self.arena_bytes
-        )
+        write!(f, "arena bytes at max_seq {}: {}", self.max_seq, self.arena_bytes)
     }
 }
 

@@ -72,13 +72,10 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<usize> {
     let name = model.display();
-    let bert =
-        Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{name}: invalid model"))?;
+    let bert = Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{name}: invalid model"))?;
     check_task(&bert, cmd).with_context(|| format!("{name}"))?;
     let max_seq = opts.max_seq.unwrap_or(bert.default_max_seq());
-    let len = bert
-        .arena_len(max_seq)
-        .with_context(|| format!("{name}: --max-seq {max_seq}"))?;
+    let len = bert.arena_len(max_seq).with_context(|| format!("{name}: --max-seq {max_seq}"))?;
     let mut arena = AlignedBuf::zeroed(len);
     let mut session =
         Session::new(&bert, arena.as_mut_bytes(), max_seq).with_context(|| format!("{name}"))?;
@@ -111,10 +108,7 @@ fn check_task(bert: &Bert, cmd: Command) -> Result<()> {
         Command::FillMask { .. } => task == Task::MaskedLm,
     };
     if !ok {
-        bail!(
-            "the model's task is {}, it cannot {cmd:?}",
-            crate::report::task_name(task)
-        );
+        bail!("the model's task is {}, it cannot {cmd:?}", crate::report::task_name(task));
     }
     Ok(())
 }
@@ -126,52 +120,22 @@ fn one(s: &mut Session, cmd: Command, text: &str) -> Result<(String, String)> {
             let enc = s.tokenize(text)?;
             let ids = s.ids();
             let human = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
-            let human = if enc.truncated {
-                human + "  (truncated)"
-            } else {
-                human
-            };
-            Ok((
-                to_json(&TokenizeOut {
-                    ids,
-                    truncated: enc.truncated,
-                })?,
-                human,
-            ))
+            let human = if enc.truncated { human + "  (truncated)" } else { human };
+            Ok((to_json(&TokenizeOut { ids, truncated: enc.truncated })?, human))
         }
         Command::Embed { pooling, normalize } => {
             let model = s.model();
-            let (p, nz) = (
-                pooling.unwrap_or(model.pooling()),
-                normalize.unwrap_or(model.normalize()),
-            );
+            let (p, nz) = (pooling.unwrap_or(model.pooling()), normalize.unwrap_or(model.normalize()));
             let embedding = s.embed_with(text, p, nz)?.to_vec();
-            let human = embedding
-                .iter()
-                .map(|x| format!("{x:.6}"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            Ok((
-                to_json(&EmbedOut {
-                    ids: s.ids(),
-                    embedding: &embedding,
-                })?,
-                human,
-            ))
+            let human = embedding.iter().map(|x| format!("{x:.6}")).collect::<Vec<_>>().join(" ");
+            Ok((to_json(&EmbedOut { ids: s.ids(), embedding: &embedding })?, human))
         }
         Command::Classify => {
             let model = s.model();
             let c = s.classify(text)?;
             let label = model.label(c.label).unwrap_or("?");
             let human = format!("{label}  {:.3}  {text}", c.probs[c.label]);
-            Ok((
-                to_json(&ClassifyOut {
-                    label,
-                    probs: c.probs,
-                    logits: c.logits,
-                })?,
-                human,
-            ))
+            Ok((to_json(&ClassifyOut { label, probs: c.probs, logits: c.logits })?, human))
         }
         Command::FillMask { top_k } => fill_mask(s, text, top_k),
     }
@@ -187,23 +151,11 @@ fn fill_mask(s: &mut Session, text: &str, top_k: usize) -> Result<(String, Strin
     let (mut masks, mut human) = (Vec::new(), text.to_string());
     for position in positions {
         let preds = s.fill_mask_at(position, &mut top)?;
-        let predictions: Vec<PredictionOut> = preds
-            .iter()
-            .map(|p| PredictionOut {
-                token: token(p.id),
-                id: p.id,
-                prob: p.prob,
-            })
-            .collect();
-        let line: Vec<String> = preds
-            .iter()
-            .map(|p| format!("{} {:.3}", token(p.id), p.prob))
-            .collect();
+        let predictions: Vec<PredictionOut> =
+            preds.iter().map(|p| PredictionOut { token: token(p.id), id: p.id, prob: p.prob }).collect();
+        let line: Vec<String> = preds.iter().map(|p| format!("{} {:.3}", token(p.id), p.prob)).collect();
         human.push_str(&format!("\n  [MASK] @{position}: {}", line.join(" | ")));
-        masks.push(MaskOut {
-            position,
-            predictions,
-        });
+        masks.push(MaskOut { position, predictions });
     }
     Ok((to_json(&FillMaskOut { ids: &ids, masks })?, human))
 }

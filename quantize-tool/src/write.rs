@@ -12,25 +12,13 @@ use anyhow::{Context, Result};
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = temp_path(path);
     let guard = RemoveOnDrop(&tmp);
-    let mut f = File::create(&tmp).with_context(|| {
-        format!(
-            "{}: cannot create the temporary file {}",
-            path.display(),
-            tmp.display()
-        )
-    })?;
-    f.write_all(bytes)
-        .with_context(|| format!("{}: write failed", tmp.display()))?;
-    f.sync_all()
-        .with_context(|| format!("{}: fsync failed", tmp.display()))?;
+    let mut f = File::create(&tmp)
+        .with_context(|| format!("{}: cannot create the temporary file {}", path.display(), tmp.display()))?;
+    f.write_all(bytes).with_context(|| format!("{}: write failed", tmp.display()))?;
+    f.sync_all().with_context(|| format!("{}: fsync failed", tmp.display()))?;
     drop(f);
-    std::fs::rename(&tmp, path).with_context(|| {
-        format!(
-            "{}: cannot rename {} over it",
-            path.display(),
-            tmp.display()
-        )
-    })?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("{}: cannot rename {} over it", path.display(), tmp.display()))?;
     std::mem::forget(guard);
     sync_dir(path);
     Ok(())

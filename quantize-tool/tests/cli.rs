@@ -10,18 +10,11 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_picoformer");
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("tests")
-        .join("data")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("tests").join("data").join(name)
 }
 
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run picoformer")
+    Command::new(BIN).args(args).output().expect("run picoformer")
 }
 
 fn run_stdin(args: &[&str], input: &str) -> Output {
@@ -32,12 +25,7 @@ fn run_stdin(args: &[&str], input: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn picoformer");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -55,23 +43,14 @@ fn ok(o: Output) -> String {
 }
 
 fn json_lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+    s.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
 }
 
 /// Quantizes `fixture` at `dtype` into `dir`; returns the blob path and the report text.
 fn quantize(dir: &Path, fixture_name: &str, dtype: &str) -> (PathBuf, String) {
     let out = dir.join(format!("{fixture_name}-{dtype}.pfm"));
     let src = fixture(fixture_name);
-    let report = ok(run(&[
-        "quantize",
-        src.to_str().unwrap(),
-        "--dtype",
-        dtype,
-        "-o",
-        out.to_str().unwrap(),
-    ]));
+    let report = ok(run(&["quantize", src.to_str().unwrap(), "--dtype", dtype, "-o", out.to_str().unwrap()]));
     (out, report)
 }
 
@@ -81,19 +60,11 @@ fn golden(fixture_name: &str) -> Value {
 }
 
 fn f32s(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
 }
 
 fn u32s(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
 }
 
 /// Files in `dir` whose name contains `.tmp.` (left-over temporaries).
@@ -108,27 +79,15 @@ fn temp_files(dir: &Path) -> Vec<String> {
 #[test]
 fn quantize_every_dtype_then_inspect() {
     let tmp = tempfile::tempdir().unwrap();
-    for (name, task) in [
-        ("tiny-bert-cls", "classification"),
-        ("tiny-bert-mlm", "masked-lm"),
-    ] {
+    for (name, task) in [("tiny-bert-cls", "classification"), ("tiny-bert-mlm", "masked-lm")] {
         for (dtype, stored) in [("f32", "f32"), ("f16", "f16"), ("int8", "i8row")] {
             let (blob, report) = quantize(tmp.path(), name, dtype);
-            assert!(
-                report.contains("max |err|") && report.contains("rel RMSE"),
-                "{report}"
-            );
+            assert!(report.contains("max |err|") && report.contains("rel RMSE"), "{report}");
             assert!(report.contains("arena bytes at max_seq 64: "), "{report}");
-            assert!(
-                report.contains("parameters: ") && report.contains("bytes per parameter"),
-                "{report}"
-            );
+            assert!(report.contains("parameters: ") && report.contains("bytes per parameter"), "{report}");
             let v = &json_lines(&ok(run(&["inspect", "--json", blob.to_str().unwrap()])))[0];
             assert_eq!(v["task"], task);
-            assert_eq!(
-                v["file_len"].as_u64().unwrap(),
-                std::fs::metadata(&blob).unwrap().len()
-            );
+            assert_eq!(v["file_len"].as_u64().unwrap(), std::fs::metadata(&blob).unwrap().len());
             assert!(v["model_error"].is_null(), "{v}");
             assert!(v["arena_bytes"].as_u64().unwrap() > 0);
             let sections = v["sections"].as_array().unwrap();
@@ -142,10 +101,7 @@ fn quantize_every_dtype_then_inspect() {
             assert!(find("tokenizer.vocab.sorted").is_some());
             // The MLM fixture's decoder is tied: no separate decoder section.
             assert!(find("cls.predictions.decoder.weight").is_none());
-            assert_eq!(
-                find("task.labels.strings").is_some(),
-                task == "classification"
-            );
+            assert_eq!(find("task.labels.strings").is_some(), task == "classification");
             let text = ok(run(&["inspect", blob.to_str().unwrap()]));
             assert!(
                 text.contains("embeddings.word_embeddings.weight") && text.contains("arena bytes"),
@@ -176,10 +132,7 @@ fn int8_report_has_nonzero_error_and_f32_has_none() {
         assert_eq!(max == 0.0, exact, "{dtype}: {max}");
         assert!(r["max_rel_rmse"].as_f64().unwrap() < 0.05);
         assert_eq!(r["tensors"].as_array().unwrap().len(), 5 + 2 * 16 + 4);
-        assert_eq!(
-            r["labels"],
-            serde_json::json!(["negative", "neutral", "positive"])
-        );
+        assert_eq!(r["labels"], serde_json::json!(["negative", "neutral", "positive"]));
     }
 }
 
@@ -210,10 +163,7 @@ fn classify_matches_the_reference_and_prints_labels() {
     let human = ok(run(&["classify", "-m", blob.to_str().unwrap(), texts[0]]));
     let fields: Vec<&str> = human.trim_end().splitn(3, "  ").collect();
     assert_eq!(fields.len(), 3, "{human}");
-    assert!(
-        fields[1].parse::<f32>().is_ok() && fields[2] == texts[0],
-        "{human}"
-    );
+    assert!(fields[1].parse::<f32>().is_ok() && fields[2] == texts[0], "{human}");
 }
 
 #[test]
@@ -223,13 +173,7 @@ fn tokenize_matches_the_reference_and_truncates() {
     let m = blob.to_str().unwrap();
     let g = golden("tiny-bert-cls");
     let case = &g["cases"][0];
-    let v = &json_lines(&ok(run(&[
-        "tokenize",
-        "-m",
-        m,
-        "--json",
-        case["text"].as_str().unwrap(),
-    ])))[0];
+    let v = &json_lines(&ok(run(&["tokenize", "-m", m, "--json", case["text"].as_str().unwrap()])))[0];
     assert_eq!(u32s(&v["ids"]), u32s(&case["ids"]));
     assert_eq!(v["truncated"], false);
     let v = &json_lines(&ok(run(&[
@@ -242,10 +186,7 @@ fn tokenize_matches_the_reference_and_truncates() {
         case["text"].as_str().unwrap(),
     ])))[0];
     let ids = u32s(&v["ids"]);
-    assert_eq!(
-        (ids.len(), ids[0], ids[3], &v["truncated"]),
-        (4, 101, 102, &Value::Bool(true))
-    );
+    assert_eq!((ids.len(), ids[0], ids[3], &v["truncated"]), (4, 101, 102, &Value::Bool(true)));
 }
 
 #[test]
@@ -264,15 +205,8 @@ fn embed_shapes_pooling_and_normalization() {
     let norm = |e: &[f32]| e.iter().map(|x| x * x).sum::<f32>().sqrt();
     let default = embed(&[]);
     assert_eq!(default.len(), 32);
-    assert_eq!(
-        default,
-        embed(&["--pooling", "pooler"]),
-        "default pooling of a classifier is the pooler"
-    );
-    assert!(
-        default.iter().all(|x| x.abs() <= 1.0),
-        "pooler output is tanh"
-    );
+    assert_eq!(default, embed(&["--pooling", "pooler"]), "default pooling of a classifier is the pooler");
+    assert!(default.iter().all(|x| x.abs() <= 1.0), "pooler output is tanh");
     for pooling in ["cls", "mean", "pooler"] {
         let e = embed(&["--pooling", pooling, "--normalize"]);
         assert!((norm(&e) - 1.0).abs() < 1e-4, "{pooling}");
@@ -287,34 +221,18 @@ fn fill_mask_matches_the_reference_top_ids() {
     let g = golden("tiny-bert-mlm");
     let case = &g["cases"][0];
     let text = case["text"].as_str().unwrap();
-    let out = ok(run(&[
-        "fill-mask",
-        "-m",
-        blob.to_str().unwrap(),
-        "--json",
-        "--top-k",
-        "5",
-        text,
-    ]));
+    let out = ok(run(&["fill-mask", "-m", blob.to_str().unwrap(), "--json", "--top-k", "5", text]));
     let v = &json_lines(&out)[0];
     assert_eq!(u32s(&v["ids"]), u32s(&case["ids"]));
     let masks = v["masks"].as_array().unwrap();
-    let positions: Vec<u32> = masks
-        .iter()
-        .map(|m| m["position"].as_u64().unwrap() as u32)
-        .collect();
+    let positions: Vec<u32> = masks.iter().map(|m| m["position"].as_u64().unwrap() as u32).collect();
     assert_eq!(positions, u32s(&case["mask_positions"]));
     for (m, want) in masks.iter().zip(case["top5"].as_array().unwrap()) {
         let preds = m["predictions"].as_array().unwrap();
         assert_eq!(preds.len(), 5);
-        let ids: Vec<u32> = preds
-            .iter()
-            .map(|p| p["id"].as_u64().unwrap() as u32)
-            .collect();
+        let ids: Vec<u32> = preds.iter().map(|p| p["id"].as_u64().unwrap() as u32).collect();
         assert_eq!(ids, u32s(want));
-        assert!(preds
-            .iter()
-            .all(|p| p["token"].is_string() && p["prob"].as_f64().unwrap() > 0.0));
+        assert!(preds.iter().all(|p| p["token"].is_string() && p["prob"].as_f64().unwrap() > 0.0));
     }
     let human = ok(run(&["fill-mask", "-m", blob.to_str().unwrap(), text]));
     assert!(human.contains("[MASK] @"), "{human}");
@@ -336,26 +254,13 @@ fn stdin_gives_one_json_line_per_input_and_reports_failures() {
 
     let (mlm, _) = quantize(tmp.path(), "tiny-bert-mlm", "int8");
     let o = run_stdin(
-        &[
-            "fill-mask",
-            "-m",
-            mlm.to_str().unwrap(),
-            "--json",
-            "--top-k",
-            "2",
-        ],
+        &["fill-mask", "-m", mlm.to_str().unwrap(), "--json", "--top-k", "2"],
         "a [MASK] b\nno mask\n",
     );
     assert!(!o.status.success());
     let lines = json_lines(&stdout(&o));
     assert_eq!(lines.len(), 2);
-    assert_eq!(
-        lines[0]["masks"][0]["predictions"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(lines[0]["masks"][0]["predictions"].as_array().unwrap().len(), 2);
     assert!(lines[1]["error"].as_str().unwrap().contains("MASK"));
     assert!(stderr(&o).contains("input 2"), "{}", stderr(&o));
 }
@@ -400,11 +305,7 @@ fn edited_fixture(
     let views: Vec<(String, safetensors::tensor::TensorView)> = kept
         .iter()
         .map(|(n, s, d)| {
-            (
-                n.clone(),
-                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d)
-                    .unwrap(),
-            )
+            (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap())
         })
         .collect();
     safetensors::serialize_to_file(views, None, &dir.join("model.safetensors")).unwrap();
@@ -415,38 +316,21 @@ fn edited_fixture(
 fn quantize_fails(src: &Path, out_dir: &Path, must_contain: &[&str]) {
     let out = out_dir.join("out.pfm");
     std::fs::write(&out, b"previous contents").unwrap();
-    let o = run(&[
-        "quantize",
-        src.to_str().unwrap(),
-        "--dtype",
-        "int8",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let o = run(&["quantize", src.to_str().unwrap(), "--dtype", "int8", "-o", out.to_str().unwrap()]);
     assert!(!o.status.success());
     let err = stderr(&o);
     for s in must_contain {
         assert!(err.contains(s), "{s:?} not in: {err}");
     }
-    assert_eq!(
-        std::fs::read(&out).unwrap(),
-        b"previous contents",
-        "output clobbered"
-    );
-    assert!(
-        temp_files(out_dir).is_empty(),
-        "temporary files left: {:?}",
-        temp_files(out_dir)
-    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous contents", "output clobbered");
+    assert!(temp_files(out_dir).is_empty(), "temporary files left: {:?}", temp_files(out_dir));
 }
 
 #[test]
 fn missing_tensor_names_file_and_tensor() {
     let tmp = tempfile::tempdir().unwrap();
     let gone = "bert.encoder.layer.1.output.dense.weight";
-    let dir = edited_fixture(tmp.path(), "tiny-bert-cls", |n, s, d| {
-        (n != gone).then_some((s, d))
-    });
+    let dir = edited_fixture(tmp.path(), "tiny-bert-cls", |n, s, d| (n != gone).then_some((s, d)));
     quantize_fails(&dir, tmp.path(), &["model.safetensors", gone, "missing"]);
 }
 
@@ -457,15 +341,7 @@ fn wrong_shape_names_expected_and_found() {
     let dir = edited_fixture(tmp.path(), "tiny-bert-cls", |n, s, d| {
         Some(if n == name { (vec![64, 32], d) } else { (s, d) })
     });
-    quantize_fails(
-        &dir,
-        tmp.path(),
-        &[
-            "model.safetensors",
-            name,
-            "expected shape [32, 64], found [64, 32]",
-        ],
-    );
+    quantize_fails(&dir, tmp.path(), &["model.safetensors", name, "expected shape [32, 64], found [64, 32]"]);
 }
 
 #[test]
@@ -498,11 +374,7 @@ fn bad_config_names_config_json() {
     quantize_fails(&dir, tmp.path(), &["config.json"]);
 
     std::fs::write(&config, &original).unwrap();
-    std::fs::write(
-        dir.join("vocab.txt"),
-        "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n").unwrap();
     quantize_fails(&dir, tmp.path(), &["vocab.txt", "vocab_size"]);
 }
 
@@ -511,28 +383,10 @@ fn max_seq_option_is_recorded_and_checked() {
     let tmp = tempfile::tempdir().unwrap();
     let src = fixture("tiny-bert-cls");
     let out = tmp.path().join("m.pfm");
-    let r = ok(run(&[
-        "quantize",
-        src.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--max-seq",
-        "16",
-    ]));
+    let r = ok(run(&["quantize", src.to_str().unwrap(), "-o", out.to_str().unwrap(), "--max-seq", "16"]));
     assert!(r.contains("arena bytes at max_seq 16: "), "{r}");
     let v = &json_lines(&ok(run(&["inspect", "--json", out.to_str().unwrap()])))[0];
     assert_eq!(v["task_params"]["default_max_seq"], 16);
-    let o = run(&[
-        "quantize",
-        src.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--max-seq",
-        "65",
-    ]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("65"),
-        "{}",
-        stderr(&o)
-    );
+    let o = run(&["quantize", src.to_str().unwrap(), "-o", out.to_str().unwrap(), "--max-seq", "65"]);
+    assert!(!o.status.success() && stderr(&o).contains("65"), "{}", stderr(&o));
 }

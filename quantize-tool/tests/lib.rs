@@ -8,11 +8,7 @@ use picoformer::{Bert, Session};
 use picoformer_tool::{load_blob, quantize_dir, QuantizeOptions, WeightDtype};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("tests")
-        .join("data")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("tests").join("data").join(name)
 }
 
 /// A copy of fixture `name` in `root`, with `model.safetensors` filtered/renamed by `edit`.
@@ -25,18 +21,14 @@ fn copy_fixture(root: &Path, name: &str, edit: impl Fn(&str) -> Option<String>) 
     }
     let bytes = std::fs::read(fixture(name).join("model.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let views: Vec<(String, safetensors::tensor::TensorView)> = st
-        .tensors()
-        .into_iter()
-        .filter_map(|(n, t)| edit(&n).map(|n| (n, t)))
-        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView)> =
+        st.tensors().into_iter().filter_map(|(n, t)| edit(&n).map(|n| (n, t))).collect();
     safetensors::serialize_to_file(views, None, &dir.join("model.safetensors")).unwrap();
     dir
 }
 
 fn edit_json(path: &Path, f: impl FnOnce(&mut serde_json::Value)) {
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     f(&mut v);
     std::fs::write(path, v.to_string()).unwrap();
 }
@@ -61,15 +53,9 @@ fn quantize_dir_is_deterministic_and_loads() {
         assert_eq!(buf.as_bytes().as_ptr() as usize % 32, 0);
         let m = Bert::from_bytes(buf.as_bytes()).unwrap();
         assert_eq!(m.arena_len(64).unwrap(), report.arena_bytes);
-        assert_eq!(
-            (m.task(), m.n_labels(), m.label(2)),
-            (Task::Classification, 3, Some("positive"))
-        );
-        let word = Blob::parse(buf.as_bytes())
-            .unwrap()
-            .section("embeddings.word_embeddings.weight")
-            .unwrap()
-            .1;
+        assert_eq!((m.task(), m.n_labels(), m.label(2)), (Task::Classification, 3, Some("positive")));
+        let word =
+            Blob::parse(buf.as_bytes()).unwrap().section("embeddings.word_embeddings.weight").unwrap().1;
         assert_eq!(word.dtype, dtype.dtype());
     }
 }
@@ -77,22 +63,10 @@ fn quantize_dir_is_deterministic_and_loads() {
 #[test]
 fn tokenizer_settings_follow_the_files() {
     let (blob, r) = quantize_dir(&fixture("tiny-bert-mlm"), &QuantizeOptions::default()).unwrap();
+    assert_eq!(r.tokenizer_flags, [false, false, true, true], "cased fixture");
+    let h = *Blob::parse(picoformer::format::AlignedBuf::from_bytes(&blob).as_bytes()).unwrap().header();
     assert_eq!(
-        r.tokenizer_flags,
-        [false, false, true, true],
-        "cased fixture"
-    );
-    let h = *Blob::parse(picoformer::format::AlignedBuf::from_bytes(&blob).as_bytes())
-        .unwrap()
-        .header();
-    assert_eq!(
-        (
-            h.tokenizer.unk,
-            h.tokenizer.cls,
-            h.tokenizer.sep,
-            h.tokenizer.pad,
-            h.tokenizer.mask
-        ),
+        (h.tokenizer.unk, h.tokenizer.cls, h.tokenizer.sep, h.tokenizer.pad, h.tokenizer.mask),
         (100, 101, 102, 0, 103)
     );
     assert_eq!(h.tokenizer.max_chars_per_word, 100);
@@ -105,49 +79,29 @@ fn tokenizer_settings_follow_the_files() {
     let (blob2, r2) = quantize_dir(&dir, &QuantizeOptions::default()).unwrap();
     let (blob1, _) = quantize_dir(&fixture("tiny-bert-cls"), &QuantizeOptions::default()).unwrap();
     assert_eq!(r2.tokenizer_flags, [true, true, true, true]);
-    assert!(
-        blob1 == blob2,
-        "tokenizer.json gives the same blob as vocab.txt"
-    );
+    assert!(blob1 == blob2, "tokenizer.json gives the same blob as vocab.txt");
 
     // strip_accents unset follows lowercase; an explicit false wins.
-    edit_json(&dir.join("tokenizer.json"), |v| {
-        v["normalizer"]["strip_accents"] = false.into()
-    });
+    edit_json(&dir.join("tokenizer.json"), |v| v["normalizer"]["strip_accents"] = false.into());
     let (_, r3) = quantize_dir(&dir, &QuantizeOptions::default()).unwrap();
     assert_eq!(r3.tokenizer_flags, [true, false, true, true]);
 
     // A special token missing from the vocabulary names the vocabulary file.
-    std::fs::write(
-        dir.join("tokenizer_config.json"),
-        r#"{"mask_token": "<mask>"}"#,
-    )
-    .unwrap();
-    let err = format!(
-        "{:#}",
-        quantize_dir(&dir, &QuantizeOptions::default()).unwrap_err()
-    );
-    assert!(
-        err.contains("tokenizer.json") && err.contains("<mask>"),
-        "{err}"
-    );
+    std::fs::write(dir.join("tokenizer_config.json"), r#"{"mask_token": "<mask>"}"#).unwrap();
+    let err = format!("{:#}", quantize_dir(&dir, &QuantizeOptions::default()).unwrap_err());
+    assert!(err.contains("tokenizer.json") && err.contains("<mask>"), "{err}");
 }
 
 #[test]
 fn sentence_transformers_pooling_and_max_seq() {
     let tmp = tempfile::tempdir().unwrap();
     // A BertModel as sentence-transformers saves it: no `bert.` prefix, no classifier.
-    let dir = copy_fixture(tmp.path(), "tiny-bert-cls", |n| {
-        n.strip_prefix("bert.").map(str::to_string)
-    });
+    let dir = copy_fixture(tmp.path(), "tiny-bert-cls", |n| n.strip_prefix("bert.").map(str::to_string));
     edit_json(&dir.join("config.json"), |v| {
         v["architectures"] = serde_json::json!(["BertModel"]);
     });
     let (_, r) = quantize_dir(&dir, &QuantizeOptions::default()).unwrap();
-    assert_eq!(
-        (r.task, r.pooling, r.normalize),
-        ("embedding", "pooler", false)
-    );
+    assert_eq!((r.task, r.pooling, r.normalize), ("embedding", "pooler", false));
 
     std::fs::write(
         dir.join("modules.json"),
@@ -162,20 +116,14 @@ fn sentence_transformers_pooling_and_max_seq() {
         r#"{"word_embedding_dimension":32,"pooling_mode_cls_token":false,"pooling_mode_mean_tokens":true}"#,
     )
     .unwrap();
-    std::fs::write(
-        dir.join("sentence_bert_config.json"),
-        r#"{"max_seq_length":24,"do_lower_case":false}"#,
-    )
-    .unwrap();
+    std::fs::write(dir.join("sentence_bert_config.json"), r#"{"max_seq_length":24,"do_lower_case":false}"#)
+        .unwrap();
     let (blob, r) = quantize_dir(&dir, &QuantizeOptions::new(WeightDtype::Int8)).unwrap();
     assert_eq!((r.pooling, r.normalize, r.max_seq), ("mean", true, 24));
 
     let buf = picoformer::format::AlignedBuf::from_bytes(&blob);
     let m = Bert::from_bytes(buf.as_bytes()).unwrap();
-    assert_eq!(
-        (m.pooling(), m.normalize(), m.default_max_seq()),
-        (Pooling::Mean, true, 24)
-    );
+    assert_eq!((m.pooling(), m.normalize(), m.default_max_seq()), (Pooling::Mean, true, 24));
     let mut arena = picoformer::format::AlignedBuf::zeroed(m.arena_len(24).unwrap());
     let mut s = Session::new(&m, arena.as_mut_bytes(), 24).unwrap();
     let e = s.embed("a sentence").unwrap();
@@ -196,14 +144,8 @@ fn sentence_transformers_pooling_and_max_seq() {
         r#"{"pooling_mode_cls_token":false,"pooling_mode_mean_tokens":false,"pooling_mode_max_tokens":true}"#,
     )
     .unwrap();
-    let err = format!(
-        "{:#}",
-        quantize_dir(&dir, &QuantizeOptions::default()).unwrap_err()
-    );
-    assert!(
-        err.contains("1_Pooling") && err.contains("pooling_mode_max_tokens"),
-        "{err}"
-    );
+    let err = format!("{:#}", quantize_dir(&dir, &QuantizeOptions::default()).unwrap_err());
+    assert!(err.contains("1_Pooling") && err.contains("pooling_mode_max_tokens"), "{err}");
 }
 
 #[test]
@@ -220,10 +162,7 @@ fn untied_decoder_is_stored_and_tied_one_is_not() {
     let (blob, r) = quantize_dir(&tied, &QuantizeOptions::default()).unwrap();
     assert!(!r.untied_decoder);
     let buf = picoformer::format::AlignedBuf::from_bytes(&blob);
-    assert!(Blob::parse(buf.as_bytes())
-        .unwrap()
-        .section("cls.predictions.decoder.weight")
-        .is_none());
+    assert!(Blob::parse(buf.as_bytes()).unwrap().section("cls.predictions.decoder.weight").is_none());
 
     // Untied: a different decoder is kept, in the weight dtype.
     let other = st
@@ -234,18 +173,13 @@ fn untied_decoder_is_stored_and_tied_one_is_not() {
         .map(|b| b ^ 1)
         .collect::<Vec<u8>>();
     let other_view =
-        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![3000, 32], &other)
-            .unwrap();
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![3000, 32], &other).unwrap();
     views.pop();
     views.push(("cls.predictions.decoder.weight".into(), other_view));
     safetensors::serialize_to_file(views, None, &tied.join("model.safetensors")).unwrap();
     let (blob, r) = quantize_dir(&tied, &QuantizeOptions::new(WeightDtype::F16)).unwrap();
     assert!(r.untied_decoder);
     let buf = picoformer::format::AlignedBuf::from_bytes(&blob);
-    let dec = Blob::parse(buf.as_bytes())
-        .unwrap()
-        .section("cls.predictions.decoder.weight")
-        .unwrap()
-        .1;
+    let dec = Blob::parse(buf.as_bytes()).unwrap().section("cls.predictions.decoder.weight").unwrap().1;
     assert_eq!(dec.dtype, DType::F16);
 }

@@ -247,14 +247,20 @@ impl Header {
         put(20, (self.file_len >> 32) as u32);
         put(28, self.section_count);
         put(32, HEADER_LEN as u32);
-        put(36, match self.arch {
-            Arch::Bert => 1,
-        });
-        put(40, match self.task {
-            Task::Embedding => 0,
-            Task::Classification => 1,
-            Task::MaskedLm => 2,
-        });
+        put(
+            36,
+            match self.arch {
+                Arch::Bert => 1,
+            },
+        );
+        put(
+            40,
+            match self.task {
+                Task::Embedding => 0,
+                Task::Classification => 1,
+                Task::MaskedLm => 2,
+            },
+        );
         let p = &self.params;
         put(48, p.vocab_size);
         put(52, p.hidden);
@@ -264,16 +270,22 @@ impl Header {
         put(68, p.max_position);
         put(72, p.type_vocab_size);
         put(76, p.layer_norm_eps.to_bits());
-        put(80, match p.activation {
-            Activation::GeluErf => 1,
-        });
+        put(
+            80,
+            match p.activation {
+                Activation::GeluErf => 1,
+            },
+        );
         let t = &self.task_params;
         put(128, t.n_labels);
-        put(132, match t.pooling {
-            Pooling::Cls => 0,
-            Pooling::Mean => 1,
-            Pooling::Pooler => 2,
-        });
+        put(
+            132,
+            match t.pooling {
+                Pooling::Cls => 0,
+                Pooling::Mean => 1,
+                Pooling::Pooler => 2,
+            },
+        );
         put(136, t.normalize as u32 | (t.has_pooler as u32) << 1);
         put(140, t.default_max_seq);
         let k = &self.tokenizer;

@@ -81,6 +81,18 @@
 //! (codes >= 16 are reserved for group-wise int8/int4 with the group size in the entry), and any
 //! inconsistency, each with its own [`Error`](crate::Error) variant. It never panics.
 
+/// Wraps a blob or an arena so that it starts on a 32-byte boundary (the blob needs 4; 32 gives the
+/// best SIMD loads and an exact [`Bert::arena_len`](crate::Bert::arena_len)):
+///
+/// ```ignore
+/// static MODEL: Aligned<[u8; include_bytes!("model.pfm").len()]> = Aligned(*include_bytes!("model.pfm"));
+/// static mut ARENA: Aligned<[u8; 64 * 1024]> = Aligned([0; 64 * 1024]);
+/// let model = picoformer::Bert::from_bytes(&MODEL.0)?;
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
+pub struct Aligned<T: ?Sized>(pub T);
+
 mod crc32;
 mod header;
 mod reader;
@@ -90,8 +102,8 @@ mod writer;
 
 pub use crc32::crc32;
 pub use header::{
-    Activation, Arch, ArchParams, Header, Pooling, Task, TaskParams, TokenizerParams, ALIGN,
-    CHECKSUM_START, HEADER_LEN, KNOWN_FEATURES, MAGIC, VERSION_MAJOR, VERSION_MINOR,
+    Activation, Arch, ArchParams, Header, Pooling, Task, TaskParams, TokenizerParams, ALIGN, CHECKSUM_START,
+    HEADER_LEN, KNOWN_FEATURES, MAGIC, VERSION_MAJOR, VERSION_MINOR,
 };
 pub use reader::{Blob, MAX_SECTIONS};
 pub use section::{align_up, DType, Section, ENTRY_LEN, NAME_LEN};

@@ -26,11 +26,11 @@ impl<'a> Blob<'a> {
     /// to a sector works. Never panics and never reads out of bounds, whatever the bytes.
     pub fn parse(bytes: &'a [u8]) -> Result<Blob<'a>> {
         let h = check_identity(bytes)?;
-        if (bytes.as_ptr() as usize) % 4 != 0 {
+        if !(bytes.as_ptr() as usize).is_multiple_of(4) {
             return Err(Error::Misaligned);
         }
-        let file_len = usize::try_from(super::header::u64_at(h, 16))
-            .map_err(|_| Error::BadHeader { field: 16 })?;
+        let file_len =
+            usize::try_from(super::header::u64_at(h, 16)).map_err(|_| Error::BadHeader { field: 16 })?;
         let Some(bytes) = bytes.get(..file_len) else {
             return Err(Error::Truncated { needed: file_len, got: bytes.len() });
         };
@@ -95,10 +95,7 @@ impl<'a> Blob<'a> {
     /// The section table entries, decoded (each `Ok` once the blob has been parsed).
     pub fn sections(&self) -> impl Iterator<Item = Result<Section>> + 'a {
         let len = self.bytes.len();
-        self.table()
-            .chunks_exact(ENTRY_LEN)
-            .enumerate()
-            .map(move |(i, e)| Section::decode(e, i as u16, len))
+        self.table().chunks_exact(ENTRY_LEN).enumerate().map(move |(i, e)| Section::decode(e, i as u16, len))
     }
 
     /// The entry at `index` of the section table.

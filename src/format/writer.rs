@@ -36,7 +36,9 @@ impl core::fmt::Display for WriteError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             WriteError::BadName(n) => write!(f, "section name {n:?} is not 1..=56 printable ASCII bytes"),
-            WriteError::BadLength(n) => write!(f, "section {n:?}: byte length disagrees with dtype and shape"),
+            WriteError::BadLength(n) => {
+                write!(f, "section {n:?}: byte length disagrees with dtype and shape")
+            }
             WriteError::Duplicate(n) => write!(f, "section {n:?} added twice"),
         }
     }
@@ -99,9 +101,8 @@ fn align(n: usize) -> usize {
 fn check_sections(sections: &[PendingSection]) -> Result<(), WriteError> {
     let mut seen = std::collections::HashSet::new();
     for s in sections {
-        let name_ok = !s.name.is_empty()
-            && s.name.len() <= NAME_LEN
-            && s.name.bytes().all(|b| b.is_ascii_graphic());
+        let name_ok =
+            !s.name.is_empty() && s.name.len() <= NAME_LEN && s.name.bytes().all(|b| b.is_ascii_graphic());
         if !name_ok {
             return Err(WriteError::BadName(s.name.clone()));
         }

@@ -145,10 +145,7 @@ pub fn matmul_f16(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: 
     for (j, wrow) in w.chunks_exact(k).take(n).enumerate() {
         let mut i = 0;
         while i + NB <= m {
-            let r = dots_f16(
-                [row(x, i, k), row(x, i + 1, k), row(x, i + 2, k), row(x, i + 3, k)],
-                wrow,
-            );
+            let r = dots_f16([row(x, i, k), row(x, i + 1, k), row(x, i + 2, k), row(x, i + 3, k)], wrow);
             for (d, v) in r.iter().enumerate() {
                 out[(i + d) * n + j] = *v;
             }
@@ -173,16 +170,7 @@ fn row(a: &[f32], i: usize, k: usize) -> &[f32] {
 /// `out.len() == m * n`. All `i8` values are allowed (including -128). The `i32` accumulation is exact
 /// for `k < 2^31 / 128^2 = 131072` (with the quantizer's range ±127: `k < 133144`); larger `k` may wrap.
 #[allow(clippy::too_many_arguments)]
-pub fn matmul_i8(
-    out: &mut [f32],
-    xq: &[i8],
-    xs: &[f32],
-    w: &[i8],
-    ws: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-) {
+pub fn matmul_i8(out: &mut [f32], xq: &[i8], xs: &[f32], w: &[i8], ws: &[f32], m: usize, k: usize, n: usize) {
     debug_assert_eq!(xq.len(), m * k, "matmul_i8: xq.len() != m*k");
     debug_assert_eq!(xs.len(), m, "matmul_i8: xs.len() != m");
     debug_assert_eq!(w.len(), n * k, "matmul_i8: w.len() != n*k");
@@ -205,9 +193,7 @@ pub fn matmul_i8(
 /// Exact integer dot product of two `i8` rows (i32 accumulation; wraps only past the `matmul_i8` bound).
 #[inline(always)]
 pub(crate) fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-    a.iter()
-        .zip(b)
-        .fold(0i32, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32))
+    a.iter().zip(b).fold(0i32, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32))
 }
 
 /// Largest activation magnitude [`quantize_row_i16`] may produce for rows of length `k`, so that
@@ -284,9 +270,7 @@ pub fn matmul_i8_i16(
 /// Exact integer dot product of an `i16` row and an `i8` row (i32 accumulation, wrapping).
 #[inline(always)]
 pub(crate) fn dot_i16_i8(a: &[i16], b: &[i8]) -> i32 {
-    a.iter()
-        .zip(b)
-        .fold(0i32, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32))
+    a.iter().zip(b).fold(0i32, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32))
 }
 
 /// Symmetric per-row int8 quantization: the reference quantizer (the host tool makes blobs with it,

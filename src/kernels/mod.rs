@@ -212,16 +212,7 @@ pub fn matmul_f16(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: 
 /// values; `k < 133144` for values in ±127). Bit-exact on every path. No alignment requirement.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub fn matmul_i8(
-    out: &mut [f32],
-    xq: &[i8],
-    xs: &[f32],
-    w: &[i8],
-    ws: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-) {
+pub fn matmul_i8(out: &mut [f32], xq: &[i8], xs: &[f32], w: &[i8], ws: &[f32], m: usize, k: usize, n: usize) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         return x86::matmul_i8(out, xq, xs, w, ws, m, k, n);

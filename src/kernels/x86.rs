@@ -60,16 +60,7 @@ pub fn matmul_f16(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: 
 
 /// AVX2 variant of [`generic::matmul_i8`] (same contract; bit-exact with generic).
 #[allow(clippy::too_many_arguments)]
-pub fn matmul_i8(
-    out: &mut [f32],
-    xq: &[i8],
-    xs: &[f32],
-    w: &[i8],
-    ws: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-) {
+pub fn matmul_i8(out: &mut [f32], xq: &[i8], xs: &[f32], w: &[i8], ws: &[f32], m: usize, k: usize, n: usize) {
     debug_assert_eq!(xq.len(), m * k, "matmul_i8: xq.len() != m*k");
     debug_assert_eq!(xs.len(), m, "matmul_i8: xs.len() != m");
     debug_assert_eq!(w.len(), n * k, "matmul_i8: w.len() != n*k");

@@ -136,10 +136,8 @@ fn hsum4_ps(a: __m512, b: __m512, c: __m512, d: __m512) -> __m128 {
     let ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
     let cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
     // Per 128-bit lane: [Σa, Σb, Σc, Σd] of that lane.
-    let s = _mm512_add_ps(
-        _mm512_shuffle_ps::<0b01_00_01_00>(ab, cd),
-        _mm512_shuffle_ps::<0b11_10_11_10>(ab, cd),
-    );
+    let s =
+        _mm512_add_ps(_mm512_shuffle_ps::<0b01_00_01_00>(ab, cd), _mm512_shuffle_ps::<0b11_10_11_10>(ab, cd));
     let hi = _mm512_castpd_ps(_mm512_zextpd256_pd512(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(s))));
     let y = _mm256_add_ps(_mm512_castps512_ps256(s), _mm512_castps512_ps256(hi));
     _mm_add_ps(_mm256_castps256_ps128(y), _mm256_extractf128_ps::<1>(y))

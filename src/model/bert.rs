@@ -217,7 +217,8 @@ fn norm<'a>(blob: &Blob<'a>, w: &str, b: &str, n: usize, t: u16) -> Result<Norm<
 
 fn load_embeddings<'a>(blob: &Blob<'a>, c: &BertConfig) -> Result<Embeddings<'a>> {
     let h = c.hidden;
-    let mat = |name, rows, t| find(blob, name, Want::Mat(rows, h), OUTSIDE, t).map(|i| weights::matrix(blob, i));
+    let mat =
+        |name, rows, t| find(blob, name, Want::Mat(rows, h), OUTSIDE, t).map(|i| weights::matrix(blob, i));
     Ok(Embeddings {
         word: mat("embeddings.word_embeddings.weight", c.vocab_size, 10)?,
         position: mat("embeddings.position_embeddings.weight", c.max_position, 11)?,

@@ -49,7 +49,16 @@ pub(crate) struct Heads {
 /// `[heads, d, len]` (see [`split_heads`]); `q[m, H]` is consumed (used as scratch), `scores[m, len]`
 /// is scratch. `ctx[m, H] = softmax(q kᵀ / sqrt(d)) v`, per head.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn attention(ctx: &mut [f32], q: &mut [f32], k: &[f32], v: &[f32], scores: &mut [f32], hs: &Heads, m: usize, len: usize) {
+pub(crate) fn attention(
+    ctx: &mut [f32],
+    q: &mut [f32],
+    k: &[f32],
+    v: &[f32],
+    scores: &mut [f32],
+    hs: &Heads,
+    m: usize,
+    len: usize,
+) {
     let d = hs.head_dim;
     let h = hs.n_heads * d;
     let scale = 1.0 / libm::sqrtf(d as f32);
@@ -57,7 +66,11 @@ pub(crate) fn attention(ctx: &mut [f32], q: &mut [f32], k: &[f32], v: &[f32], sc
     // q [m, H] -> ctx as [heads, m, d]
     permute_rows(&mut ctx[..m * h], &q[..m * h], m, hs, true);
     for head in 0..hs.n_heads {
-        let (qh, kh, vh) = (head * m * d..(head + 1) * m * d, head * len * d..(head + 1) * len * d, head * d * len..(head + 1) * d * len);
+        let (qh, kh, vh) = (
+            head * m * d..(head + 1) * m * d,
+            head * len * d..(head + 1) * len * d,
+            head * d * len..(head + 1) * d * len,
+        );
         // scores [m, len] = q_h · k_hᵀ / sqrt(d), softmax per row
         kernels::matmul_f32(scores, &ctx[qh.clone()], &k[kh], m, d, len);
         for row in scores.chunks_exact_mut(len) {
@@ -88,7 +101,15 @@ fn permute_rows(dst: &mut [f32], src: &[f32], m: usize, hs: &Heads, to_heads: bo
 /// Stores the `m` key or value rows `src[m, H]` of positions `r0..r0 + m` into the layouts
 /// [`attention`] reads for a sequence of `len` positions: keys head-major
 /// (`dst[head, t, e]`, `[heads, len, d]`), values transposed (`dst[head, e, t]`, `[heads, d, len]`).
-pub(crate) fn split_heads(dst: &mut [f32], src: &[f32], hs: &Heads, r0: usize, m: usize, len: usize, transpose: bool) {
+pub(crate) fn split_heads(
+    dst: &mut [f32],
+    src: &[f32],
+    hs: &Heads,
+    r0: usize,
+    m: usize,
+    len: usize,
+    transpose: bool,
+) {
     let d = hs.head_dim;
     let h = hs.n_heads * d;
     for (i, row) in src[..m * h].chunks_exact(h).enumerate() {

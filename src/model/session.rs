@@ -49,7 +49,12 @@ impl<'m, 'a> Session<'m, 'a> {
     }
 
     /// As [`Session::new`], processing `chunk` rows at a time (see [`Bert::arena_len_chunked`]).
-    pub fn with_chunk(model: &'m Bert<'m>, arena: &'a mut [u8], max_seq: usize, chunk: usize) -> Result<Self> {
+    pub fn with_chunk(
+        model: &'m Bert<'m>,
+        arena: &'a mut [u8],
+        max_seq: usize,
+        chunk: usize,
+    ) -> Result<Self> {
         let plan = model.plan(max_seq, chunk)?;
         let st = State::carve(arena, &plan)?;
         Ok(Session { model, st, max_seq, chunk, len: 0 })

@@ -81,8 +81,22 @@ pub(crate) fn layer_wants(c: &BertConfig) -> [Want; 16] {
     let (h, i) = (c.hidden, c.intermediate);
     use Want::{Mat, Vec};
     [
-        Mat(h, h), Vec(h), Mat(h, h), Vec(h), Mat(h, h), Vec(h), Mat(h, h), Vec(h), Vec(h), Vec(h),
-        Mat(i, h), Vec(i), Mat(h, i), Vec(h), Vec(h), Vec(h),
+        Mat(h, h),
+        Vec(h),
+        Mat(h, h),
+        Vec(h),
+        Mat(h, h),
+        Vec(h),
+        Mat(h, h),
+        Vec(h),
+        Vec(h),
+        Vec(h),
+        Mat(i, h),
+        Vec(i),
+        Mat(h, i),
+        Vec(h),
+        Vec(h),
+        Vec(h),
     ]
 }
 

@@ -32,10 +32,7 @@ pub(crate) struct Normalizer {
 
 impl Normalizer {
     pub(crate) fn new(steps: Steps) -> Self {
-        Self {
-            steps,
-            pending: heapless::Vec::new(),
-        }
+        Self { steps, pending: heapless::Vec::new() }
     }
 
     /// Normalizes `c` and pushes the resulting chars (zero or more) to `sink`.
@@ -95,11 +92,7 @@ impl Normalizer {
         if self.pending.is_full() {
             self.flush(sink)?;
         }
-        let at = self
-            .pending
-            .iter()
-            .position(|&(_, k)| k > ccc)
-            .unwrap_or(self.pending.len());
+        let at = self.pending.iter().position(|&(_, k)| k > ccc).unwrap_or(self.pending.len());
         // Cannot fail: there is room (flushed above) and `at <= len`.
         let _ = self.pending.insert(at, (c, ccc));
         ControlFlow::Continue(())
@@ -137,12 +130,7 @@ impl Normalizer {
 mod tests {
     use super::*;
 
-    const ALL: Steps = Steps {
-        clean_text: true,
-        tokenize_cjk: true,
-        strip_accents: true,
-        lowercase: true,
-    };
+    const ALL: Steps = Steps { clean_text: true, tokenize_cjk: true, strip_accents: true, lowercase: true };
 
     fn normalize(steps: Steps, text: &str) -> heapless::String<128> {
         let mut out = heapless::String::new();
@@ -163,16 +151,9 @@ mod tests {
         assert_eq!(normalize(ALL, "Héllo\tWÖRLD\u{200B}!"), "hello world!");
         assert_eq!(normalize(ALL, "ΟΔΟΣ"), "οδοσ");
         assert_eq!(normalize(ALL, "İ"), "i");
-        let cased = Steps {
-            strip_accents: false,
-            lowercase: false,
-            ..ALL
-        };
+        let cased = Steps { strip_accents: false, lowercase: false, ..ALL };
         assert_eq!(normalize(cased, "İ中x"), "İ 中 x");
-        let lower_only = Steps {
-            strip_accents: false,
-            ..ALL
-        };
+        let lower_only = Steps { strip_accents: false, ..ALL };
         assert_eq!(normalize(lower_only, "İ"), "i\u{307}");
     }
 
@@ -184,19 +165,10 @@ mod tests {
     #[test]
     fn surviving_marks_are_reordered() {
         // U+1D16D (ccc 226) before U+1D165 (ccc 216): NFD swaps them.
-        assert_eq!(
-            normalize(ALL, "a\u{1D16D}\u{1D165}b"),
-            "a\u{1D165}\u{1D16D}b"
-        );
+        assert_eq!(normalize(ALL, "a\u{1D16D}\u{1D165}b"), "a\u{1D165}\u{1D16D}b");
         // A starter in between ends the run: no swap.
-        assert_eq!(
-            normalize(ALL, "a\u{1D16D}x\u{1D165}"),
-            "a\u{1D16D}x\u{1D165}"
-        );
+        assert_eq!(normalize(ALL, "a\u{1D16D}x\u{1D165}"), "a\u{1D16D}x\u{1D165}");
         // Stripped marks between them do not end the run.
-        assert_eq!(
-            normalize(ALL, "a\u{1D16D}\u{301}\u{1D165}"),
-            "a\u{1D165}\u{1D16D}"
-        );
+        assert_eq!(normalize(ALL, "a\u{1D16D}\u{301}\u{1D165}"), "a\u{1D165}\u{1D16D}");
     }
 }

@@ -88,10 +88,7 @@ where
     if let Some(x) = strip_bmp(code) {
         return f(x);
     }
-    let Some(entry) = STRIP_MAP
-        .binary_search_by_key(&code, |&(k, _)| k)
-        .ok()
-        .and_then(|i| STRIP_MAP.get(i))
+    let Some(entry) = STRIP_MAP.binary_search_by_key(&code, |&(k, _)| k).ok().and_then(|i| STRIP_MAP.get(i))
     else {
         return f(c);
     };
@@ -105,9 +102,7 @@ where
 fn strip_bmp(code: u32) -> Option<char> {
     let key = u16::try_from(code).ok()?;
     let i = STRIP_MAP_BMP.binary_search_by_key(&key, |&(k, _)| k).ok()?;
-    STRIP_MAP_BMP
-        .get(i)
-        .and_then(|&(_, v)| char::from_u32(v.into()))
+    STRIP_MAP_BMP.get(i).and_then(|&(_, v)| char::from_u32(v.into()))
 }
 
 /// The chars a [`STRIP_MAP`] entry maps to: its value, or a run of [`STRIP_EXTRA`].

@@ -48,12 +48,7 @@ impl<'a> Vocab<'a> {
             }
             max_token_len = max_token_len.max(b - a);
         }
-        let vocab = Self {
-            strings,
-            offsets,
-            sorted,
-            max_token_len,
-        };
+        let vocab = Self { strings, offsets, sorted, max_token_len };
         vocab.check_sorted()?;
         Ok(vocab)
     }
@@ -100,10 +95,7 @@ impl<'a> Vocab<'a> {
     /// The id of the token `prefix` + `piece` (e.g. `"##"` + `"ing"`), without building it.
     pub fn id_with_prefix(&self, prefix: &str, piece: &str) -> Option<u32> {
         let key = || prefix.bytes().chain(piece.bytes());
-        let i = self
-            .sorted
-            .binary_search_by(|&id| self.cmp_token(id, key()))
-            .ok()?;
+        let i = self.sorted.binary_search_by(|&id| self.cmp_token(id, key())).ok()?;
         self.sorted.get(i).copied()
     }
 
@@ -121,13 +113,7 @@ impl<'a> Vocab<'a> {
 /// # Panics
 /// If there are more than `u32::MAX` tokens or more than `u32::MAX` bytes of them.
 #[cfg(feature = "std")]
-pub fn build_planes(
-    tokens: &[&str],
-) -> (
-    alloc::vec::Vec<u8>,
-    alloc::vec::Vec<u32>,
-    alloc::vec::Vec<u32>,
-) {
+pub fn build_planes(tokens: &[&str]) -> (alloc::vec::Vec<u8>, alloc::vec::Vec<u32>, alloc::vec::Vec<u32>) {
     use alloc::vec::Vec;
     let to_u32 = |n: usize| u32::try_from(n).expect("vocabulary larger than u32::MAX");
     let mut strings = Vec::new();
@@ -171,8 +157,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_planes() {
-        let bad =
-            |s: &[u8], o: &[u32], x: &[u32]| Vocab::new(s, o, x).unwrap_err() == Error::BadVocab;
+        let bad = |s: &[u8], o: &[u32], x: &[u32]| Vocab::new(s, o, x).unwrap_err() == Error::BadVocab;
         assert!(bad(STRINGS, &[], SORTED));
         assert!(bad(STRINGS, &[1, 5, 10, 15, 17], SORTED));
         assert!(bad(STRINGS, &[0, 5, 10, 15, 16], SORTED));

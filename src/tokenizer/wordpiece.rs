@@ -76,17 +76,10 @@ impl<'a> WordPiece<'a> {
         }
         let c = &config;
         let mut specials = [("", 0); N_SPECIAL];
-        for (slot, id) in specials
-            .iter_mut()
-            .zip([c.cls, c.sep, c.unk, c.pad, c.mask])
-        {
+        for (slot, id) in specials.iter_mut().zip([c.cls, c.sep, c.unk, c.pad, c.mask]) {
             *slot = (vocab.token(id).ok_or(Error::BadVocab)?, id);
         }
-        Ok(Self {
-            vocab,
-            config,
-            specials,
-        })
+        Ok(Self { vocab, config, specials })
     }
 
     /// The vocabulary.
@@ -106,10 +99,7 @@ impl<'a> WordPiece<'a> {
     /// became `[UNK]`. Fails only with [`Error::BufferTooSmall`] when `ids.len() < 2`. Never panics.
     pub fn encode(&self, text: &str, ids: &mut [u32]) -> Result<Encoding, Error> {
         if ids.len() < 2 {
-            return Err(Error::BufferTooSmall {
-                needed: 2,
-                got: ids.len(),
-            });
+            return Err(Error::BufferTooSmall { needed: 2, got: ids.len() });
         }
         let steps = Steps {
             clean_text: self.config.clean_text,
@@ -121,11 +111,7 @@ impl<'a> WordPiece<'a> {
         let _ = out.push(self.config.cls);
         let mut encoder = Encoder {
             norm: Normalizer::new(steps),
-            words: Words {
-                wp: self,
-                word: Word::new(self.config.max_chars_per_word),
-                out,
-            },
+            words: Words { wp: self, word: Word::new(self.config.max_chars_per_word), out },
         };
         // `Break` only means the buffer is full.
         let _ = encoder.run(text);
@@ -165,11 +151,7 @@ impl<'a> WordPiece<'a> {
 
     /// The longest vocabulary token `prefix + rest[..len]`: (id, len).
     fn longest_piece(&self, prefix: &str, rest: &str) -> Option<(u32, usize)> {
-        let limit = self
-            .vocab
-            .max_token_len()
-            .saturating_sub(prefix.len())
-            .min(rest.len());
+        let limit = self.vocab.max_token_len().saturating_sub(prefix.len()).min(rest.len());
         (1..=limit).rev().find_map(|end| {
             let piece = rest.get(..end)?;
             self.vocab.id_with_prefix(prefix, piece).map(|id| (id, end))
@@ -236,8 +218,7 @@ impl Words<'_, '_, '_> {
         let flow = if self.word.is_too_long() {
             self.out.push(self.wp.config.unk)
         } else {
-            self.wp
-                .tokenize_word(self.word.text.as_str(), &mut self.out)
+            self.wp.tokenize_word(self.word.text.as_str(), &mut self.out)
         };
         self.word.clear();
         flow
@@ -254,11 +235,7 @@ struct Word {
 
 impl Word {
     fn new(max: u32) -> Self {
-        Self {
-            text: heapless::String::new(),
-            chars: 0,
-            max: max as usize,
-        }
+        Self { text: heapless::String::new(), chars: 0, max: max as usize }
     }
 
     fn push(&mut self, c: char) {
@@ -291,12 +268,7 @@ struct Output<'o> {
 
 impl<'o> Output<'o> {
     fn new(ids: &'o mut [u32]) -> Self {
-        Self {
-            ids,
-            len: 0,
-            spilled: false,
-            truncated: false,
-        }
+        Self { ids, len: 0, spilled: false, truncated: false }
     }
 
     /// Slots for tokens (all but the last, kept for `[SEP]`).
@@ -354,10 +326,7 @@ impl<'o> Output<'o> {
             *slot = sep;
             len += 1;
         }
-        Encoding {
-            len,
-            truncated: self.truncated,
-        }
+        Encoding { len, truncated: self.truncated }
     }
 }
 
@@ -368,9 +337,8 @@ mod tests {
     use alloc::vec::Vec;
 
     const TOKENS: &[&str] = &[
-        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "hello", "world",
-        "!", ",", "a", "##a", "e", "##e", "i", "##̇", "σ", "中", "x", "ß", "[", "]", "mask", "ab",
-        "##c",
+        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "hello", "world", "!", ",",
+        "a", "##a", "e", "##e", "i", "##̇", "σ", "中", "x", "ß", "[", "]", "mask", "ab", "##c",
     ];
 
     fn config() -> WordPieceConfig {
@@ -388,19 +356,12 @@ mod tests {
         }
     }
 
-    fn encode_with(
-        config: WordPieceConfig,
-        text: &str,
-        max_len: usize,
-    ) -> (Vec<&'static str>, bool) {
+    fn encode_with(config: WordPieceConfig, text: &str, max_len: usize) -> (Vec<&'static str>, bool) {
         let (s, o, x) = build_planes(TOKENS);
         let wp = WordPiece::new(Vocab::new(&s, &o, &x).unwrap(), config).unwrap();
         let mut ids = alloc::vec![0; max_len];
         let e = wp.encode(text, &mut ids).unwrap();
-        (
-            ids[..e.len].iter().map(|&i| TOKENS[i as usize]).collect(),
-            e.truncated,
-        )
+        (ids[..e.len].iter().map(|&i| TOKENS[i as usize]).collect(), e.truncated)
     }
 
     fn encode(text: &str, max_len: usize) -> (Vec<&'static str>, bool) {
@@ -410,10 +371,7 @@ mod tests {
     #[test]
     fn greedy_pieces_and_unk() {
         let (t, tr) = encode("Unaffable hello, WORLD!", 16);
-        assert_eq!(
-            t,
-            ["[CLS]", "un", "##aff", "##able", "hello", ",", "world", "!", "[SEP]"]
-        );
+        assert_eq!(t, ["[CLS]", "un", "##aff", "##able", "hello", ",", "world", "!", "[SEP]"]);
         assert!(!tr);
         // "abd": "ab" matches, "##d" does not: the whole word is one [UNK].
         assert_eq!(encode("abd x", 16).0, ["[CLS]", "[UNK]", "x", "[SEP]"]);
@@ -423,71 +381,35 @@ mod tests {
     #[test]
     fn specials_are_cut_from_raw_text() {
         let (t, _) = encode("a[MASK]a [mask] [MASK", 32);
-        assert_eq!(
-            t,
-            ["[CLS]", "a", "[MASK]", "a", "[", "mask", "]", "[", "mask", "[SEP]"]
-        );
-        assert_eq!(
-            encode("[SEP][CLS]", 8).0,
-            ["[CLS]", "[SEP]", "[CLS]", "[SEP]"]
-        );
+        assert_eq!(t, ["[CLS]", "a", "[MASK]", "a", "[", "mask", "]", "[", "mask", "[SEP]"]);
+        assert_eq!(encode("[SEP][CLS]", 8).0, ["[CLS]", "[SEP]", "[CLS]", "[SEP]"]);
     }
 
     #[test]
     fn truncation_keeps_first_tokens() {
-        assert_eq!(
-            encode("a a a", 4),
-            (alloc::vec!["[CLS]", "a", "a", "[SEP]"], true)
-        );
-        assert_eq!(
-            encode("a a", 4),
-            (alloc::vec!["[CLS]", "a", "a", "[SEP]"], false)
-        );
+        assert_eq!(encode("a a a", 4), (alloc::vec!["[CLS]", "a", "a", "[SEP]"], true));
+        assert_eq!(encode("a a", 4), (alloc::vec!["[CLS]", "a", "a", "[SEP]"], false));
         assert_eq!(encode("a", 2), (alloc::vec!["[CLS]", "[SEP]"], true));
         assert_eq!(encode("", 2), (alloc::vec!["[CLS]", "[SEP]"], false));
         // The word's pieces spill, but the word would not be [UNK]: truncated.
-        assert_eq!(
-            encode("unaffable", 4),
-            (alloc::vec!["[CLS]", "un", "##aff", "[SEP]"], true)
-        );
+        assert_eq!(encode("unaffable", 4), (alloc::vec!["[CLS]", "un", "##aff", "[SEP]"], true));
         // The pieces would spill, but the word is [UNK]: it fits.
-        assert_eq!(
-            encode("aaaq", 3),
-            (alloc::vec!["[CLS]", "[UNK]", "[SEP]"], false)
-        );
+        assert_eq!(encode("aaaq", 3), (alloc::vec!["[CLS]", "[UNK]", "[SEP]"], false));
     }
 
     #[test]
     fn long_words_count_normalized_chars() {
-        let cfg = WordPieceConfig {
-            max_chars_per_word: 3,
-            ..config()
-        };
-        assert_eq!(
-            encode_with(cfg, "aaa aaaa", 8).0,
-            ["[CLS]", "a", "##a", "##a", "[UNK]", "[SEP]"]
-        );
+        let cfg = WordPieceConfig { max_chars_per_word: 3, ..config() };
+        assert_eq!(encode_with(cfg, "aaa aaaa", 8).0, ["[CLS]", "a", "##a", "##a", "[UNK]", "[SEP]"]);
         // 4 chars before stripping, 3 after.
-        assert_eq!(
-            encode_with(cfg, "aaa\u{301}", 8).0,
-            ["[CLS]", "a", "##a", "##a", "[SEP]"]
-        );
-        let cfg = WordPieceConfig {
-            max_chars_per_word: 0,
-            ..config()
-        };
-        assert_eq!(
-            encode_with(cfg, "a !", 8).0,
-            ["[CLS]", "[UNK]", "[UNK]", "[SEP]"]
-        );
+        assert_eq!(encode_with(cfg, "aaa\u{301}", 8).0, ["[CLS]", "a", "##a", "##a", "[SEP]"]);
+        let cfg = WordPieceConfig { max_chars_per_word: 0, ..config() };
+        assert_eq!(encode_with(cfg, "a !", 8).0, ["[CLS]", "[UNK]", "[UNK]", "[SEP]"]);
     }
 
     #[test]
     fn lowercase_without_strip_keeps_dot_above() {
-        let cfg = WordPieceConfig {
-            strip_accents: false,
-            ..config()
-        };
+        let cfg = WordPieceConfig { strip_accents: false, ..config() };
         assert_eq!(encode_with(cfg, "İ", 8).0, ["[CLS]", "i", "##̇", "[SEP]"]);
         assert_eq!(encode("İ Σ", 8).0, ["[CLS]", "i", "σ", "[SEP]"]);
     }
@@ -497,18 +419,9 @@ mod tests {
         let (s, o, x) = build_planes(TOKENS);
         let v = Vocab::new(&s, &o, &x).unwrap();
         let bad = |c| WordPiece::new(v, c).unwrap_err() == Error::BadVocab;
-        assert!(bad(WordPieceConfig {
-            mask: TOKENS.len() as u32,
-            ..config()
-        }));
-        assert!(bad(WordPieceConfig {
-            max_chars_per_word: MAX_WORD_CHARS as u32 + 1,
-            ..config()
-        }));
+        assert!(bad(WordPieceConfig { mask: TOKENS.len() as u32, ..config() }));
+        assert!(bad(WordPieceConfig { max_chars_per_word: MAX_WORD_CHARS as u32 + 1, ..config() }));
         let wp = WordPiece::new(v, config()).unwrap();
-        assert_eq!(
-            wp.encode("a", &mut [0]),
-            Err(Error::BufferTooSmall { needed: 2, got: 1 })
-        );
+        assert_eq!(wp.encode("a", &mut [0]), Err(Error::BufferTooSmall { needed: 2, got: 1 }));
     }
 }

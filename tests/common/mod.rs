@@ -17,8 +17,8 @@ impl Lcg {
 }
 
 pub const VOCAB: &[&str] = &[
-    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "movie", "was", "great", "bad", "!", ".",
-    "i", "loved", "it", "##s", "##ing", "a", "b", "c", "film", "not",
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "movie", "was", "great", "bad", "!", ".", "i",
+    "loved", "it", "##s", "##ing", "a", "b", "c", "film", "not",
 ];
 
 pub struct Tiny {
@@ -33,7 +33,15 @@ pub struct Tiny {
 
 impl Default for Tiny {
     fn default() -> Self {
-        Tiny { hidden: 16, layers: 2, heads: 2, inter: 32, max_pos: 24, task: Task::Classification, dtype: DType::F32 }
+        Tiny {
+            hidden: 16,
+            layers: 2,
+            heads: 2,
+            inter: 32,
+            max_pos: 24,
+            task: Task::Classification,
+            dtype: DType::F32,
+        }
     }
 }
 
@@ -113,7 +121,9 @@ pub fn sections(t: &Tiny) -> Vec<PendingSection> {
     ];
     for l in 0..t.layers {
         let p = |n: &str| format!("encoder.layer.{l}.{n}");
-        for name in ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"] {
+        for name in
+            ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"]
+        {
             s.push(matrix(p(&format!("{name}.weight")), h, h, d, &mut rng));
             s.push(vector(p(&format!("{name}.bias")), h, 0.0, &mut rng));
         }
@@ -135,8 +145,18 @@ pub fn sections(t: &Tiny) -> Vec<PendingSection> {
             let labels = ["negative", "positive"];
             let strings: Vec<u8> = labels.concat().into_bytes();
             let offsets = [0u32, 8, 16];
-            s.push(PendingSection { name: "task.labels.strings".into(), dtype: DType::U8, shape: vec![strings.len() as u32], bytes: strings });
-            s.push(PendingSection { name: "task.labels.offsets".into(), dtype: DType::U32, shape: vec![3], bytes: u32_bytes(&offsets) });
+            s.push(PendingSection {
+                name: "task.labels.strings".into(),
+                dtype: DType::U8,
+                shape: vec![strings.len() as u32],
+                bytes: strings,
+            });
+            s.push(PendingSection {
+                name: "task.labels.offsets".into(),
+                dtype: DType::U32,
+                shape: vec![3],
+                bytes: u32_bytes(&offsets),
+            });
         }
         Task::MaskedLm => {
             s.push(matrix("cls.predictions.transform.dense.weight".into(), h, h, d, &mut rng));
@@ -149,9 +169,24 @@ pub fn sections(t: &Tiny) -> Vec<PendingSection> {
     }
     let (strings, offsets, sorted) = picoformer::tokenizer::build_planes(VOCAB);
     let n = strings.len() as u32;
-    s.push(PendingSection { name: "tokenizer.vocab.strings".into(), dtype: DType::U8, shape: vec![n], bytes: strings });
-    s.push(PendingSection { name: "tokenizer.vocab.offsets".into(), dtype: DType::U32, shape: vec![offsets.len() as u32], bytes: u32_bytes(&offsets) });
-    s.push(PendingSection { name: "tokenizer.vocab.sorted".into(), dtype: DType::U32, shape: vec![sorted.len() as u32], bytes: u32_bytes(&sorted) });
+    s.push(PendingSection {
+        name: "tokenizer.vocab.strings".into(),
+        dtype: DType::U8,
+        shape: vec![n],
+        bytes: strings,
+    });
+    s.push(PendingSection {
+        name: "tokenizer.vocab.offsets".into(),
+        dtype: DType::U32,
+        shape: vec![offsets.len() as u32],
+        bytes: u32_bytes(&offsets),
+    });
+    s.push(PendingSection {
+        name: "tokenizer.vocab.sorted".into(),
+        dtype: DType::U32,
+        shape: vec![sorted.len() as u32],
+        bytes: u32_bytes(&sorted),
+    });
     s
 }
 

@@ -57,24 +57,15 @@ impl HfConfig {
                 bail!("model_type {t:?} is not supported (only \"bert\")");
             }
         }
-        let act = v
-            .get("hidden_act")
-            .and_then(Value::as_str)
-            .unwrap_or("gelu");
+        let act = v.get("hidden_act").and_then(Value::as_str).unwrap_or("gelu");
         if act != "gelu" {
             bail!("hidden_act {act:?} is not supported: only \"gelu\" (exact erf GELU)");
         }
-        let pos = v
-            .get("position_embedding_type")
-            .and_then(Value::as_str)
-            .unwrap_or("absolute");
+        let pos = v.get("position_embedding_type").and_then(Value::as_str).unwrap_or("absolute");
         if pos != "absolute" {
             bail!("position_embedding_type {pos:?} is not supported (only \"absolute\")");
         }
-        let eps = v
-            .get("layer_norm_eps")
-            .map(|e| e.as_f64())
-            .unwrap_or(Some(1e-12));
+        let eps = v.get("layer_norm_eps").map(|e| e.as_f64()).unwrap_or(Some(1e-12));
         let Some(eps) = eps.filter(|e| e.is_finite() && *e > 0.0) else {
             bail!("layer_norm_eps must be a positive number");
         };
@@ -87,18 +78,12 @@ impl HfConfig {
             n_heads: size(v, "num_attention_heads")?,
             intermediate: size(v, "intermediate_size")?,
             max_position: size(v, "max_position_embeddings")?,
-            type_vocab_size: v
-                .get("type_vocab_size")
-                .map_or(Ok(2), |_| size(v, "type_vocab_size"))?,
+            type_vocab_size: v.get("type_vocab_size").map_or(Ok(2), |_| size(v, "type_vocab_size"))?,
             layer_norm_eps: eps as f32,
             labels: labels(v)?,
         };
         if cfg.hidden % cfg.n_heads != 0 {
-            bail!(
-                "hidden_size {} is not a multiple of num_attention_heads {}",
-                cfg.hidden,
-                cfg.n_heads
-            );
+            bail!("hidden_size {} is not a multiple of num_attention_heads {}", cfg.hidden, cfg.n_heads);
         }
         if cfg.arch == HfArch::SequenceClassification && cfg.labels.is_empty() {
             bail!("BertForSequenceClassification without id2label");
@@ -108,11 +93,7 @@ impl HfConfig {
 }
 
 fn parse_arch(v: &Value) -> Result<HfArch> {
-    let Some(name) = v
-        .get("architectures")
-        .and_then(|a| a.get(0))
-        .and_then(Value::as_str)
-    else {
+    let Some(name) = v.get("architectures").and_then(|a| a.get(0)).and_then(Value::as_str) else {
         bail!("missing \"architectures\" (expected [\"BertModel\"], [\"BertForSequenceClassification\"] or [\"BertForMaskedLM\"])");
     };
     Ok(match name {
@@ -143,15 +124,11 @@ fn labels(v: &Value) -> Result<Vec<String>> {
     };
     let mut labels = vec![None; map.len()];
     for (k, name) in map {
-        let id: usize = k
-            .parse()
-            .with_context(|| format!("id2label: key {k:?} is not an integer"))?;
+        let id: usize = k.parse().with_context(|| format!("id2label: key {k:?} is not an integer"))?;
         let Some(slot) = labels.get_mut(id) else {
             bail!("id2label: ids are not 0..{}", map.len());
         };
-        let Some(name) = name.as_str() else {
-            bail!("id2label[{k}] is not a string")
-        };
+        let Some(name) = name.as_str() else { bail!("id2label[{k}] is not a string") };
         *slot = Some(name.to_string());
     }
     labels
@@ -170,20 +147,14 @@ mod tests {
             r#"{{"architectures":["BertModel"],"vocab_size":10,"hidden_size":8,"num_hidden_layers":1,
             "num_attention_heads":2,"intermediate_size":16,"max_position_embeddings":32{extra}}}"#
         );
-        HfConfig::from_json(
-            Path::new("config.json"),
-            &serde_json::from_str(&text).unwrap(),
-        )
+        HfConfig::from_json(Path::new("config.json"), &serde_json::from_str(&text).unwrap())
     }
 
     #[test]
     fn defaults_and_checks() {
         let c = cfg("").unwrap();
         assert_eq!((c.type_vocab_size, c.layer_norm_eps), (2, 1e-12));
-        assert!(cfg(r#","hidden_act":"gelu_new""#)
-            .unwrap_err()
-            .to_string()
-            .contains("gelu_new"));
+        assert!(cfg(r#","hidden_act":"gelu_new""#).unwrap_err().to_string().contains("gelu_new"));
         assert!(cfg(r#","num_attention_heads":3"#).is_err());
         let c = cfg(r#","id2label":{"1":"b","0":"a"}"#).unwrap();
         assert_eq!(c.labels, ["a", "b"]);

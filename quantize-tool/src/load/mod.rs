@@ -45,13 +45,7 @@ impl HfDir {
             config.vocab_size
         );
         let checkpoint = Checkpoint::open(&weights_file(dir)?)?;
-        Ok(HfDir {
-            dir: dir.to_path_buf(),
-            config,
-            checkpoint,
-            tokenizer,
-            st,
-        })
+        Ok(HfDir { dir: dir.to_path_buf(), config, checkpoint, tokenizer, st })
     }
 }
 
@@ -73,7 +67,6 @@ fn weights_file(dir: &Path) -> Result<PathBuf> {
 
 /// Reads and parses a JSON file, naming it in errors.
 pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))
 }

@@ -29,23 +29,15 @@ impl SentenceTransformers {
         let sbert = dir.join("sentence_bert_config.json");
         if sbert.is_file() {
             let v = read_json(&sbert)?;
-            st.max_seq_length = v
-                .get("max_seq_length")
-                .and_then(Value::as_u64)
-                .map(|n| n as usize);
-            st.do_lower_case = v
-                .get("do_lower_case")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
+            st.max_seq_length = v.get("max_seq_length").and_then(Value::as_u64).map(|n| n as usize);
+            st.do_lower_case = v.get("do_lower_case").and_then(Value::as_bool).unwrap_or(false);
         }
         let modules = dir.join("modules.json");
         if !modules.is_file() {
             return Ok(st);
         }
         let v = read_json(&modules)?;
-        let Some(list) = v.as_array() else {
-            bail!("{}: expected a list of modules", modules.display())
-        };
+        let Some(list) = v.as_array() else { bail!("{}: expected a list of modules", modules.display()) };
         for m in list {
             let kind = m.get("type").and_then(Value::as_str).unwrap_or("");
             let sub = m.get("path").and_then(Value::as_str).unwrap_or("");
@@ -74,10 +66,7 @@ fn read_pooling(path: &Path) -> Result<Pooling> {
         "pooling_mode_lasttoken",
     ];
     if let Some(k) = unsupported.iter().find(|k| on(k)) {
-        bail!(
-            "{}: {k} is not supported (mean or CLS pooling only)",
-            path.display()
-        );
+        bail!("{}: {k} is not supported (mean or CLS pooling only)", path.display());
     }
     match (on("pooling_mode_mean_tokens"), on("pooling_mode_cls_token")) {
         (true, false) => Ok(Pooling::Mean),

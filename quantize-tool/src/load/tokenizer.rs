@@ -64,10 +64,7 @@ impl TokenizerSpec {
         let lowercase = flag("do_lower_case", "lowercase").unwrap_or(true) || force_lowercase;
         let strip_accents = flag("strip_accents", "strip_accents").unwrap_or(lowercase);
         let tokenize_cjk = flag("tokenize_chinese_chars", "handle_chinese_chars").unwrap_or(true);
-        let clean_text = files
-            .normalizer()
-            .and_then(|n| n.get("clean_text"))
-            .and_then(Value::as_bool);
+        let clean_text = files.normalizer().and_then(|n| n.get("clean_text")).and_then(Value::as_bool);
         let special = files.special_ids(&vocab_file, &vocab)?;
         Ok(TokenizerSpec {
             special,
@@ -92,11 +89,7 @@ impl Files {
     /// A boolean setting: `tokenizer_config.json` wins (transformers rebuilds the fast normalizer
     /// from it), then the normalizer; `None` when neither sets it (or sets it to null).
     fn flag(&self, cfg_key: &str, norm_key: &str) -> Option<bool> {
-        let from_cfg = self
-            .config
-            .as_ref()
-            .and_then(|c| c.get(cfg_key))
-            .and_then(Value::as_bool);
+        let from_cfg = self.config.as_ref().and_then(|c| c.get(cfg_key)).and_then(Value::as_bool);
         from_cfg.or_else(|| self.normalizer()?.get(norm_key)?.as_bool())
     }
 
@@ -104,10 +97,7 @@ impl Files {
     fn check_supported(&self, config_path: &Path) -> Result<()> {
         let Some(c) = &self.config else { return Ok(()) };
         if c.get("do_basic_tokenize").and_then(Value::as_bool) == Some(false) {
-            bail!(
-                "{}: do_basic_tokenize false is not supported",
-                config_path.display()
-            );
+            bail!("{}: do_basic_tokenize false is not supported", config_path.display());
         }
         if let Some(class) = c.get("tokenizer_class").and_then(Value::as_str) {
             if !class.starts_with("BertTokenizer") {
@@ -129,10 +119,7 @@ impl Files {
         };
         match n.as_u64() {
             Some(n @ 1..=200) => Ok(n as u32),
-            _ => bail!(
-                "{}: model.max_input_chars_per_word {n} outside 1..=200",
-                path.display()
-            ),
+            _ => bail!("{}: model.max_input_chars_per_word {n} outside 1..=200", path.display()),
         }
     }
 
@@ -141,16 +128,11 @@ impl Files {
     fn special_ids(&self, vocab_file: &Path, vocab: &[String]) -> Result<SpecialIds> {
         let id = |key: &str, default: &str| -> Result<u32> {
             let v = self.config.as_ref().and_then(|c| c.get(key));
-            let s = v
-                .and_then(|v| v.as_str().or_else(|| v.get("content")?.as_str()))
-                .unwrap_or(default);
+            let s = v.and_then(|v| v.as_str().or_else(|| v.get("content")?.as_str())).unwrap_or(default);
             // vocab.txt maps a repeated token to its last line, as the reference loader does.
             match vocab.iter().rposition(|t| t == s) {
                 Some(i) => Ok(i as u32),
-                None => bail!(
-                    "{}: special token {s:?} ({key}) not in the vocabulary",
-                    vocab_file.display()
-                ),
+                None => bail!("{}: special token {s:?} ({key}) not in the vocabulary", vocab_file.display()),
             }
         };
         Ok(SpecialIds {
@@ -175,8 +157,8 @@ fn optional_json(path: &Path) -> Result<Option<Value>> {
 fn read_vocab(dir: &Path, fast: Option<&(PathBuf, Value)>) -> Result<(PathBuf, Vec<String>)> {
     let txt = dir.join("vocab.txt");
     if txt.is_file() {
-        let text = std::fs::read_to_string(&txt)
-            .with_context(|| format!("{}: cannot read", txt.display()))?;
+        let text =
+            std::fs::read_to_string(&txt).with_context(|| format!("{}: cannot read", txt.display()))?;
         let vocab: Vec<String> = text.lines().map(str::to_string).collect();
         if vocab.is_empty() {
             bail!("{}: empty vocabulary", txt.display());
@@ -189,10 +171,7 @@ fn read_vocab(dir: &Path, fast: Option<&(PathBuf, Value)>) -> Result<(PathBuf, V
     let ctx = || path.display().to_string();
     if let Some(kind) = v.pointer("/model/type").and_then(Value::as_str) {
         if kind != "WordPiece" {
-            bail!(
-                "{}: model.type {kind:?} is not supported (only WordPiece)",
-                ctx()
-            );
+            bail!("{}: model.type {kind:?} is not supported (only WordPiece)", ctx());
         }
     }
     let map = v
@@ -203,11 +182,7 @@ fn read_vocab(dir: &Path, fast: Option<&(PathBuf, Value)>) -> Result<(PathBuf, V
     for (token, id) in map {
         let slot = id.as_u64().and_then(|i| vocab.get_mut(i as usize));
         let Some(slot) = slot else {
-            bail!(
-                "{}: model.vocab: id {id} of {token:?} is not in 0..{}",
-                ctx(),
-                map.len()
-            );
+            bail!("{}: model.vocab: id {id} of {token:?} is not in 0..{}", ctx(), map.len());
         };
         *slot = Some(token.clone());
     }
