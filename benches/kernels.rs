@@ -62,36 +62,6 @@ fn bench_f16(c: &mut Criterion) {
     g.finish();
 }
 
-fn bench_i8(c: &mut Criterion) {
-    let mut g = c.benchmark_group("matmul_i8");
-    for &(m, k, n) in &SHAPES {
-        let (xf, wf) = (data(m * k, 5), data(n * k, 6));
-        let (mut xq, mut wq) = (vec![0i8; m * k], vec![0i8; n * k]);
-        let xs: Vec<f32> =
-            xq.chunks_mut(k).zip(xf.chunks(k)).map(|(d, s)| generic::quantize_row_i8(d, s)).collect();
-        let ws: Vec<f32> =
-            wq.chunks_mut(k).zip(wf.chunks(k)).map(|(d, s)| generic::quantize_row_i8(d, s)).collect();
-        let mut out = vec![0.0f32; m * n];
-        g.throughput(Throughput::Elements((m * k * n) as u64));
-        g.bench_function(BenchmarkId::new("generic", label(m, k, n)), |b| {
-            b.iter(|| generic::matmul_i8(black_box(&mut out), &xq, &xs, black_box(&wq), &ws, m, k, n))
-        });
-        g.bench_function(BenchmarkId::new("dispatched", label(m, k, n)), |b| {
-            b.iter(|| kernels::matmul_i8(black_box(&mut out), &xq, &xs, black_box(&wq), &ws, m, k, n))
-        });
-        // Activation quantization cost per matmul (m rows of k), for context.
-        g.throughput(Throughput::Elements((m * k) as u64));
-        g.bench_function(BenchmarkId::new("quantize_rows_dispatched", label(m, k, n)), |b| {
-            b.iter(|| {
-                for (d, s) in xq.chunks_mut(k).zip(xf.chunks(k)) {
-                    black_box(kernels::quantize_row_i8(d, s));
-                }
-            })
-        });
-    }
-    g.finish();
-}
-
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(300))
@@ -114,9 +84,18 @@ fn bench_i8_i16(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("dispatched", label(m, k, n)), |b| {
             b.iter(|| kernels::matmul_i8_i16(black_box(&mut out), &xq, &xs, black_box(&wq), &ws, m, k, n))
         });
+        // Activation quantization cost per matmul (m rows of k), for context.
+        g.throughput(Throughput::Elements((m * k) as u64));
+        g.bench_function(BenchmarkId::new("quantize_rows_dispatched", label(m, k, n)), |b| {
+            b.iter(|| {
+                for (d, s) in xq.chunks_mut(k).zip(xf.chunks(k)) {
+                    black_box(kernels::quantize_row_i16(d, s, qmax));
+                }
+            })
+        });
     }
     g.finish();
 }
 
-criterion_group! { name = benches; config = config(); targets = bench_f32, bench_f16, bench_i8, bench_i8_i16 }
+criterion_group! { name = benches; config = config(); targets = bench_f32, bench_f16, bench_i8_i16 }
 criterion_main!(benches);

@@ -143,52 +143,8 @@ fn to_f16(w: &[f32]) -> Vec<f16> {
     w.iter().map(|&v| f16::from_f32(v)).collect()
 }
 
-#[derive(Debug, Clone)]
-struct MmI8 {
-    m: usize,
-    k: usize,
-    n: usize,
-    xq: Vec<i8>,
-    xs: Vec<f32>,
-    w: Vec<i8>,
-    ws: Vec<f32>,
-}
-
-fn scale() -> impl Strategy<Value = f32> {
-    prop_oneof![4 => 1e-4f32..1.0, 1 => Just(0.0f32), 1 => 1.0f32..1e3]
-}
-
-fn mm_i8_case() -> impl Strategy<Value = MmI8> {
-    (0usize..70, kdim(), dim())
-        .prop_flat_map(|(m, k, n)| {
-            (
-                Just(m),
-                Just(k),
-                Just(n),
-                proptest::collection::vec(any::<i8>(), m * k),
-                proptest::collection::vec(scale(), m),
-                proptest::collection::vec(any::<i8>(), n * k),
-                proptest::collection::vec(scale(), n),
-            )
-        })
-        .prop_map(|(m, k, n, xq, xs, w, ws)| MmI8 { m, k, n, xq, xs, w, ws })
-}
-
-/// The `matmul_i8` spec with exact i64 accumulation.
-fn matmul_i8_ref(c: &MmI8) -> Vec<f32> {
-    let mut out = vec![0.0; c.m * c.n];
-    for i in 0..c.m {
-        for j in 0..c.n {
-            let acc: i64 = (0..c.k).map(|p| c.xq[i * c.k + p] as i64 * c.w[j * c.k + p] as i64).sum();
-            out[i * c.n + j] = (acc as i32 as f32 * c.xs[i]) * c.ws[j];
-        }
-    }
-    out
-}
-
 type MatmulF32 = fn(&mut [f32], &[f32], &[f32], usize, usize, usize);
 type MatmulF16 = fn(&mut [f32], &[f32], &[f16], usize, usize, usize);
-type MatmulI8 = fn(&mut [f32], &[i8], &[f32], &[i8], &[f32], usize, usize, usize);
 
 fn check_matmul_f32_vs_generic(f: MatmulF32, c: &Mm, what: &str) {
     let mut want = vec![f32::NAN; c.m * c.n];
@@ -208,12 +164,6 @@ fn check_matmul_f16_vs_generic(f: MatmulF16, c: &Mm, what: &str) {
     let wf: Vec<f32> = w16.iter().map(|v| v.to_f32()).collect();
     let (_, mag) = matmul_f64(&c.x, &wf, c.m, c.k, c.n);
     assert_close(&got, &to_f64(&want), &mag, SIMD_REL, what);
-}
-
-fn check_matmul_i8_vs_ref(f: MatmulI8, c: &MmI8, what: &str) {
-    let mut got = vec![f32::NAN; c.m * c.n];
-    f(&mut got, &c.xq, &c.xs, &c.w, &c.ws, c.m, c.k, c.n);
-    assert_bits_eq(&got, &matmul_i8_ref(c), what);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -252,11 +202,6 @@ proptest! {
     }
 
     #[test]
-    fn generic_matmul_i8_exact(c in mm_i8_case()) {
-        check_matmul_i8_vs_ref(generic::matmul_i8, &c, "generic::matmul_i8");
-    }
-
-    #[test]
     fn dispatched_matmul_f32(c in mm_case()) {
         check_matmul_f32_vs_generic(kernels::matmul_f32, &c, "kernels::matmul_f32");
     }
@@ -264,11 +209,6 @@ proptest! {
     #[test]
     fn dispatched_matmul_f16(c in mm_case()) {
         check_matmul_f16_vs_generic(kernels::matmul_f16, &c, "kernels::matmul_f16");
-    }
-
-    #[test]
-    fn dispatched_matmul_i8(c in mm_i8_case()) {
-        check_matmul_i8_vs_ref(kernels::matmul_i8, &c, "kernels::matmul_i8");
     }
 }
 
@@ -287,13 +227,6 @@ proptest! {
     fn x86_matmul_f16(c in mm_case()) {
         if avx2_fma_f16c() {
             check_matmul_f16_vs_generic(kernels::x86::matmul_f16, &c, "x86::matmul_f16");
-        }
-    }
-
-    #[test]
-    fn x86_matmul_i8(c in mm_i8_case()) {
-        if avx2_fma() {
-            check_matmul_i8_vs_ref(kernels::x86::matmul_i8, &c, "x86::matmul_i8");
         }
     }
 
@@ -343,16 +276,6 @@ fn all_matmul_f16() -> Vec<(&'static str, MatmulF16)> {
     v
 }
 
-fn all_matmul_i8() -> Vec<(&'static str, MatmulI8)> {
-    let mut v: Vec<(&'static str, MatmulI8)> =
-        vec![("generic", generic::matmul_i8), ("dispatched", kernels::matmul_i8)];
-    #[cfg(target_arch = "x86_64")]
-    if avx2_fma() {
-        v.push(("x86", kernels::x86::matmul_i8));
-    }
-    v
-}
-
 #[test]
 fn matmul_degenerate_sizes() {
     for (name, f) in all_matmul_f32() {
@@ -377,30 +300,6 @@ fn matmul_degenerate_sizes() {
         let mut out = [0.0; 2];
         f(&mut out, &[3.0], &[f16::from_f32(0.5), f16::from_f32(-2.0)], 1, 1, 2);
         assert_eq!(out, [1.5, -6.0], "{name}: k = 1");
-    }
-    for (name, f) in all_matmul_i8() {
-        f(&mut [], &[], &[], &[1], &[1.0], 0, 1, 1);
-        let mut out = [f32::NAN; 2];
-        f(&mut out, &[], &[1.0], &[], &[1.0, 1.0], 1, 0, 2);
-        assert_eq!(out, [0.0; 2], "{name}: k = 0");
-        let mut out = [0.0; 2];
-        f(&mut out, &[-128], &[0.5], &[-128, 127], &[1.0, 2.0], 1, 1, 2);
-        assert_eq!(out, [8192.0, -16256.0], "{name}: k = 1, extreme i8");
-    }
-}
-
-#[test]
-fn matmul_i8_extreme_values_long_k() {
-    // All -128 (the worst case for i16 pair sums and i32 accumulation) at a large k, odd tails.
-    for k in [15usize, 16, 17, 1535, 1536, 4099, 65_537] {
-        let (m, n) = (5, 4);
-        let xq = vec![-128i8; m * k];
-        let mut w = vec![-128i8; n * k];
-        w[k..2 * k].fill(127);
-        let c = MmI8 { m, k, n, xq, xs: vec![1.0; m], w, ws: vec![1.0; n] };
-        for (name, f) in all_matmul_i8() {
-            check_matmul_i8_vs_ref(f, &c, name);
-        }
     }
 }
 

@@ -107,7 +107,8 @@ proptest! {
 
 #[test]
 fn extreme_values_at_the_bound() {
-    for k in [1, 15, 16, 17, 384, 511, 512, 1536, 3072, 4096] {
+    // Odd `k % 16` / `k % 32` tails and long rows (where the bound shrinks to a few hundred).
+    for k in [1, 15, 16, 17, 31, 33, 384, 511, 512, 1536, 3072, 4096, 4099, 65_537] {
         let q = kernels::i16_act_max(k) as i16;
         assert!(k as i64 * q as i64 * 128 <= i32::MAX as i64);
         let (m, n) = (3, 5);
@@ -123,6 +124,23 @@ fn extreme_values_at_the_bound() {
         check(&c);
         let all_max = Case { xq: vec![-q; m * k], w: vec![-128; n * k], ..c };
         check(&all_max);
+    }
+}
+
+#[test]
+fn degenerate_sizes() {
+    for (name, f) in paths() {
+        // m = 0 and n = 0: nothing to write.
+        f(&mut [], &[], &[], &[1], &[1.0], 0, 1, 1);
+        f(&mut [], &[1, 2], &[1.0], &[], &[], 1, 2, 0);
+        // k = 0: empty sums are 0.
+        let mut out = [f32::NAN; 2];
+        f(&mut out, &[], &[1.0], &[], &[1.0, 1.0], 1, 0, 2);
+        assert_eq!(out, [0.0; 2], "{name}: k = 0");
+        // k = 1 with the extreme i16 and i8 values (exact in i32 and in f32).
+        let mut out = [0.0; 2];
+        f(&mut out, &[i16::MIN], &[0.5], &[-128, 127], &[1.0, 2.0], 1, 1, 2);
+        assert_eq!(out, [2_097_152.0, -4_161_536.0], "{name}: k = 1, extreme values");
     }
 }
 

@@ -10,8 +10,8 @@
 //!   `k % LANES` tail elements added one by one. Multiplies and adds are separate (never fused), so
 //!   the result is bit-identical on every target. `matmul_f32` / `matmul_f16` produce, per output,
 //!   exactly `dot_f32(x_row, w_row)` (with `w_row` widened to f32 for f16).
-//! - Integer paths are exact: `matmul_i8` accumulates in `i32`, `quantize_row_i8` rounds half away from
-//!   zero. SIMD variants of these are bit-exact with this file.
+//! - Integer paths are exact: `matmul_i8_i16` accumulates in `i32`, `quantize_row_i8` rounds half away
+//!   from zero. SIMD variants of these are bit-exact with this file.
 //!
 //! Contracts (lengths) are stated per function and checked with `debug_assert!`. In release builds a
 //! violated contract never causes undefined behaviour: the kernels only use checked slice access and
@@ -162,38 +162,6 @@ pub fn matmul_f16(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: 
 #[inline(always)]
 fn row(a: &[f32], i: usize, k: usize) -> &[f32] {
     &a[i * k..i * k + k]
-}
-
-/// `out[i, j] = ((Σ_p xq[i, p] as i32 * w[j, p] as i32) as f32 * xs[i]) * ws[j]`, evaluated in that order.
-///
-/// Contract: `xq.len() == m * k`, `xs.len() == m`, `w.len() == n * k`, `ws.len() == n`,
-/// `out.len() == m * n`. All `i8` values are allowed (including -128). The `i32` accumulation is exact
-/// for `k < 2^31 / 128^2 = 131072` (with the quantizer's range ±127: `k < 133144`); larger `k` may wrap.
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_i8(out: &mut [f32], xq: &[i8], xs: &[f32], w: &[i8], ws: &[f32], m: usize, k: usize, n: usize) {
-    debug_assert_eq!(xq.len(), m * k, "matmul_i8: xq.len() != m*k");
-    debug_assert_eq!(xs.len(), m, "matmul_i8: xs.len() != m");
-    debug_assert_eq!(w.len(), n * k, "matmul_i8: w.len() != n*k");
-    debug_assert_eq!(ws.len(), n, "matmul_i8: ws.len() != n");
-    debug_assert_eq!(out.len(), m * n, "matmul_i8: out.len() != m*n");
-    if n == 0 {
-        return;
-    }
-    if k == 0 {
-        out.fill(0.0);
-        return;
-    }
-    for ((orow, xrow), &sx) in out.chunks_exact_mut(n).zip(xq.chunks_exact(k)).zip(xs).take(m) {
-        for ((o, wrow), &sw) in orow.iter_mut().zip(w.chunks_exact(k)).zip(ws) {
-            *o = (dot_i8(xrow, wrow) as f32 * sx) * sw;
-        }
-    }
-}
-
-/// Exact integer dot product of two `i8` rows (i32 accumulation; wraps only past the `matmul_i8` bound).
-#[inline(always)]
-pub(crate) fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-    a.iter().zip(b).fold(0i32, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32))
 }
 
 /// Largest activation magnitude [`quantize_row_i16`] may produce for rows of length `k`, so that

@@ -18,7 +18,7 @@
 //! 3. otherwise the [`generic`] kernel.
 //!
 //! Numerics: float SIMD variants differ from [`generic`] only by summation order and FMA rounding
-//! (tested to a relative 1e-5 of `Σ|a·b|`); integer paths (`matmul_i8`, `quantize_row_i8`) are
+//! (tested to a relative 1e-5 of `Σ|a·b|`); integer paths (`matmul_i8_i16`, `quantize_row_i8`) are
 //! bit-exact on every path. Kernels with no arch variant here call [`generic`] directly.
 
 use half::f16;
@@ -202,22 +202,6 @@ pub fn matmul_f16(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: 
         return x86::matmul_f16(out, x, w, m, k, n);
     }
     generic::matmul_f16(out, x, w, m, k, n)
-}
-
-/// `out[i, j] = ((Σ_p xq[i, p] as i32 * w[j, p] as i32) as f32 * xs[i]) * ws[j]`, evaluated in that order.
-///
-/// `xq`/`xs` are the int8 plane and per-row scales of the activations (from [`quantize_row_i8`]),
-/// `w`/`ws` those of the weights. Contract: `xq.len() == m * k`, `xs.len() == m`, `w.len() == n * k`,
-/// `ws.len() == n`, `out.len() == m * n`. The i32 accumulation is exact for `k < 131072` (any i8
-/// values; `k < 133144` for values in ±127). Bit-exact on every path. No alignment requirement.
-#[allow(clippy::too_many_arguments)]
-#[inline]
-pub fn matmul_i8(out: &mut [f32], xq: &[i8], xs: &[f32], w: &[i8], ws: &[f32], m: usize, k: usize, n: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        return x86::matmul_i8(out, xq, xs, w, ws, m, k, n);
-    }
-    generic::matmul_i8(out, xq, xs, w, ws, m, k, n)
 }
 
 pub use generic::i16_act_max;

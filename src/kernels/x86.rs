@@ -10,8 +10,8 @@
 //! Matmuls use register-blocked micro-tiles: [`MR`] rows of `x` × [`NR`] rows of `w`, each of the
 //! `MR * NR` outputs an 8-lane FMA accumulator over `k`, reduced horizontally at the end. The outer
 //! loop walks blocks of `w` (streamed once), the inner loop all rows of `x` (hot in L1/L2).
-//! `matmul_i8` widens i8 to i16 (`vpmovsxbw`) and uses `vpmaddwd` into i32 lanes: exact for all i8
-//! values, so it is bit-exact with [`generic::matmul_i8`]. No alignment is required anywhere
+//! `matmul_i8_i16` widens the i8 weights to i16 (`vpmovsxbw`) and uses `vpmaddwd` into i32 lanes with
+//! wrapping adds, so it is bit-exact with [`generic::matmul_i8_i16`]. No alignment is required anywhere
 //! (unaligned loads; f32 tails use masked loads, integer tails scalar code).
 #![allow(unsafe_code)]
 
@@ -27,17 +27,17 @@ pub const MR: usize = 2;
 /// ymm registers, no spills; 2×4 measured ahead of 4×3 and 3×4 at MiniLM shapes).
 pub const NR: usize = 4;
 
+// Length checks of the matmul contracts, shared with `x86_avx512`: the SIMD paths run only when they
+// hold; otherwise the wrappers call the generic kernel, whose `debug_assert!`s report the violation.
+
 /// `true` when `x[m, k]`, `w[n, k]`, `out[m, n]` have exactly the implied lengths (overflow-checked).
 #[inline(always)]
-fn mm_lens_ok(out: usize, x: usize, w: usize, m: usize, k: usize, n: usize) -> bool {
+pub(super) fn mm_lens_ok(out: usize, x: usize, w: usize, m: usize, k: usize, n: usize) -> bool {
     m.checked_mul(k) == Some(x) && n.checked_mul(k) == Some(w) && m.checked_mul(n) == Some(out)
 }
 
 /// AVX2 + FMA variant of [`generic::matmul_f32`] (same contract; float tolerance vs generic).
 pub fn matmul_f32(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {
-    debug_assert_eq!(x.len(), m * k, "matmul_f32: x.len() != m*k");
-    debug_assert_eq!(w.len(), n * k, "matmul_f32: w.len() != n*k");
-    debug_assert_eq!(out.len(), m * n, "matmul_f32: out.len() != m*n");
     if !(super::has_avx2_fma() && mm_lens_ok(out.len(), x.len(), w.len(), m, k, n)) {
         return generic::matmul_f32(out, x, w, m, k, n);
     }
@@ -48,30 +48,11 @@ pub fn matmul_f32(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: 
 
 /// AVX2 + FMA + F16C variant of [`generic::matmul_f16`] (same contract; float tolerance vs generic).
 pub fn matmul_f16(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: usize) {
-    debug_assert_eq!(x.len(), m * k, "matmul_f16: x.len() != m*k");
-    debug_assert_eq!(w.len(), n * k, "matmul_f16: w.len() != n*k");
-    debug_assert_eq!(out.len(), m * n, "matmul_f16: out.len() != m*n");
     if !(super::has_avx2_fma_f16c() && mm_lens_ok(out.len(), x.len(), w.len(), m, k, n)) {
         return generic::matmul_f16(out, x, w, m, k, n);
     }
     // SAFETY: the CPU supports AVX2, FMA and F16C (checked above); lengths checked above.
     unsafe { matmul_f16_avx2(out, x, w, m, k, n) }
-}
-
-/// AVX2 variant of [`generic::matmul_i8`] (same contract; bit-exact with generic).
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_i8(out: &mut [f32], xq: &[i8], xs: &[f32], w: &[i8], ws: &[f32], m: usize, k: usize, n: usize) {
-    debug_assert_eq!(xq.len(), m * k, "matmul_i8: xq.len() != m*k");
-    debug_assert_eq!(xs.len(), m, "matmul_i8: xs.len() != m");
-    debug_assert_eq!(w.len(), n * k, "matmul_i8: w.len() != n*k");
-    debug_assert_eq!(ws.len(), n, "matmul_i8: ws.len() != n");
-    debug_assert_eq!(out.len(), m * n, "matmul_i8: out.len() != m*n");
-    let ok = mm_lens_ok(out.len(), xq.len(), w.len(), m, k, n) && xs.len() == m && ws.len() == n;
-    if !(super::has_avx2_fma() && ok) {
-        return generic::matmul_i8(out, xq, xs, w, ws, m, k, n);
-    }
-    // SAFETY: the CPU supports AVX2 (checked above); lengths checked above.
-    unsafe { matmul_i8_avx2(out, xq, xs, w, ws, m, k, n) }
 }
 
 /// AVX2 variant of [`generic::matmul_i8_i16`] (same contract; bit-exact with generic).
@@ -86,8 +67,6 @@ pub fn matmul_i8_i16(
     k: usize,
     n: usize,
 ) {
-    debug_assert_eq!(xq.len(), m * k, "matmul_i8_i16: xq.len() != m*k");
-    debug_assert_eq!(w.len(), n * k, "matmul_i8_i16: w.len() != n*k");
     let ok = mm_lens_ok(out.len(), xq.len(), w.len(), m, k, n) && xs.len() == m && ws.len() == n;
     if !(super::has_avx2_fma() && ok) {
         return generic::matmul_i8_i16(out, xq, xs, w, ws, m, k, n);
@@ -98,7 +77,6 @@ pub fn matmul_i8_i16(
 
 /// AVX2 variant of [`generic::quantize_row_i8`] (same contract; bit-exact with generic).
 pub fn quantize_row_i8(dst: &mut [i8], src: &[f32]) -> f32 {
-    debug_assert_eq!(dst.len(), src.len(), "quantize_row_i8: length mismatch");
     if !(super::has_avx2_fma() && dst.len() == src.len()) {
         return generic::quantize_row_i8(dst, src);
     }
@@ -108,7 +86,6 @@ pub fn quantize_row_i8(dst: &mut [i8], src: &[f32]) -> f32 {
 
 /// AVX2 + FMA variant of [`generic::dot_f32`] (same contract; float tolerance vs generic).
 pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
-    debug_assert_eq!(a.len(), b.len(), "dot_f32: length mismatch");
     if !(super::has_avx2_fma() && a.len() == b.len()) {
         return generic::dot_f32(a, b);
     }
@@ -118,7 +95,6 @@ pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
 
 /// AVX2 + FMA variant of [`generic::axpy_f32`] (fused multiply-add: float tolerance vs generic).
 pub fn axpy_f32(y: &mut [f32], a: f32, x: &[f32]) {
-    debug_assert_eq!(y.len(), x.len(), "axpy_f32: length mismatch");
     if !(super::has_avx2_fma() && y.len() == x.len()) {
         return generic::axpy_f32(y, a, x);
     }
@@ -304,109 +280,6 @@ macro_rules! float_matmul {
 
 float_matmul!(matmul_f32_avx2, tile_f32, f32, "avx2,fma", load8_f32, load_tail_f32);
 float_matmul!(matmul_f16_avx2, tile_f16, f16, "avx2,fma,f16c", load8_f16, load_tail_f16);
-
-// ---------------------------------------------------------------------------------------------------
-// int8 matmul.
-
-/// All tiles of `matmul_i8`. Requires AVX2 and the exact lengths of the contract.
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn matmul_i8_avx2(
-    out: &mut [f32],
-    xq: &[i8],
-    xs: &[f32],
-    w: &[i8],
-    ws: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-) {
-    // SAFETY: every tile has i0 + rows <= m and j0 + cols <= n, in bounds by the exact lengths (caller).
-    unsafe {
-        let mut j = 0;
-        while j + NR <= n {
-            let mut i = 0;
-            while i + MR <= m {
-                tile_i8::<MR, NR>(out, xq, xs, w, ws, i, j, k, n);
-                i += MR;
-            }
-            while i < m {
-                tile_i8::<1, NR>(out, xq, xs, w, ws, i, j, k, n);
-                i += 1;
-            }
-            j += NR;
-        }
-        while j < n {
-            let mut i = 0;
-            while i + MR <= m {
-                tile_i8::<MR, 1>(out, xq, xs, w, ws, i, j, k, n);
-                i += MR;
-            }
-            while i < m {
-                tile_i8::<1, 1>(out, xq, xs, w, ws, i, j, k, n);
-                i += 1;
-            }
-            j += 1;
-        }
-    }
-}
-
-/// One `R × C` int8 tile. 16 columns per step: both operands widened to i16 (`vpmovsxbw`), then
-/// `vpmaddwd` (exact: |a·b + c·d| <= 2^15) and i32 adds; the `k % 16` tail in scalar i32.
-///
-/// Requires AVX2, rows `i0..i0 + R` of `xq[_, k]`, `j0..j0 + C` of `w[_, k]` and the matching `out`
-/// elements in bounds.
-#[inline]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
-unsafe fn tile_i8<const R: usize, const C: usize>(
-    out: &mut [f32],
-    xq: &[i8],
-    xs: &[f32],
-    w: &[i8],
-    ws: &[f32],
-    i0: usize,
-    j0: usize,
-    k: usize,
-    n: usize,
-) {
-    let mut acc = [[_mm256_setzero_si256(); C]; R];
-    let mut wv = [_mm256_setzero_si256(); C];
-    let body = k / 16 * 16;
-    // SAFETY: rows i0..i0+R of xq and j0..j0+C of w are in bounds (caller); each 16-byte load reads
-    // columns p..p+16 with p + 16 <= body <= k.
-    unsafe {
-        let xr = xq.as_ptr().add(i0 * k);
-        let wr = w.as_ptr().add(j0 * k);
-        let mut p = 0;
-        while p < body {
-            for c in 0..C {
-                let v = _mm_loadu_si128(wr.add(c * k + p) as *const __m128i);
-                wv[c] = _mm256_cvtepi8_epi16(v);
-            }
-            for r in 0..R {
-                let v = _mm_loadu_si128(xr.add(r * k + p) as *const __m128i);
-                let xv = _mm256_cvtepi8_epi16(v);
-                for c in 0..C {
-                    acc[r][c] = _mm256_add_epi32(acc[r][c], _mm256_madd_epi16(xv, wv[c]));
-                }
-            }
-            p += 16;
-        }
-    }
-    for r in 0..R {
-        let i = i0 + r;
-        let xrow = &xq[i * k..i * k + k];
-        for c in 0..C {
-            let j = j0 + c;
-            let wrow = &w[j * k..j * k + k];
-            // SAFETY: AVX2 is enabled in this function.
-            let s = unsafe { hsum_epi32(acc[r][c]) };
-            let dot = s.wrapping_add(generic::dot_i8(&xrow[body..], &wrow[body..]));
-            out[i * n + j] = (dot as f32 * xs[i]) * ws[j];
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------------
 // 16-bit activations x int8 weights.
