@@ -10,6 +10,7 @@
 //! &[u8] blob --Blob::parse--> validated header + section table     (once; typed errors)
 //!           --Bert::from_blob--> weight views, tokenizer, head     (once; typed errors)
 //! arena: &mut [u8] --Session::new--> activation buffers           (ArenaTooSmall if short)
+//!                   (Session::with_options: chunk rows, int8 keys/values)
 //! text --WordPiece--> ids --embeddings--> layers --> pooling / head --> embedding, labels, words
 //! ```
 //! After loading, running the model cannot fail on the blob: every shape was checked up front.
@@ -27,6 +28,19 @@
 //! let c = session.classify("I loved this film")?;
 //! let _label = model.label(c.label);
 //! let _p = c.probs[c.label];
+//! # Ok(()) }
+//! ```
+//! On a microcontroller, keep keys and values in int8 and process a few rows at a time: a BERT with
+//! hidden 128, 4 heads and intermediate 512 then runs 64 tokens in under 64 KiB.
+//! ```no_run
+//! use picoformer::{Bert, KvPrecision, Session, SessionOptions};
+//! # fn run(blob: &'static [u8]) -> Result<(), picoformer::Error> {
+//! let model = Bert::from_bytes(blob)?;
+//! let opts = SessionOptions::new(64).with_chunk(2).with_kv(KvPrecision::I8);
+//! let mut arena = [0u8; 64 * 1024];                    // or a static buffer
+//! assert!(model.arena_len_with(&opts)? <= arena.len());
+//! let mut session = Session::with_options(&model, &mut arena, &opts)?;
+//! let _c = session.classify("I loved this film")?;
 //! # Ok(()) }
 //! ```
 //!
@@ -53,4 +67,4 @@ pub mod quant;
 pub mod tokenizer;
 
 pub use error::{Error, Result};
-pub use model::{Bert, Classification, Prediction, Session};
+pub use model::{Bert, Classification, KvPrecision, Prediction, Session, SessionOptions};

@@ -1,6 +1,7 @@
 //! A BERT model borrowed from a validated blob: configuration, weight indices, tokenizer, labels.
 
 use super::config::{BertConfig, MAX_LAYERS};
+use super::options::SessionOptions;
 use super::state::Plan;
 use super::weights::{self, find, find_in_layer, layer_wants, Linear, Norm, Want};
 use crate::format::{Arch, Blob, Pooling, Task};
@@ -157,17 +158,24 @@ impl<'a> Bert<'a> {
     /// Arena bytes needed to run sequences of up to `max_seq` tokens, all rows at once (fastest).
     /// Exact for an arena starting on a 32-byte boundary; up to 31 bytes more otherwise.
     pub fn arena_len(&self, max_seq: usize) -> Result<usize> {
-        self.arena_len_chunked(max_seq, max_seq)
+        self.arena_len_with(&SessionOptions::new(max_seq))
     }
 
     /// Arena bytes when the encoder processes `chunk` rows at a time (less RAM, a little slower).
     pub fn arena_len_chunked(&self, max_seq: usize, chunk: usize) -> Result<usize> {
-        let plan = self.plan(max_seq, chunk)?;
+        self.arena_len_with(&SessionOptions::new(max_seq).with_chunk(chunk))
+    }
+
+    /// Arena bytes for a session with `opts` (see [`Session::with_options`](super::Session::with_options)):
+    /// exact for an arena starting on a 32-byte boundary, up to 31 bytes more otherwise.
+    /// `BadSequenceLength` unless `2 <= max_seq <= max_position` and `1 <= chunk <= max_seq`.
+    pub fn arena_len_with(&self, opts: &SessionOptions) -> Result<usize> {
+        let plan = self.plan(opts)?;
         plan.bytes().ok_or(Error::ArenaTooSmall { needed: usize::MAX, got: 0 })
     }
 
-    pub(crate) fn plan(&self, max_seq: usize, chunk: usize) -> Result<Plan> {
-        let max = self.config.max_position;
+    pub(crate) fn plan(&self, opts: &SessionOptions) -> Result<Plan> {
+        let (max_seq, chunk, max) = (opts.max_seq, opts.chunk, self.config.max_position);
         if !(2..=max).contains(&max_seq) {
             return Err(Error::BadSequenceLength { asked: max_seq, max });
         }
@@ -179,7 +187,7 @@ impl<'a> Bert<'a> {
             Head::Classifier(_) => 2 * self.config.n_labels,
             Head::Mlm(_) => self.config.vocab_size,
         };
-        Ok(Plan::new(&self.config, out, max_seq, chunk))
+        Ok(Plan::new(&self.config, out, opts))
     }
 
     pub(crate) fn embeddings(&self) -> &Embeddings<'a> {

@@ -1,6 +1,7 @@
 //! Building blocks shared by the encoder and the heads: linear layers in any weight dtype,
 //! LayerNorm over rows, multi-head attention. Shapes are in the comments; `m` rows at a time.
 
+use super::kv::Kv;
 use super::weights::{Linear, Norm};
 use crate::kernels;
 use crate::quant::MatrixData;
@@ -16,15 +17,28 @@ pub(crate) fn linear(out: &mut [f32], x: &[f32], lin: &Linear<'_>, xq: &mut [i16
         MatrixData::F32(w) => kernels::matmul_f32(out, x, w, m, k, n),
         MatrixData::F16(w) => kernels::matmul_f16(out, x, w, m, k, n),
         MatrixData::I8 { values, scales } => {
-            let (xq, xs) = (&mut xq[..m * k], &mut xs[..m]);
-            let qmax = kernels::i16_act_max(k);
-            for ((q, s), row) in xq.chunks_exact_mut(k).zip(xs.iter_mut()).zip(x.chunks_exact(k)) {
-                *s = kernels::quantize_row_i16(q, row, qmax);
-            }
+            let (xq, xs) = quantize_rows_i16(xq, xs, x, m, k);
             kernels::matmul_i8_i16(out, xq, xs, values, scales, m, k, n);
         }
     }
     kernels::add_bias(out, lin.b);
+}
+
+/// Quantizes the `m` rows of `x[m, k]` to 16 bits within [`kernels::i16_act_max`]`(k)`: returns
+/// `(xq[m, k], xs[m])`.
+pub(crate) fn quantize_rows_i16<'s>(
+    xq: &'s mut [i16],
+    xs: &'s mut [f32],
+    x: &[f32],
+    m: usize,
+    k: usize,
+) -> (&'s [i16], &'s [f32]) {
+    let (xq, xs) = (&mut xq[..m * k], &mut xs[..m]);
+    let qmax = kernels::i16_act_max(k);
+    for ((q, s), row) in xq.chunks_exact_mut(k).zip(xs.iter_mut()).zip(x.chunks_exact(k)) {
+        *s = kernels::quantize_row_i16(q, row, qmax);
+    }
+    (xq, xs)
 }
 
 /// `x[r] = LayerNorm(y[r] + x[r])` for each of the `m` rows (`[m, H]` each): the residual
@@ -45,16 +59,17 @@ pub(crate) struct Heads {
 
 /// Multi-head scaled dot-product attention of `m` query rows against `len` key/value rows (all
 /// positions attend to all `len` real tokens: the mask of one unpadded sequence), as two small
-/// matmuls per head. `k` is head-major `[heads, len, d]` and `v` transposed per head
-/// `[heads, d, len]` (see [`split_heads`]); `q[m, H]` is consumed (used as scratch), `scores[m, len]`
-/// is scratch. `ctx[m, H] = softmax(q kᵀ / sqrt(d)) v`, per head.
+/// matmuls per head over the key/value cache `kv` (f32 or int8, see [`Kv`]). `q[m, H]` is consumed
+/// (used as scratch); `scores[m, len]`, `xq` and `xs` are scratch.
+/// `ctx[m, H] = softmax(q kᵀ / sqrt(d)) v`, per head.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn attention(
     ctx: &mut [f32],
     q: &mut [f32],
-    k: &[f32],
-    v: &[f32],
+    kv: &Kv<'_>,
     scores: &mut [f32],
+    xq: &mut [i16],
+    xs: &mut [f32],
     hs: &Heads,
     m: usize,
     len: usize,
@@ -66,19 +81,15 @@ pub(crate) fn attention(
     // q [m, H] -> ctx as [heads, m, d]
     permute_rows(&mut ctx[..m * h], &q[..m * h], m, hs, true);
     for head in 0..hs.n_heads {
-        let (qh, kh, vh) = (
-            head * m * d..(head + 1) * m * d,
-            head * len * d..(head + 1) * len * d,
-            head * d * len..(head + 1) * d * len,
-        );
+        let qh = head * m * d..(head + 1) * m * d;
         // scores [m, len] = q_h · k_hᵀ / sqrt(d), softmax per row
-        kernels::matmul_f32(scores, &ctx[qh.clone()], &k[kh], m, d, len);
+        kv.scores(scores, &ctx[qh.clone()], head, d, m, len, xq, xs);
         for row in scores.chunks_exact_mut(len) {
             kernels::scale_inplace(row, scale);
             kernels::softmax(row);
         }
-        // out_h [m, d] = scores · (v_hᵀ)ᵀ, into q as [heads, m, d]
-        kernels::matmul_f32(&mut q[qh], scores, &v[vh], m, len, d);
+        // out_h [m, d] = scores · v_h, into q as [heads, m, d]
+        kv.context(&mut q[qh], scores, head, d, m, len, xq, xs);
     }
     // q [heads, m, d] -> ctx [m, H]
     permute_rows(&mut ctx[..m * h], &q[..m * h], m, hs, false);
@@ -94,35 +105,6 @@ fn permute_rows(dst: &mut [f32], src: &[f32], m: usize, hs: &Heads, to_heads: bo
             let (row, hm) = (t * h + head * d, (head * m + t) * d);
             let (to, from) = if to_heads { (hm, row) } else { (row, hm) };
             dst[to..to + d].copy_from_slice(&src[from..from + d]);
-        }
-    }
-}
-
-/// Stores the `m` key or value rows `src[m, H]` of positions `r0..r0 + m` into the layouts
-/// [`attention`] reads for a sequence of `len` positions: keys head-major
-/// (`dst[head, t, e]`, `[heads, len, d]`), values transposed (`dst[head, e, t]`, `[heads, d, len]`).
-pub(crate) fn split_heads(
-    dst: &mut [f32],
-    src: &[f32],
-    hs: &Heads,
-    r0: usize,
-    m: usize,
-    len: usize,
-    transpose: bool,
-) {
-    let d = hs.head_dim;
-    let h = hs.n_heads * d;
-    for (i, row) in src[..m * h].chunks_exact(h).enumerate() {
-        let t = r0 + i;
-        for (head, part) in row.chunks_exact(d).enumerate() {
-            if transpose {
-                for (e, &val) in part.iter().enumerate() {
-                    dst[(head * d + e) * len + t] = val;
-                }
-            } else {
-                let at = (head * len + t) * d;
-                dst[at..at + d].copy_from_slice(part);
-            }
         }
     }
 }

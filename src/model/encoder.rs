@@ -2,7 +2,7 @@
 //! feed-forward blocks. Reads `st.ids[..len]`, leaves the final hidden states in `st.x[..len * H]`.
 
 use super::bert::Bert;
-use super::blocks::{add_norm, attention, linear, split_heads, Heads};
+use super::blocks::{add_norm, attention, linear, Heads};
 use super::state::State;
 use super::weights::LayerWeights;
 use crate::kernels;
@@ -36,21 +36,22 @@ fn layer(model: &Bert<'_>, w: &LayerWeights<'_>, st: &mut State<'_>, len: usize,
     let c = model.config();
     let (h, i) = (c.hidden, c.intermediate);
     let heads = Heads { n_heads: c.n_heads, head_dim: c.head_dim };
-    // keys and values of every position (via ctx [m, H]): k [heads, len, d], v [heads, d, len]
+    // keys and values of every position (via ctx [m, H]) into the cache: k [heads, len, d],
+    // v [heads, d, len], f32 or int8
     for r0 in (0..len).step_by(chunk) {
         let m = chunk.min(len - r0);
         let x = &st.x[r0 * h..(r0 + m) * h];
         linear(st.ctx, x, &w.key, st.xq, st.xs, m);
-        split_heads(st.k, st.ctx, &heads, r0, m, len, false);
+        st.kv.store_keys(st.ctx, &heads, r0, m, len);
         linear(st.ctx, x, &w.value, st.xq, st.xs, m);
-        split_heads(st.v, st.ctx, &heads, r0, m, len, true);
+        st.kv.store_values(st.ctx, &heads, r0, m, len);
     }
     for r0 in (0..len).step_by(chunk) {
         let m = chunk.min(len - r0);
         let x = &mut st.x[r0 * h..(r0 + m) * h];
         // self-attention: q [m, H] -> ctx [m, H] -> q = ctx · Woᵀ + bo; x = LN(q + x)
         linear(st.q, x, &w.query, st.xq, st.xs, m);
-        attention(st.ctx, st.q, &st.k[..len * h], &st.v[..len * h], st.scores, &heads, m, len);
+        attention(st.ctx, st.q, &st.kv, st.scores, st.xq, st.xs, &heads, m, len);
         linear(st.q, st.ctx, &w.attn_out, st.xq, st.xs, m);
         add_norm(x, st.q, &w.attn_norm, c.eps, h, m);
         // feed-forward: ffn [m, I] = gelu(x · W1ᵀ + b1); ctx = ffn · W2ᵀ + b2; x = LN(ctx + x)

@@ -7,11 +7,14 @@ mod bert;
 mod blocks;
 mod config;
 mod encoder;
+mod kv;
+mod options;
 mod session;
 mod state;
 mod weights;
 
 pub use bert::{Bert, Embeddings, Head, MlmHead};
 pub use config::{BertConfig, MAX_LAYERS};
+pub use options::{KvPrecision, SessionOptions};
 pub use session::{Classification, Prediction, Session};
 pub use weights::{LayerWeights, Linear, Norm};

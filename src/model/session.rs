@@ -4,6 +4,7 @@
 use super::bert::{Bert, Head};
 use super::blocks::linear;
 use super::encoder::forward;
+use super::options::SessionOptions;
 use super::state::State;
 use crate::format::Pooling;
 use crate::kernels;
@@ -11,11 +12,16 @@ use crate::tokenizer::Encoding;
 use crate::{Error, Result};
 
 /// One model bound to one arena, for sequences of up to `max_seq` tokens.
+///
+/// The arena holds the hidden states and the keys and values of all `max_seq` positions, plus
+/// scratch for `chunk` rows ([`SessionOptions`]). With f32 keys and values ([`Session::new`]) the
+/// first three take `3 * max_seq * H * 4` bytes; [`KvPrecision::I8`](super::KvPrecision::I8) cuts keys
+/// and values to `max_seq * (H + 4 * heads)` bytes each (about a quarter) at a small cost in
+/// accuracy, and a small `chunk` shrinks the scratch. [`Bert::arena_len_with`] gives the exact size.
 pub struct Session<'m, 'a> {
     model: &'m Bert<'m>,
     st: State<'a>,
-    max_seq: usize,
-    chunk: usize,
+    opts: SessionOptions,
     len: usize,
 }
 
@@ -55,9 +61,20 @@ impl<'m, 'a> Session<'m, 'a> {
         max_seq: usize,
         chunk: usize,
     ) -> Result<Self> {
-        let plan = model.plan(max_seq, chunk)?;
+        Session::with_options(model, arena, &SessionOptions::new(max_seq).with_chunk(chunk))
+    }
+
+    /// Carves `arena` by `opts` (sequence length, chunk, key/value precision). Needs
+    /// [`Bert::arena_len_with`]`(opts)` bytes, else `ArenaTooSmall` with the full need.
+    pub fn with_options(model: &'m Bert<'m>, arena: &'a mut [u8], opts: &SessionOptions) -> Result<Self> {
+        let plan = model.plan(opts)?;
         let st = State::carve(arena, &plan)?;
-        Ok(Session { model, st, max_seq, chunk, len: 0 })
+        Ok(Session { model, st, opts: *opts, len: 0 })
+    }
+
+    /// The options the arena was carved for.
+    pub fn options(&self) -> &SessionOptions {
+        &self.opts
     }
 
     /// The model.
@@ -67,12 +84,12 @@ impl<'m, 'a> Session<'m, 'a> {
 
     /// Maximum sequence length (including `[CLS]` and `[SEP]`).
     pub fn max_seq(&self) -> usize {
-        self.max_seq
+        self.opts.max_seq
     }
 
     /// Tokenizes `text` into the session's id buffer (no forward pass).
     pub fn tokenize(&mut self, text: &str) -> Result<Encoding> {
-        let enc = self.model.tokenizer().encode(text, &mut self.st.ids[..self.max_seq])?;
+        let enc = self.model.tokenizer().encode(text, &mut self.st.ids[..self.opts.max_seq])?;
         self.len = enc.len;
         Ok(enc)
     }
@@ -85,7 +102,7 @@ impl<'m, 'a> Session<'m, 'a> {
     /// Tokenizes `text` and runs the encoder; the hidden states are then in [`Session::hidden`].
     pub fn run(&mut self, text: &str) -> Result<Encoding> {
         let enc = self.tokenize(text)?;
-        forward(self.model, &mut self.st, enc.len, self.chunk);
+        forward(self.model, &mut self.st, enc.len, self.opts.chunk);
         Ok(enc)
     }
 

@@ -18,9 +18,25 @@
 //! pooled f32 [H], head f32 [H], out f32 [O]
 //! ids    u32 [S]              token ids
 //! ```
+//! With [`KvPrecision::I8`] keys and values are int8 (see [`Kv`]), which also
+//! quantizes the queries and attention weights of one head to 16 bits in `xq`:
+//! ```text
+//! k      i8  [S, H]           keys, head-major [heads, len, d]
+//! ks     f32 [heads, S]       one scale per (head, position) key row
+//! v      i8  [S, H]           values, transposed per head [heads, d, len]
+//! vs     f32 [heads, S]       one scale per (head, position) value row
+//! xq     i16 [C, max(H, I, S)]
+//! row    i8  [d]              quantization scratch
+//! ones   f32 [d]              unit weight scales
+//! ```
+//! E.g. the sentiment student (H 128, 4 heads, I 512, 2 labels) at S = 64 needs 97.3 KiB + 4.25 KiB
+//! per chunk row with f32 keys and values (C = S: 369.5 KiB), 51.4 KiB + 4.25 KiB per row with int8
+//! ones (C = 1: 55.7 KiB, C = 2: 60.0 KiB).
 //! Each buffer starts on a 32-byte boundary.
 
 use super::config::BertConfig;
+use super::kv::Kv;
+use super::options::{KvPrecision, SessionOptions};
 use crate::{Error, Result};
 
 const ALIGN: usize = 32;
@@ -28,30 +44,38 @@ const ALIGN: usize = 32;
 /// Buffer sizes (in elements) for one arena plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Plan {
-    pub max_seq: usize,
-    pub chunk: usize,
-    sizes: [(usize, usize); 13], // (elements, bytes per element), in carving order
+    pub opts: SessionOptions,
+    sizes: [(usize, usize); 17], // (elements, bytes per element), in carving order
 }
 
 impl Plan {
-    pub(crate) fn new(c: &BertConfig, out: usize, max_seq: usize, chunk: usize) -> Plan {
-        let (s, h, i, ch) = (max_seq, c.hidden, c.intermediate, chunk);
+    /// Sizes for `opts` (checked by the caller: `1 <= chunk <= max_seq`).
+    pub(crate) fn new(c: &BertConfig, out: usize, opts: &SessionOptions) -> Plan {
+        let (s, h, i, ch) = (opts.max_seq, c.hidden, c.intermediate, opts.chunk);
+        let (kv_bytes, kv_scales, xq_cols, d) = match opts.kv {
+            KvPrecision::I8 => (1, c.n_heads * s, h.max(i).max(s), c.head_dim),
+            KvPrecision::F32 => (4, 0, h.max(i), 0),
+        };
         let sizes = [
             (s * h, 4),
-            (s * h, 4),
-            (s * h, 4),
+            (s * h, kv_bytes),
+            (kv_scales, 4),
+            (s * h, kv_bytes),
+            (kv_scales, 4),
+            (d, 1),
+            (d, 4),
             (ch * h, 4),
             (ch * h, 4),
             (ch * i, 4),
             (ch * s, 4),
-            (ch * h.max(i), 2),
+            (ch * xq_cols, 2),
             (ch, 4),
             (h, 4),
             (h, 4),
             (out, 4),
             (s, 4),
         ];
-        Plan { max_seq, chunk, sizes }
+        Plan { opts: *opts, sizes }
     }
 
     /// Bytes needed by an arena that starts on a 32-byte boundary (`None` on overflow).
@@ -66,8 +90,7 @@ impl Plan {
 /// The carved buffers (shapes above).
 pub(crate) struct State<'a> {
     pub x: &'a mut [f32],
-    pub k: &'a mut [f32],
-    pub v: &'a mut [f32],
+    pub kv: Kv<'a>,
     pub q: &'a mut [f32],
     pub ctx: &'a mut [f32],
     pub ffn: &'a mut [f32],
@@ -101,6 +124,10 @@ impl<'a> Carver<'a> {
     fn f32s(&mut self, n: usize) -> Result<&'a mut [f32]> {
         bytemuck::try_cast_slice_mut(self.bytes(n * 4)?).map_err(|_| Error::Misaligned)
     }
+
+    fn i8s(&mut self, n: usize) -> Result<&'a mut [i8]> {
+        Ok(bytemuck::cast_slice_mut(self.bytes(n)?))
+    }
 }
 
 impl<'a> State<'a> {
@@ -115,20 +142,29 @@ impl<'a> State<'a> {
         }
         let mut c = Carver { rest: &mut arena[pad..] };
         let n = |i: usize| plan.sizes[i].0;
+        let x = c.f32s(n(0))?;
+        let kv = match plan.opts.kv {
+            KvPrecision::I8 => {
+                let (k, ks, v, vs) = (c.i8s(n(1))?, c.f32s(n(2))?, c.i8s(n(3))?, c.f32s(n(4))?);
+                let (row, ones) = (c.i8s(n(5))?, c.f32s(n(6))?);
+                ones.fill(1.0);
+                Kv::I8 { k, ks, v, vs, row, ones }
+            }
+            KvPrecision::F32 => Kv::F32 { k: c.f32s(n(1))?, v: c.f32s(n(3))? },
+        };
         Ok(State {
-            x: c.f32s(n(0))?,
-            k: c.f32s(n(1))?,
-            v: c.f32s(n(2))?,
-            q: c.f32s(n(3))?,
-            ctx: c.f32s(n(4))?,
-            ffn: c.f32s(n(5))?,
-            scores: c.f32s(n(6))?,
-            xq: bytemuck::try_cast_slice_mut(c.bytes(n(7) * 2)?).map_err(|_| Error::Misaligned)?,
-            xs: c.f32s(n(8))?,
-            pooled: c.f32s(n(9))?,
-            head: c.f32s(n(10))?,
-            out: c.f32s(n(11))?,
-            ids: bytemuck::try_cast_slice_mut(c.bytes(n(12) * 4)?).map_err(|_| Error::Misaligned)?,
+            x,
+            kv,
+            q: c.f32s(n(7))?,
+            ctx: c.f32s(n(8))?,
+            ffn: c.f32s(n(9))?,
+            scores: c.f32s(n(10))?,
+            xq: bytemuck::try_cast_slice_mut(c.bytes(n(11) * 2)?).map_err(|_| Error::Misaligned)?,
+            xs: c.f32s(n(12))?,
+            pooled: c.f32s(n(13))?,
+            head: c.f32s(n(14))?,
+            out: c.f32s(n(15))?,
+            ids: bytemuck::try_cast_slice_mut(c.bytes(n(16) * 4)?).map_err(|_| Error::Misaligned)?,
         })
     }
 }

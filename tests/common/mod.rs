@@ -22,6 +22,8 @@ pub const VOCAB: &[&str] = &[
 ];
 
 pub struct Tiny {
+    /// Vocabulary size: [`VOCAB`], padded with made-up words `w0`, `w1`, ... when larger.
+    pub vocab: u32,
     pub hidden: u32,
     pub layers: u32,
     pub heads: u32,
@@ -34,6 +36,7 @@ pub struct Tiny {
 impl Default for Tiny {
     fn default() -> Self {
         Tiny {
+            vocab: VOCAB.len() as u32,
             hidden: 16,
             layers: 2,
             heads: 2,
@@ -43,6 +46,12 @@ impl Default for Tiny {
             dtype: DType::F32,
         }
     }
+}
+
+/// The tokens of `t`'s vocabulary: [`VOCAB`], then `w0`, `w1`, ... up to `t.vocab`.
+pub fn vocab(t: &Tiny) -> Vec<String> {
+    let extra = (t.vocab as usize).saturating_sub(VOCAB.len());
+    VOCAB.iter().map(|w| w.to_string()).chain((0..extra).map(|i| format!("w{i}"))).collect()
 }
 
 fn matrix(name: String, rows: u32, cols: u32, dtype: DType, rng: &mut Lcg) -> PendingSection {
@@ -76,7 +85,7 @@ pub fn header(t: &Tiny) -> Header {
         arch: Arch::Bert,
         task: t.task,
         params: ArchParams {
-            vocab_size: VOCAB.len() as u32,
+            vocab_size: vocab(t).len() as u32,
             hidden: t.hidden,
             n_layers: t.layers,
             n_heads: t.heads,
@@ -110,7 +119,8 @@ pub fn header(t: &Tiny) -> Header {
 
 pub fn sections(t: &Tiny) -> Vec<PendingSection> {
     let mut rng = Lcg(42);
-    let (h, i, v) = (t.hidden, t.inter, VOCAB.len() as u32);
+    let words = vocab(t);
+    let (h, i, v) = (t.hidden, t.inter, words.len() as u32);
     let d = t.dtype;
     let mut s = vec![
         matrix("embeddings.word_embeddings.weight".into(), v, h, d, &mut rng),
@@ -167,7 +177,8 @@ pub fn sections(t: &Tiny) -> Vec<PendingSection> {
         }
         _ => {}
     }
-    let (strings, offsets, sorted) = picoformer::tokenizer::build_planes(VOCAB);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let (strings, offsets, sorted) = picoformer::tokenizer::build_planes(&words);
     let n = strings.len() as u32;
     s.push(PendingSection {
         name: "tokenizer.vocab.strings".into(),
