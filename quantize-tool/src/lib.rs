@@ -10,13 +10,16 @@
 //!        --picoformer::format::write_blob--> blob --self-check (Bert::from_bytes, arena_len)-->
 //!        --write (temp file, fsync, rename)--> model.pfm
 //! ```
-//! [`quantize_dir`] is the whole pipeline without the file writing; [`run`] holds the
-//! `inspect` / `tokenize` / `embed` / `classify` / `fill-mask` commands.
+//! [`quantize_dir`] is the whole pipeline without the file writing; [`prune`] optionally keeps only
+//! the tokens a corpus needs (before the map step's rows are encoded); [`run`] holds the
+//! `inspect` / `tokenize` / `embed` / `classify` / `fill-mask` commands, [`eval`] the `eval` one.
 
 pub mod bench;
+pub mod eval;
 pub mod inspect;
 pub mod load;
 pub mod map;
+pub mod prune;
 pub mod quantize;
 pub mod report;
 pub mod run;
@@ -27,13 +30,14 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use picoformer::format::{
-    u32_bytes, write_blob, Activation, AlignedBuf, Arch, ArchParams, Blob, DType, Header, PendingSection,
-    Pooling, Task, TaskParams, TokenizerParams,
+    align_up, u32_bytes, write_blob, Activation, AlignedBuf, Arch, ArchParams, Blob, DType, Header,
+    PendingSection, Pooling, Task, TaskParams, TokenizerParams,
 };
 use picoformer::Bert;
 
 use crate::load::{HfArch, HfConfig, HfDir};
 use crate::map::{map_tensors, Kind, Mapping};
+pub use crate::prune::{KeepChars, PruneOptions, PruneReport, VocabMap};
 pub use crate::quantize::WeightDtype;
 use crate::quantize::{encode_matrix, encode_vector};
 pub use crate::report::{Report, TensorReport};
@@ -57,7 +61,13 @@ pub struct QuantizeOptions {
     pub normalize: Option<bool>,
     /// Draw a progress bar on stderr (only when it is a terminal).
     pub progress: bool,
+    /// Keep only the tokens a corpus needs (see [`prune`]).
+    pub prune: Option<PruneOptions>,
 }
+
+/// Sections whose outer dimension is the vocabulary (their rows follow a pruned vocabulary).
+const VOCAB_TENSORS: [&str; 3] =
+    ["embeddings.word_embeddings.weight", "cls.predictions.decoder.weight", "cls.predictions.bias"];
 
 impl QuantizeOptions {
     /// Options with this weight dtype, everything else default.
@@ -70,16 +80,27 @@ impl QuantizeOptions {
 pub fn quantize_dir(dir: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Report)> {
     let hf = HfDir::open(dir)?;
     let mapping = map_tensors(&hf.config, &hf.checkpoint)?;
-    let header = header(&hf, &mapping, opts)?;
+    let mut header = header(&hf, &mapping, opts)?;
+    let pruning = match &opts.prune {
+        Some(p) => Some(prune::plan(&hf.tokenizer.vocab, &header.tokenizer, p)?),
+        None => None,
+    };
+    let vmap = pruning.as_ref().map(|(m, _)| m);
+    if let Some(m) = vmap {
+        header.params.vocab_size = m.len() as u32;
+        header.tokenizer = prune::remap_specials(&header.tokenizer, m)?;
+    }
     let mut report = Report::new(&hf, &mapping, &header, opts.dtype);
-    let mut sections = tensor_sections(&hf, &mapping, opts, &mut report)?;
-    sections.extend(tokenizer_sections(&hf));
+    let mut saved = 0;
+    let mut sections = tensor_sections(&hf, &mapping, opts, vmap, &mut report, &mut saved)?;
+    sections.extend(tokenizer_sections(&hf, vmap, &mut saved));
     if header.task == Task::Classification {
         sections.extend(string_planes("task.labels", &hf.config.labels));
     }
     let blob = write_blob(header, &sections).context("assembling the blob")?;
     let max_seq = header.task_params.default_max_seq as usize;
     report.blob_bytes = blob.len();
+    report.prune = pruning.map(|(_, r)| PruneReport { bytes_saved: saved, ..r });
     report.arena_bytes = self_check(&blob, max_seq)?;
     Ok((blob, report))
 }
@@ -207,23 +228,37 @@ fn max_seq(hf: &HfDir, opts: &QuantizeOptions) -> Result<usize> {
     }
 }
 
-/// Converts every mapped tensor, recording its error in `report`.
+/// Converts every mapped tensor, recording its error in `report`. With a pruned vocabulary,
+/// keeps only its rows of the vocabulary tensors and adds the bytes that saves to `saved`.
 fn tensor_sections(
     hf: &HfDir,
     mapping: &Mapping,
     opts: &QuantizeOptions,
+    vmap: Option<&VocabMap>,
     report: &mut Report,
+    saved: &mut usize,
 ) -> Result<Vec<PendingSection>> {
     let bar = progress_bar(mapping.tensors.len(), opts.progress);
     let mut out = Vec::with_capacity(mapping.tensors.len());
     for spec in &mapping.tensors {
         bar.set_message(spec.name.clone());
-        let t = hf.checkpoint.tensor(&spec.source)?;
+        let mut data = hf.checkpoint.tensor(&spec.source)?.data;
+        let mut spec = spec.clone();
+        let cols = spec.shape.get(1).copied().unwrap_or(1);
+        let old_rows = spec.shape[0];
+        if let Some(m) = vmap.filter(|_| VOCAB_TENSORS.contains(&spec.name.as_str())) {
+            data = m.gather_rows(&data, cols);
+            spec.shape[0] = m.len();
+        }
         let enc = match spec.kind {
-            Kind::Matrix => encode_matrix(&t.data, spec.shape[0], spec.shape[1], opts.dtype),
-            Kind::Vector => encode_vector(&t.data),
+            Kind::Matrix => encode_matrix(&data, spec.shape[0], cols, opts.dtype),
+            Kind::Vector => encode_vector(&data),
         };
-        report.tensors.push(TensorReport::new(spec, &enc));
+        if old_rows != spec.shape[0] {
+            let old = enc.dtype.byte_len(old_rows, cols).unwrap_or(0);
+            *saved += aligned(old) - aligned(enc.bytes.len());
+        }
+        report.tensors.push(TensorReport::new(&spec, &enc));
         let shape = spec.shape.iter().map(|&d| d as u32).collect();
         out.push(PendingSection { name: spec.name.clone(), dtype: enc.dtype, shape, bytes: enc.bytes });
         bar.inc(1);
@@ -243,10 +278,20 @@ fn progress_bar(n: usize, show: bool) -> ProgressBar {
     bar
 }
 
-/// `tokenizer.vocab.{strings,offsets,sorted}`.
-fn tokenizer_sections(hf: &HfDir) -> Vec<PendingSection> {
-    let tokens: Vec<&str> = hf.tokenizer.vocab.iter().map(String::as_str).collect();
-    let (strings, offsets, sorted) = picoformer::tokenizer::build_planes(&tokens);
+/// `tokenizer.vocab.{strings,offsets,sorted}` of the whole or the pruned vocabulary (adding the
+/// bytes pruning saves to `saved`).
+fn tokenizer_sections(hf: &HfDir, vmap: Option<&VocabMap>, saved: &mut usize) -> Vec<PendingSection> {
+    let full: Vec<&str> = hf.tokenizer.vocab.iter().map(String::as_str).collect();
+    let (strings, offsets, sorted) = match vmap {
+        None => picoformer::tokenizer::build_planes(&full),
+        Some(m) => {
+            let (s, o, x) = picoformer::tokenizer::build_planes(&full);
+            let old = aligned(s.len()) + aligned(o.len() * 4) + aligned(x.len() * 4);
+            let (s, o, x) = picoformer::tokenizer::build_planes(&m.tokens(&full));
+            *saved += old - (aligned(s.len()) + aligned(o.len() * 4) + aligned(x.len() * 4));
+            (s, o, x)
+        }
+    };
     vec![
         u8_section("tokenizer.vocab.strings", strings),
         u32_section("tokenizer.vocab.offsets", &offsets),
@@ -262,6 +307,11 @@ fn string_planes(prefix: &str, items: &[String]) -> Vec<PendingSection> {
         u8_section(&format!("{prefix}.strings"), strings),
         u32_section(&format!("{prefix}.offsets"), &offsets),
     ]
+}
+
+/// Bytes a section of `n` bytes takes in the blob (sections start on 32-byte boundaries).
+fn aligned(n: usize) -> usize {
+    align_up(n).unwrap_or(n)
 }
 
 fn u8_section(name: &str, bytes: Vec<u8>) -> PendingSection {

@@ -9,7 +9,10 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use picoformer::format::{Blob, Pooling};
 use picoformer_tool::run::{self, Command, RunOptions};
-use picoformer_tool::{bench, inspect, load_blob, quantize_dir, write, QuantizeOptions, WeightDtype};
+use picoformer_tool::{
+    bench, eval, inspect, load_blob, prune, quantize_dir, write, KeepChars, PruneOptions, QuantizeOptions,
+    WeightDtype,
+};
 
 #[derive(Parser)]
 #[command(name = "picoformer", version, about = "Convert, inspect and run picoformer (.pfm) models")]
@@ -38,6 +41,22 @@ enum Cmd {
         pooling: Option<PoolingArg>,
         #[command(flatten)]
         normalize: NormalizeArgs,
+        /// Keep only the vocabulary this corpus (one input per line) needs, plus special tokens and
+        /// single characters (with their ## forms, see --keep-chars).
+        #[arg(long, value_name = "CORPUS.txt")]
+        prune_vocab: Option<PathBuf>,
+        /// With --prune-vocab: target vocabulary size. Below it, fill with the lowest remaining
+        /// ids; above it, drop the least frequent corpus tokens (coverage is then reported).
+        #[arg(long, value_name = "N", requires = "prune_vocab")]
+        vocab_size: Option<usize>,
+        /// With --prune-vocab: single-character tokens (and ## forms) kept regardless of the
+        /// corpus: all, ASCII, Latin scripts (U+0000..U+024F), or those the corpus uses.
+        #[arg(long, value_enum, default_value = "all", requires = "prune_vocab")]
+        keep_chars: KeepCharsArg,
+        /// With --prune-vocab: also write the pruned vocabulary as a vocab.txt (one token per
+        /// line, new id order; written atomically).
+        #[arg(long, value_name = "FILE", requires = "prune_vocab")]
+        vocab_out: Option<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -84,6 +103,24 @@ enum Cmd {
         /// One JSON object per row.
         #[arg(long)]
         json: bool,
+    },
+    /// Accuracy and per-class precision / recall / F1 of a classifier on a labelled TSV file.
+    Eval {
+        /// The .pfm classifier.
+        #[arg(short, long)]
+        model: PathBuf,
+        /// Examples, one `label<TAB>text` per line (labels are the model's label names).
+        #[arg(long, value_name = "FILE")]
+        tsv: PathBuf,
+        /// Also compare with this model: label agreement and logit differences.
+        #[arg(long, value_name = "REF.pfm")]
+        reference: Option<PathBuf>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Maximum sequence length [default: each model's].
+        #[arg(long)]
+        max_seq: Option<usize>,
     },
     /// Predictions for each [MASK] of each input.
     FillMask {
@@ -154,6 +191,25 @@ impl From<PoolingArg> for Pooling {
     }
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum KeepCharsArg {
+    All,
+    Ascii,
+    Latin,
+    Corpus,
+}
+
+impl From<KeepCharsArg> for KeepChars {
+    fn from(k: KeepCharsArg) -> KeepChars {
+        match k {
+            KeepCharsArg::All => KeepChars::All,
+            KeepCharsArg::Ascii => KeepChars::Ascii,
+            KeepCharsArg::Latin => KeepChars::Latin,
+            KeepCharsArg::Corpus => KeepChars::Corpus,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     match dispatch(Cli::parse().cmd) {
         Ok(true) => ExitCode::SUCCESS,
@@ -176,7 +232,20 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// Runs one command; `Ok(false)` when some inputs failed (already reported).
 fn dispatch(cmd: Cmd) -> Result<bool> {
     match cmd {
-        Cmd::Quantize { dir, dtype, output, max_seq, pooling, normalize, json, verbose } => {
+        Cmd::Quantize {
+            dir,
+            dtype,
+            output,
+            max_seq,
+            pooling,
+            normalize,
+            prune_vocab,
+            vocab_size,
+            keep_chars,
+            vocab_out,
+            json,
+            verbose,
+        } => {
             let dtype = match dtype {
                 DtypeArg::F32 => WeightDtype::F32,
                 DtypeArg::F16 => WeightDtype::F16,
@@ -188,9 +257,18 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
                 pooling: pooling.map(Into::into),
                 normalize: normalize.value(),
                 progress: true,
+                prune: prune_vocab.map(|corpus| PruneOptions {
+                    corpus,
+                    vocab_size,
+                    keep_chars: keep_chars.into(),
+                }),
             };
             let (blob, report) = quantize_dir(&dir, &opts)?;
+            let vocab_txt = vocab_out.as_ref().map(|_| prune::vocab_txt(&blob)).transpose()?;
             write::write_atomic(&output, &blob)?;
+            if let (Some(path), Some(text)) = (&vocab_out, &vocab_txt) {
+                write::write_atomic(path, text.as_bytes())?;
+            }
             let mut out = std::io::stdout().lock();
             if json {
                 writeln!(out, "{}", report.to_json())?;
@@ -202,6 +280,9 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
                     write!(out, "{s}")?;
                 }
                 writeln!(out, "wrote {}", output.display())?;
+                if let Some(path) = &vocab_out {
+                    writeln!(out, "wrote {}", path.display())?;
+                }
             }
             Ok(true)
         }
@@ -225,6 +306,18 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             match json {
                 true => rows.iter().try_for_each(|r| writeln!(out, "{}", serde_json::to_string(r)?))?,
                 false => write!(out, "{}", bench::table(&rows))?,
+            }
+            Ok(true)
+        }
+        Cmd::Eval { model, tsv, reference, json, max_seq } => {
+            let blob = load_blob(&model)?;
+            let ref_blob = reference.as_deref().map(load_blob).transpose()?;
+            let r = reference.as_deref().zip(ref_blob.as_ref());
+            let report = eval::evaluate((&model, &blob), &tsv, r, max_seq)?;
+            let mut out = std::io::stdout().lock();
+            match json {
+                true => writeln!(out, "{}", serde_json::to_string(&report)?)?,
+                false => writeln!(out, "{report}")?,
             }
             Ok(true)
         }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::load::HfDir;
 use crate::map::{Mapping, TensorSpec};
+use crate::prune::PruneReport;
 use crate::quantize::{Encoded, WeightDtype};
 
 /// One converted tensor.
@@ -74,6 +75,8 @@ pub struct Report {
     pub blob_bytes: usize,
     /// Arena bytes needed at `max_seq` (from the core, on the blob loaded back).
     pub arena_bytes: usize,
+    /// What vocabulary pruning did, if asked for.
+    pub prune: Option<PruneReport>,
 }
 
 impl Report {
@@ -88,13 +91,14 @@ impl Report {
             has_pooler: mapping.has_pooler,
             untied_decoder: mapping.untied_decoder,
             labels: if h.task == Task::Classification { hf.config.labels.clone() } else { Vec::new() },
-            vocab_size: hf.tokenizer.vocab.len(),
+            vocab_size: h.params.vocab_size as usize,
             tokenizer_flags: [t.lowercase, t.strip_accents, t.tokenize_cjk, t.clean_text],
             max_seq: h.task_params.default_max_seq as usize,
             tensors: Vec::new(),
             unused: mapping.unused.clone(),
             blob_bytes: 0,
             arena_bytes: 0,
+            prune: None,
         }
     }
 
@@ -180,7 +184,43 @@ impl fmt::Display for Report {
             self.blob_bytes,
             self.bytes_per_param()
         )?;
-        write!(f, "arena bytes at max_seq {}: {}", self.max_seq, self.arena_bytes)
+        write!(f, "arena bytes at max_seq {}: {}", self.max_seq, self.arena_bytes)?;
+        match &self.prune {
+            Some(p) => write!(f, "\n{p}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for PruneReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (old, new) = (self.old_vocab_size, self.new_vocab_size);
+        writeln!(f, "vocabulary pruned: {old} -> {new} tokens ({} removed)", old - new)?;
+        writeln!(f, "  special tokens: {}", self.special_tokens)?;
+        writeln!(
+            f,
+            "  needed by the corpus: {} ({}: {} lines, {} words, {} tokens)",
+            self.corpus_vocab, self.corpus, self.corpus_lines, self.corpus_words, self.corpus_tokens
+        )?;
+        writeln!(
+            f,
+            "  single characters and ## forms (--keep-chars {}): {} more ({} ASCII)",
+            self.keep_chars, self.char_tokens, self.ascii_char_tokens
+        )?;
+        writeln!(f, "  required set: {} tokens", self.required)?;
+        if let Some(n) = self.vocab_size_asked {
+            match self.dropped {
+                0 => writeln!(f, "  filled to --vocab-size {n}: {} lowest remaining ids", self.filled)?,
+                d => writeln!(f, "  capped at --vocab-size {n}: {d} least frequent corpus tokens left out")?,
+            }
+        }
+        writeln!(f, "  bytes saved: {}", self.bytes_saved)?;
+        write!(
+            f,
+            "  corpus coverage: {:.4}% of corpus tokens unchanged, {:.4}% of corpus words tokenized identically",
+            self.coverage * 100.0,
+            self.word_coverage * 100.0
+        )
     }
 }
 
