@@ -106,9 +106,9 @@ enum Cmd {
     },
     /// Accuracy and per-class precision / recall / F1 of a classifier on a labelled TSV file.
     Eval {
-        /// The .pfm classifier.
+        /// The .pfm classifier [default: the bundled sentiment model].
         #[arg(short, long)]
-        model: PathBuf,
+        model: Option<PathBuf>,
         /// Examples, one `label<TAB>text` per line (labels are the model's label names).
         #[arg(long, value_name = "FILE")]
         tsv: PathBuf,
@@ -134,7 +134,7 @@ enum Cmd {
 
 #[derive(Args)]
 struct RunArgs {
-    /// The .pfm model.
+    /// The .pfm model [default: the bundled sentiment model].
     #[arg(short, long)]
     model: Option<PathBuf>,
     /// One JSON object per input, one per line.
@@ -310,7 +310,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             Ok(true)
         }
         Cmd::Eval { model, tsv, reference, json, max_seq } => {
-            let blob = load_blob(&model)?;
+            let (model, blob) = run::model_or_default(model.as_deref())?;
             let ref_blob = reference.as_deref().map(load_blob).transpose()?;
             let r = reference.as_deref().zip(ref_blob.as_ref());
             let report = eval::evaluate((&model, &blob), &tsv, r, max_seq)?;
@@ -331,8 +331,8 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
 }
 
 fn run_cmd(a: RunArgs, cmd: Command) -> Result<bool> {
-    let path: &Path = run::model_path(a.model.as_deref())?;
-    let blob = load_blob(path)?;
+    let (path, blob) = run::model_or_default(a.model.as_deref())?;
+    let path: &Path = &path;
     let opts = RunOptions { json: a.json, max_seq: a.max_seq };
     let stdin = std::io::stdin().lock();
     let mut out = std::io::stdout().lock();

@@ -4,9 +4,9 @@
 //! `{"error": ..}` with `--json`) and the command goes on; the command then fails at the end.
 
 use std::io::{BufRead, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use picoformer::format::{AlignedBuf, Pooling};
 use picoformer::{Bert, Prediction, Session};
 use serde::Serialize;
@@ -42,9 +42,18 @@ pub enum Command {
     },
 }
 
-/// The model path, or an error when none is given (a bundled default model may come later).
-pub fn model_path(m: Option<&Path>) -> Result<&Path> {
-    m.ok_or_else(|| anyhow!("no model given: pass -m MODEL.pfm"))
+/// Where the bundled default model comes from (for messages).
+pub const DEFAULT_MODEL_NAME: &str = "bundled sentiment model (models/sentiment-int8.pfm)";
+
+/// The bundled default model: the int8 sentiment student, compiled into the binary.
+pub static DEFAULT_MODEL: &[u8] = include_bytes!("../../models/sentiment-int8.pfm");
+
+/// The model to run: the file given with `-m`, else the bundled default model.
+pub fn model_or_default(m: Option<&Path>) -> Result<(PathBuf, AlignedBuf)> {
+    match m {
+        Some(path) => Ok((path.to_path_buf(), crate::load_blob(path)?)),
+        None => Ok((PathBuf::from(DEFAULT_MODEL_NAME), AlignedBuf::from_bytes(DEFAULT_MODEL))),
+    }
 }
 
 /// Inputs from the arguments, else one per line of `stdin` (trailing `\r` removed).

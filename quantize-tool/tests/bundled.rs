@@ -1,0 +1,145 @@
+//! The bundled default model (models/sentiment-int8.pfm, the distilled sentiment student): it fits a
+//! microcontroller, it is exactly what the converter makes from the committed student checkpoint,
+//! it agrees with the student's f32 PyTorch original, and its evaluation numbers reproduce.
+
+use std::path::PathBuf;
+
+use picoformer::format::AlignedBuf;
+use picoformer::model::{KvPrecision, SessionOptions};
+use picoformer::{Bert, Session};
+use picoformer_tool::run::DEFAULT_MODEL;
+use picoformer_tool::{quantize_dir, QuantizeOptions, WeightDtype};
+use serde::Deserialize;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[derive(Deserialize)]
+struct Golden {
+    max_len: usize,
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    text: String,
+    ids: Vec<u32>,
+    logits: Vec<f32>,
+    label: String,
+}
+
+fn golden() -> Golden {
+    let text = std::fs::read_to_string(root().join("data/sentiment/student_golden.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn student_blob(dtype: WeightDtype) -> AlignedBuf {
+    let opts = QuantizeOptions { dtype, max_seq: Some(64), ..QuantizeOptions::default() };
+    let (bytes, _) = quantize_dir(&root().join("models/sentiment-student"), &opts).expect("quantize student");
+    AlignedBuf::from_bytes(&bytes)
+}
+
+#[test]
+fn bundled_model_fits_a_microcontroller() {
+    let buf = AlignedBuf::from_bytes(DEFAULT_MODEL);
+    let m = Bert::from_bytes(buf.as_bytes()).unwrap();
+    assert!(DEFAULT_MODEL.len() <= 1_500_000, "blob is {} bytes", DEFAULT_MODEL.len());
+    let opts = SessionOptions::new(64).with_chunk(2).with_kv(KvPrecision::I8);
+    let arena_len = m.arena_len_with(&opts).unwrap();
+    println!(
+        "bundled model: {} bytes, arena at 64 tokens (int8 KV, chunk 2): {arena_len} bytes",
+        DEFAULT_MODEL.len()
+    );
+    assert!(arena_len <= 64 * 1024, "arena {arena_len}");
+    let mut arena = AlignedBuf::zeroed(arena_len);
+    let mut s = Session::with_options(&m, arena.as_mut_bytes(), &opts).unwrap();
+    let long = "a truly wonderful , moving and funny film . ".repeat(20);
+    let c = s.classify(&long).unwrap();
+    assert!(c.truncated);
+    assert_eq!(m.label(c.label), Some("positive"));
+}
+
+#[test]
+fn bundled_blob_is_what_the_converter_makes() {
+    let buf = student_blob(WeightDtype::Int8);
+    assert!(buf.as_bytes() == DEFAULT_MODEL, "models/sentiment-int8.pfm differs from a fresh conversion");
+}
+
+/// Labels and logits of the f32 PyTorch student: identical ids; f32 blob within 1e-4;
+/// the bundled int8 blob with the same label on every sentence and logits within 0.25.
+#[test]
+fn bundled_model_matches_its_pytorch_original() {
+    let g = golden();
+    let bundled = AlignedBuf::from_bytes(DEFAULT_MODEL);
+    let f32_blob = student_blob(WeightDtype::F32);
+    for (name, buf, tol) in [("f32", &f32_blob, 1e-4f32), ("bundled int8", &bundled, 0.25)] {
+        let m = Bert::from_bytes(buf.as_bytes()).unwrap();
+        let mut arena = AlignedBuf::zeroed(m.arena_len(g.max_len).unwrap());
+        let mut s = Session::new(&m, arena.as_mut_bytes(), g.max_len).unwrap();
+        let (mut worst, mut same_label) = (0f32, 0);
+        for c in &g.cases {
+            let r = s.classify(&c.text).unwrap();
+            let (label, logits) = (m.label(r.label).unwrap(), r.logits.to_vec());
+            assert_eq!(s.ids(), &c.ids[..], "ids of {:?}", c.text);
+            let d = logits.iter().zip(&c.logits).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            worst = worst.max(d);
+            same_label += (label == c.label) as usize;
+        }
+        println!(
+            "student {name}: {}/{} labels as PyTorch, max |logit diff| {worst:.2e}",
+            same_label,
+            g.cases.len()
+        );
+        assert_eq!(same_label, g.cases.len(), "{name}: labels differ from PyTorch");
+        assert!(worst <= tol, "{name}: logits differ by {worst}");
+    }
+}
+
+#[derive(Deserialize)]
+struct EvalRow {
+    model: String,
+    dtype: String,
+    eval: EvalNumbers,
+}
+
+#[derive(Deserialize)]
+struct EvalNumbers {
+    correct: usize,
+    examples: usize,
+}
+
+/// The student rows of scripts/sentiment/results/eval.json (the README table) come out again.
+#[test]
+fn student_evaluation_reproduces() {
+    let text = std::fs::read_to_string(root().join("scripts/sentiment/results/eval.json")).unwrap();
+    let rows: Vec<EvalRow> = serde_json::from_str(&text).unwrap();
+    let tsv = root().join("data/sentiment/test.tsv");
+    for (dtype, wd) in [("f32", WeightDtype::F32), ("f16", WeightDtype::F16), ("int8", WeightDtype::Int8)] {
+        let want = rows.iter().find(|r| r.model == "student" && r.dtype == dtype).expect("row");
+        let buf = student_blob(wd);
+        let path = PathBuf::from(format!("student-{dtype}.pfm"));
+        let report = picoformer_tool::eval::evaluate((path.as_path(), &buf), &tsv, None, None).unwrap();
+        println!(
+            "student {dtype}: accuracy {}/{} (recorded {}/{})",
+            report.correct, report.examples, want.eval.correct, want.eval.examples
+        );
+        assert_eq!((report.correct, report.examples), (want.eval.correct, want.eval.examples));
+    }
+}
+
+/// The README quick start: `picoformer classify "I loved this film"` with no flags.
+#[test]
+fn quick_start_classifies_with_no_flags() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_picoformer"))
+        .args(["classify", "I loved this film"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = String::from_utf8(out.stdout).unwrap();
+    println!("{line}");
+    let mut fields = line.split_whitespace();
+    assert_eq!(fields.next(), Some("positive"), "{line}");
+    let p: f32 = fields.next().unwrap().parse().unwrap();
+    assert!(p > 0.5 && p <= 1.0, "{line}");
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds the bundled sentiment model and its evaluation table from the trained checkpoints.
+# Hand-run after the training scripts (see scripts/sentiment/README.md); outputs are committed:
+#   data/sentiment/vocab-4000.txt          pruned vocabulary the student is trained on (step 1)
+#   models/sentiment-student/              the student's f32 Hugging Face checkpoint (copied)
+#   models/sentiment-int8.pfm              the bundled default model (int8, max sequence 64)
+#   scripts/sentiment/results/eval.json    accuracy of teacher and student at f32/f16/int8
+# Usage: bash scripts/sentiment/build_model.sh vocab|bundle|eval
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# The tool compiles the bundled model in; on a first build there is none yet.
+mkdir -p models
+[[ -f models/sentiment-int8.pfm ]] || : >models/sentiment-int8.pfm
+cargo build --release -q -p picoformer-tool
+bin=target/release/picoformer
+cache=.cache/sentiment
+mkdir -p "$cache"
+
+case "${1:-}" in
+vocab)
+    # The training corpus, pruned to 4000 tokens (corpus frequency), Latin characters kept.
+    cut -f2 data/sentiment/train.tsv >"$cache/train_corpus.txt"
+    "$bin" quantize "$(bash scripts/fetch-models.sh)" --dtype f32 -o "$cache/minilm-pruned.pfm" \
+        --prune-vocab "$cache/train_corpus.txt" --vocab-size 4000 --keep-chars latin \
+        --vocab-out data/sentiment/vocab-4000.txt | grep -A8 "vocabulary pruned"
+    ;;
+bundle)
+    rm -rf models/sentiment-student
+    mkdir -p models/sentiment-student
+    for f in config.json model.safetensors vocab.txt tokenizer.json tokenizer_config.json; do
+        cp "$cache/student-v4000/$f" models/sentiment-student/
+    done
+    "$bin" quantize models/sentiment-student --dtype int8 --max-seq 64 -o models/sentiment-int8.pfm | tail -n 6
+    ;;
+eval)
+    out=scripts/sentiment/results/eval.json
+    tmp=$(mktemp)
+    for model in teacher student; do
+        dir=$cache/teacher
+        [[ $model == student ]] && dir=models/sentiment-student
+        for d in f32 f16 int8; do
+            "$bin" quantize "$dir" --dtype "$d" --max-seq 64 -o "$cache/$model-$d.pfm" >/dev/null
+        done
+        for d in f32 f16 int8; do
+            ref=()
+            [[ $d != f32 ]] && ref=(--reference "$cache/$model-f32.pfm")
+            printf '{"model":"%s","dtype":"%s","blob_bytes":%d,"eval":' "$model" "$d" \
+                "$(stat -c %s "$cache/$model-$d.pfm")" >>"$tmp"
+            "$bin" eval -m "$cache/$model-$d.pfm" --tsv data/sentiment/test.tsv --json "${ref[@]}" | tr -d '\n' >>"$tmp"
+            echo "}" >>"$tmp"
+        done
+    done
+    python3 -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; json.dump(rows, open(sys.argv[2],"w"), indent=1)' "$tmp" "$out"
+    rm -f "$tmp"
+    python3 scripts/sentiment/eval_table.py "$out"
+    ;;
+*)
+    echo "usage: $0 vocab|bundle|eval" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""Distil the fine-tuned MiniLM teacher into a small BERT student for microcontrollers.
+
+Student: BertForSequenceClassification, hidden 128, 4 heads (head dim 32), intermediate 512,
+4 layers, max_position_embeddings 64, type_vocab_size 2, the full uncased MiniLM vocabulary
+(30522; the Rust tool prunes it to the training corpus later), labels {0: negative,
+1: positive}.
+
+Initialisation: the embedding tables come from the teacher through one linear map V
+(384 -> 128, the top-128 principal directions of the teacher's word-embedding table):
+    word  = (W - mean(W)) V,   position = P[:64] V,   token_type = (T + mean(W)) V
+so that word + position + type = (teacher's embedding sum) V exactly, before LayerNorm. All
+other weights are random (BERT init, fixed seed). By default the word-embedding table stays
+frozen during training (--freeze-word-embeddings 0 trains it too).
+
+Training: data/sentiment/train.tsv, loss = alpha * KL(teacher_T || student_T) * T^2
++ (1 - alpha) * CE(student, gold), T = 2. Teacher logits are computed once (fp32, eval)
+and cached in .cache/sentiment/teacher_logits.pt (keyed by the teacher weights and texts).
+Optional augmentation (--aug N): N perturbed copies of every training sentence (word
+dropout / a contiguous span / adjacent swaps; fixed seed), trained on the teacher's soft
+labels only. AdamW, linear warmup/decay; the epoch with the best dev accuracy is kept.
+
+Writes .cache/sentiment/student/ (config.json, model.safetensors, vocab.txt,
+tokenizer.json, tokenizer_config.json) and scripts/sentiment/results/student.json.
+
+Usage (from the repository root, after train_teacher.py):
+    .cache/venv-golden/bin/python scripts/sentiment/distill_student.py
+"""
+
+import argparse
+import copy
+import hashlib
+import math
+import os
+import random
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+from common import log  # noqa: E402
+
+
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def augment(texts, n, seed):
+    """n perturbed copies of each text (deterministic). Word-level: drop ~15% of the words,
+    keep a random contiguous span of >= 50% of the words, or swap a few adjacent words."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        for t in texts:
+            w = t.split()
+            kind = rng.randrange(3)
+            if len(w) < 4:
+                kind = 0
+            if kind == 0:
+                k = [x for x in w if rng.random() > 0.15] or w[:1]
+            elif kind == 1:
+                m = rng.randint((len(w) + 1) // 2, len(w) - 1)
+                s = rng.randint(0, len(w) - m)
+                k = w[s: s + m]
+            else:
+                k = list(w)
+                for _ in range(max(1, len(w) // 6)):
+                    i = rng.randrange(len(k) - 1)
+                    k[i], k[i + 1] = k[i + 1], k[i]
+            out.append(" ".join(k))
+    return out
+
+
+def teacher_logits(teacher_dir, tok, splits, cache_path):
+    """{name: FloatTensor[N, 2]} for each (name, texts) in splits; cached on disk."""
+    import torch
+    from transformers import BertForSequenceClassification
+
+    key = hashlib.sha256()
+    key.update(file_sha256(os.path.join(teacher_dir, "model.safetensors")).encode())
+    for name, texts in splits.items():
+        key.update(name.encode() + b"\0" + "\n".join(texts).encode() + b"\0")
+    key = key.hexdigest()
+    cache = {}
+    if os.path.isfile(cache_path):
+        cache = torch.load(cache_path)
+        if cache.get("key") == key:
+            log(f"teacher logits: cached ({common.rel(cache_path)})")
+            return cache["logits"]
+    log("teacher logits: computing ...")
+    t0 = time.time()
+    teacher = BertForSequenceClassification.from_pretrained(teacher_dir).eval()
+    logits = {n: common.predict_logits(teacher, common.encode(tok, x), batch_size=64)
+              for n, x in splits.items()}
+    log(f"teacher logits: {time.time() - t0:.0f}s")
+    os.makedirs(os.path.dirname(cache_path), exist_ok=True)
+    torch.save({"key": key, "logits": logits}, cache_path)
+    return logits
+
+
+def init_embeddings_from_teacher(student, teacher_sd, hidden, rows=None):
+    """PCA projection of the teacher's embedding tables (see the module docstring). `rows`: the
+    teacher id of each student token (a pruned vocabulary), or None for the full vocabulary."""
+    import torch
+    W = teacher_sd["bert.embeddings.word_embeddings.weight"].double()
+    W_rows = W if rows is None else W[torch.tensor(rows)]
+    P = teacher_sd["bert.embeddings.position_embeddings.weight"].double()
+    T = teacher_sd["bert.embeddings.token_type_embeddings.weight"].double()
+    mu = W.mean(0, keepdim=True)
+    # principal directions of the centred word table (deterministic: full SVD of the covariance)
+    cov = (W - mu).T @ (W - mu) / (W.shape[0] - 1)
+    evals, evecs = torch.linalg.eigh(cov)                 # ascending
+    V = evecs[:, torch.argsort(evals, descending=True)[:hidden]]
+    # fix the sign of each direction (eigenvector signs are arbitrary)
+    V = V * torch.sign(V.sum(0, keepdim=True) + 1e-30)
+    explained = float(evals.sort(descending=True).values[:hidden].sum() / evals.sum())
+    npos = student.config.max_position_embeddings
+    e = student.bert.embeddings
+    with torch.no_grad():
+        e.word_embeddings.weight.copy_(((W_rows - mu) @ V).float())
+        e.position_embeddings.weight.copy_((P[:npos] @ V).float())
+        e.token_type_embeddings.weight.copy_(((T + mu) @ V).float())
+    return explained
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--teacher-dir", default=os.path.join(common.CACHE, "teacher"))
+    ap.add_argument("--out-dir", default=os.path.join(common.CACHE, "student"))
+    ap.add_argument("--results", default=os.path.join(common.RESULTS, "student.json"))
+    ap.add_argument("--logits-cache", default=os.path.join(common.CACHE, "teacher_logits.pt"))
+    ap.add_argument("--vocab", default=None,
+                    help="a pruned vocab.txt (picoformer quantize --prune-vocab ... --vocab-out): the "
+                         "student is trained on it; default: the teacher's full vocabulary")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--intermediate", type=int, default=512)
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--warmup-ratio", type=float, default=0.06)
+    ap.add_argument("--temperature", type=float, default=2.0)
+    ap.add_argument("--alpha", type=float, default=0.7, help="weight of the KL term")
+    ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--freeze-word-embeddings", type=int, default=1,
+                    help="1: keep the PCA-initialised word-embedding table fixed (regularises: "
+                         "words unseen in training keep their teacher-derived vectors)")
+    ap.add_argument("--aug", type=int, default=0, help="augmented copies per training sentence")
+    ap.add_argument("--threads", type=int, default=common.N_THREADS)
+    ap.add_argument("--time-limit-min", type=float, default=0,
+                    help="stop after the epoch that passes this wall-clock budget (0: none)")
+    ap.add_argument("--measure", type=int, default=0, help="only time N training steps, then exit")
+    args = ap.parse_args()
+
+    import torch
+    import torch.nn.functional as F
+    from safetensors.torch import load_file
+    from transformers import BertConfig, BertForSequenceClassification
+
+    common.seed_everything(args.seed, args.threads)
+    tok = common.load_tokenizer(args.teacher_dir)
+    tr_x, tr_y = common.load_split("train")
+    dv_x, dv_y = common.load_split("dev")
+    te_x, te_y = common.load_split("test")
+    aug_x = augment(tr_x, args.aug, args.seed) if args.aug else []
+    splits = {"train": tr_x, "dev": dv_x, "test": te_x}
+    if aug_x:
+        splits[f"aug{args.aug}_seed{args.seed}"] = aug_x
+    t_logits = teacher_logits(args.teacher_dir, tok, splits, args.logits_cache)
+    teacher_acc = {n: common.accuracy(t_logits[n], y)
+                   for n, y in (("train", tr_y), ("dev", dv_y), ("test", te_y))}
+    log("teacher acc (from cached logits):", teacher_acc)
+
+    all_x = tr_x + aug_x
+    teacher_tok, rows = tok, None
+    if args.vocab:
+        tok = common.load_pruned_tokenizer(args.teacher_dir, args.vocab)
+        rows = [teacher_tok.convert_tokens_to_ids(t) for t in tok.convert_ids_to_tokens(list(range(len(tok))))]
+    all_ids = common.encode(tok, all_x)
+    all_soft = torch.cat([t_logits["train"]] + ([t_logits[f"aug{args.aug}_seed{args.seed}"]]
+                                                 if aug_x else []))
+    all_y = torch.tensor(tr_y + [-100] * len(aug_x))    # gold CE only on the originals
+    dv_ids, te_ids = common.encode(tok, dv_x), common.encode(tok, te_x)
+
+    cfg = BertConfig(vocab_size=len(tok), hidden_size=args.hidden, num_hidden_layers=args.layers,
+                     num_attention_heads=args.heads, intermediate_size=args.intermediate,
+                     hidden_act="gelu", hidden_dropout_prob=args.dropout,
+                     attention_probs_dropout_prob=args.dropout,
+                     max_position_embeddings=common.MAX_LEN, type_vocab_size=2,
+                     layer_norm_eps=1e-12, pad_token_id=0, initializer_range=0.02,
+                     num_labels=2, id2label=dict(common.ID2LABEL), label2id=dict(common.LABEL2ID))
+    torch.manual_seed(args.seed)
+    student = BertForSequenceClassification(cfg)
+    explained = init_embeddings_from_teacher(
+        student, load_file(os.path.join(args.teacher_dir, "model.safetensors")), args.hidden, rows)
+    if args.freeze_word_embeddings:
+        student.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    n_params = sum(p.numel() for p in student.parameters())
+    n_emb = student.bert.embeddings.word_embeddings.weight.numel()
+    log(f"student: {n_params:,} params ({n_emb:,} in the word embeddings); "
+        f"PCA keeps {explained:.3f} of the word-embedding variance")
+
+    no_decay = ("bias", "LayerNorm.weight", "LayerNorm.bias")
+    groups = [
+        {"params": [p for n, p in student.named_parameters()
+                    if p.requires_grad and not any(k in n for k in no_decay)],
+         "weight_decay": args.weight_decay},
+        {"params": [p for n, p in student.named_parameters()
+                    if p.requires_grad and any(k in n for k in no_decay)],
+         "weight_decay": 0.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=args.lr)
+    steps_per_epoch = math.ceil(len(all_ids) / args.batch_size)
+    total = steps_per_epoch * args.epochs
+    warmup = int(args.warmup_ratio * total)
+    sched = common.linear_schedule(opt, warmup, total)
+    gen = torch.Generator().manual_seed(args.seed)
+    lengths = [len(t) for t in all_ids]
+    T, alpha = args.temperature, args.alpha
+
+    best = {"dev_acc": -1.0}
+    history = []
+    step = 0
+    t0 = time.time()
+    student.train()
+    epochs_run = 0
+    for epoch in range(args.epochs):
+        tot_loss = 0.0
+        for idx in common.bucketed_batches(lengths, args.batch_size, gen):
+            ids, mask = common.collate([all_ids[i] for i in idx])
+            logits = student(input_ids=ids, attention_mask=mask,
+                             token_type_ids=torch.zeros_like(ids)).logits
+            kl = F.kl_div(F.log_softmax(logits / T, -1), F.log_softmax(all_soft[idx] / T, -1),
+                          reduction="batchmean", log_target=True) * T * T
+            y = all_y[idx]
+            ce = F.cross_entropy(logits, y, ignore_index=-100) if (y >= 0).any() else logits.sum() * 0
+            loss = alpha * kl + (1 - alpha) * ce
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            tot_loss += loss.item()
+            if args.measure and step >= args.measure:
+                dt = (time.time() - t0) / step
+                log(f"measure: {dt:.3f}s/step -> {dt * total / 60:.1f} min for {total} steps")
+                return
+        epochs_run += 1
+        dv_logits = common.predict_logits(student, dv_ids)
+        acc = common.accuracy(dv_logits, dv_y)
+        agree = float((dv_logits.argmax(-1) == t_logits["dev"].argmax(-1)).float().mean())
+        student.train()
+        history.append({"epoch": epoch + 1, "loss": round(tot_loss / steps_per_epoch, 4),
+                        "dev_acc": round(acc, 4), "dev_teacher_agreement": round(agree, 4),
+                        "elapsed_s": round(time.time() - t0, 1)})
+        log(f"epoch {epoch + 1}/{args.epochs} loss {tot_loss / steps_per_epoch:.4f} "
+            f"dev_acc {acc:.4f} agree {agree:.4f} ({time.time() - t0:.0f}s)")
+        if acc > best["dev_acc"]:
+            best.update(dev_acc=acc, epoch=epoch + 1, state=copy.deepcopy(student.state_dict()))
+        if args.time_limit_min and time.time() - t0 > args.time_limit_min * 60:
+            log("time limit reached")
+            break
+    train_s = time.time() - t0
+
+    student.load_state_dict(best.pop("state"))
+    student.eval()
+    res = {}
+    for name, ids_, y in (("train", common.encode(tok, tr_x), tr_y), ("dev", dv_ids, dv_y),
+                          ("test", te_ids, te_y)):
+        lg = common.predict_logits(student, ids_)
+        res[name] = (common.accuracy(lg, y),
+                     float((lg.argmax(-1) == t_logits[name].argmax(-1)).float().mean()))
+    log(f"best epoch {best['epoch']}: " + "  ".join(
+        f"{n} {a:.4f} (agree {g:.4f})" for n, (a, g) in res.items()) +
+        f"; training {train_s / 60:.1f} min")
+    common.save_hf_dir(student, tok, args.vocab or os.path.join(args.teacher_dir, "vocab.txt"), args.out_dir)
+    common.write_json(args.results, {
+        "model": "BertForSequenceClassification distilled from the fine-tuned MiniLM teacher",
+        "labels": common.ID2LABEL,
+        "shape": {"layers": args.layers, "hidden": args.hidden, "heads": args.heads,
+                  "head_dim": args.hidden // args.heads, "intermediate": args.intermediate,
+                  "max_position_embeddings": common.MAX_LEN, "type_vocab_size": 2,
+                  "vocab_size": len(tok)},
+        "params": n_params,
+        "params_word_embeddings": n_emb,
+        "params_without_word_embeddings": n_params - n_emb,
+        "init": "embeddings from the teacher via PCA 384->%d (variance kept %.4f); rest random"
+                % (args.hidden, explained),
+        "data": "data/sentiment/{train,dev,test}.tsv",
+        "n_train": len(tr_x), "n_augmented": len(aug_x),
+        "hyperparameters": {"epochs": args.epochs, "epochs_run": epochs_run, "lr": args.lr,
+                            "batch_size": args.batch_size, "optimizer": "AdamW",
+                            "weight_decay": args.weight_decay, "schedule": "linear warmup/decay",
+                            "warmup_steps": warmup, "total_steps": total, "grad_clip": 1.0,
+                            "temperature": T, "alpha_kl": alpha, "dropout": args.dropout,
+                            "max_length": common.MAX_LEN, "aug_copies": args.aug,
+                            "length_bucketed_batches": True, "threads": args.threads,
+                            "freeze_word_embeddings": bool(args.freeze_word_embeddings)},
+        "loss": "alpha * KL(teacher_T || student_T) * T^2 + (1 - alpha) * CE(gold)",
+        "seed": args.seed,
+        "selected_epoch": best["epoch"],
+        "train_acc": round(res["train"][0], 4),
+        "dev_acc": round(res["dev"][0], 4),
+        "test_acc": round(res["test"][0], 4),
+        "dev_teacher_agreement": round(res["dev"][1], 4),
+        "test_teacher_agreement": round(res["test"][1], 4),
+        "teacher_dev_acc": round(teacher_acc["dev"], 4),
+        "teacher_test_acc": round(teacher_acc["test"], 4),
+        "linear_probe_baseline": 0.787,
+        "training_time_s": round(train_s, 1),
+        "device": "cpu",
+        "history": history,
+        "versions": common.versions(),
+        "teacher_dir": common.rel(args.teacher_dir),
+        "output_dir": common.rel(args.out_dir),
+    })
+    log("wrote", common.rel(args.results), common.rel(args.out_dir))
+
+
+if __name__ == "__main__":
+    main()
