@@ -143,6 +143,12 @@ struct RunArgs {
     /// Maximum sequence length [default: the model's].
     #[arg(long)]
     max_seq: Option<usize>,
+    /// Rows of the sequence processed at a time [default: all]: less arena, same results.
+    #[arg(long)]
+    chunk: Option<usize>,
+    /// Keep attention keys and values in int8, as the firmware does (less arena, tiny differences).
+    #[arg(long)]
+    kv_int8: bool,
     /// Input texts; without any, one input per line of stdin.
     text: Vec<String>,
 }
@@ -333,7 +339,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
 fn run_cmd(a: RunArgs, cmd: Command) -> Result<bool> {
     let (path, blob) = run::model_or_default(a.model.as_deref())?;
     let path: &Path = &path;
-    let opts = RunOptions { json: a.json, max_seq: a.max_seq };
+    let opts = RunOptions { json: a.json, max_seq: a.max_seq, chunk: a.chunk, kv_int8: a.kv_int8 };
     let stdin = std::io::stdin().lock();
     let mut out = std::io::stdout().lock();
     let failed = run::run(path, &blob, cmd, &opts, run::inputs(&a.text, stdin), &mut out)?;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use picoformer::format::{AlignedBuf, Pooling};
-use picoformer::{Bert, Prediction, Session};
+use picoformer::{Bert, KvPrecision, Prediction, Session, SessionOptions};
 use serde::Serialize;
 use serde_json::json;
 
@@ -19,6 +19,10 @@ pub struct RunOptions {
     pub json: bool,
     /// Maximum sequence length (default: the blob's).
     pub max_seq: Option<usize>,
+    /// Rows processed at a time (default: all); fewer use less arena, same results.
+    pub chunk: Option<usize>,
+    /// Keep attention keys and values in int8 (as a microcontroller build does to save RAM).
+    pub kv_int8: bool,
 }
 
 /// What to do with each input.
@@ -84,10 +88,14 @@ pub fn run(
     let bert = Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{name}: invalid model"))?;
     check_task(&bert, cmd).with_context(|| format!("{name}"))?;
     let max_seq = opts.max_seq.unwrap_or(bert.default_max_seq());
-    let len = bert.arena_len(max_seq).with_context(|| format!("{name}: --max-seq {max_seq}"))?;
+    let kv = if opts.kv_int8 { KvPrecision::I8 } else { KvPrecision::F32 };
+    let session_opts = SessionOptions::new(max_seq).with_chunk(opts.chunk.unwrap_or(max_seq)).with_kv(kv);
+    let len = bert
+        .arena_len_with(&session_opts)
+        .with_context(|| format!("{name}: --max-seq {max_seq}, --chunk {}", session_opts.chunk))?;
     let mut arena = AlignedBuf::zeroed(len);
-    let mut session =
-        Session::new(&bert, arena.as_mut_bytes(), max_seq).with_context(|| format!("{name}"))?;
+    let mut session = Session::with_options(&bert, arena.as_mut_bytes(), &session_opts)
+        .with_context(|| format!("{name}"))?;
     let mut failed = 0;
     for (n, text) in inputs.enumerate() {
         let text = text?;

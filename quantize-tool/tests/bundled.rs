@@ -143,3 +143,32 @@ fn quick_start_classifies_with_no_flags() {
     let p: f32 = fields.next().unwrap().parse().unwrap();
     assert!(p > 0.5 && p <= 1.0, "{line}");
 }
+
+/// `--kv-int8 --chunk 2` (the firmware's arena plan) gives the labels of the default plan and logits
+/// within 0.01.
+#[test]
+fn firmware_arena_plan_from_the_cli() {
+    let g = golden();
+    let texts: Vec<&str> = g.cases.iter().map(|c| c.text.as_str()).filter(|t| !t.contains('\n')).collect();
+    let run = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_picoformer"))
+            .args(["classify", "--json"])
+            .args(extra)
+            .args(&texts)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let (plain, small) = (run(&[]), run(&["--kv-int8", "--chunk", "2"]));
+    assert_eq!(plain.len(), texts.len());
+    let mut worst = 0f64;
+    for (a, b) in plain.iter().zip(&small) {
+        assert_eq!(a["label"], b["label"]);
+        for (x, y) in a["logits"].as_array().unwrap().iter().zip(b["logits"].as_array().unwrap()) {
+            worst = worst.max((x.as_f64().unwrap() - y.as_f64().unwrap()).abs());
+        }
+    }
+    println!("int8 KV + chunk 2 vs default plan: {} inputs, max |logit diff| {worst:.2e}", texts.len());
+    assert!(worst <= 0.01, "{worst}");
+}
