@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Firmware CI: install what is missing, build the firmware (release) and the core for two more
+# bare-metal targets, run `classify` under QEMU mps2-an386, decode its defmt output and check it
+# against the host:
+#   1. host-ref (firmware/host-ref): identical SessionOptions (64 tokens, chunk 2, int8 KV) and the
+#      same portable scalar kernels -> same labels and |logit diff| <= TOL (1e-4; observed: 0, bit-exact);
+#   2. the host tool `picoformer classify --json --max-seq 64 --chunk 2 --kv-int8` (the same arena
+#      plan; SIMD kernels instead of scalar ones) -> same labels and |logit diff| <= TOL (1e-4).
+# Exits non-zero on any mismatch, on a QEMU or decoder failure, or on a build failure.
+# Env: TOL, QEMU_TIMEOUT (s), SKIP_INSTALL=1 (never install anything).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+TOL=${TOL:-1e-4}
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-300}
+FW_TARGET=thumbv7em-none-eabihf
+CORE_TARGETS="thumbv7m-none-eabi riscv32imac-unknown-none-elf"
+MAX_SEQ=64
+OUT="$HERE/target/ci"
+ELF="$HERE/target/$FW_TARGET/release/classify"
+mkdir -p "$OUT"
+
+T0=$SECONDS
+phase() { printf '\n== %s (t=%ds)\n' "$1" $((SECONDS - T0)); }
+die() { echo "FAIL: $*" >&2; exit 1; }
+SUDO=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
+apt_install() {
+    [ "${SKIP_INSTALL:-0}" = 1 ] && die "missing $* (SKIP_INSTALL=1)"
+    $SUDO apt-get install -y --no-install-recommends "$@" \
+        || { $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends "$@"; }
+}
+
+# ---------------------------------------------------------------- toolchain
+phase "toolchain"
+USE_BUILD_STD=0
+for t in $FW_TARGET $CORE_TARGETS; do
+    if ! rustup target list --installed 2>/dev/null | grep -qx "$t"; then
+        [ "${SKIP_INSTALL:-0}" = 1 ] && die "rustup target $t missing (SKIP_INSTALL=1)"
+        timeout 120 rustup target add "$t" || { echo "rustup target add $t failed: Debian rustc-web + build-std"; USE_BUILD_STD=1; }
+    fi
+done
+if [ "$USE_BUILD_STD" = 1 ]; then
+    apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22
+fi
+# cargo for a bare-metal target: rustup's prebuilt core, or Debian's compiler with build-std.
+xcargo() {
+    local sub=$1; shift
+    if [ "$USE_BUILD_STD" = 1 ]; then
+        RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 /usr/bin/cargo "$sub" \
+            -Z build-std=core,compiler_builtins -Z build-std-features=compiler-builtins-mem "$@"
+    else
+        cargo "$sub" "$@"
+    fi
+}
+command -v qemu-system-arm >/dev/null || apt_install qemu-system-arm
+if ! defmt-print -V 2>/dev/null | grep -q ' 1\.2\.'; then
+    [ "${SKIP_INSTALL:-0}" = 1 ] && die "defmt-print 1.2 missing (SKIP_INSTALL=1)"
+    cargo install --locked defmt-print@1.2.0
+fi
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# ---------------------------------------------------------------- builds
+phase "build firmware ($FW_TARGET, release)"
+(cd "$HERE" && xcargo build --release --bin classify)
+for t in $CORE_TARGETS; do
+    phase "build core for $t (build only)"
+    (cd "$ROOT" && xcargo build -p picoformer --release --target "$t")
+done
+
+# ---------------------------------------------------------------- sizes
+phase "sizes"
+SIZE=""
+for c in rust-size llvm-size $(ls "$(rustc --print sysroot)"/lib/rustlib/*/bin/llvm-size 2>/dev/null) \
+         $(compgen -c llvm-size- 2>/dev/null | sort -u) arm-none-eabi-size; do
+    if command -v "$c" >/dev/null 2>&1; then SIZE=$c; break; fi
+done
+if [ -z "$SIZE" ] && [ "${SKIP_INSTALL:-0}" != 1 ]; then
+    apt_install binutils-arm-none-eabi && SIZE=arm-none-eabi-size
+fi
+ARENA_RS=$(ls -t "$HERE"/target/$FW_TARGET/release/build/picoformer-firmware-*/out/arena.rs | head -1)
+ARENA_LEN=$(sed -n 's/^pub const ARENA_LEN: usize = \([0-9]*\);/\1/p' "$ARENA_RS")
+MODEL_LEN=$(sed -n 's/^pub const MODEL_LEN: usize = \([0-9]*\);/\1/p' "$ARENA_RS")
+if [ -n "$SIZE" ]; then
+    echo "($SIZE -A)"
+    "$SIZE" -A "$ELF" | awk -v arena="$ARENA_LEN" -v model="$MODEL_LEN" '
+        $1==".vector_table"||$1==".text"||$1==".rodata"||$1==".data" { flash += $2 }
+        $1==".data"||$1==".bss"||$1==".uninit" { ram += $2 }
+        $1==".text" { text = $2 } $1==".rodata" { ro = $2 } $1==".bss" { bss = $2 }
+        END {
+            printf "flash: %d B (%.2f MiB) = .text %d + .rodata %d (model %d) + vectors/.data\n", flash, flash/1048576, text, ro, model
+            printf "RAM (static): %d B = .bss %d (arena %d) + .data/.uninit; the stack takes the rest of RAM\n", ram, bss, arena
+            printf "code without the model: %d B\n", flash - model
+        }'
+else
+    echo "no size tool found (tried rust-size, llvm-size, arm-none-eabi-size)"
+fi
+echo "ARENA_LEN = $ARENA_LEN (SessionOptions::new($MAX_SEQ).with_chunk(2).with_kv(KvPrecision::I8))"
+
+# ---------------------------------------------------------------- QEMU
+phase "run classify under QEMU mps2-an386"
+SENT="$OUT/sentences.txt"
+sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$HERE/sentences.txt" > "$SENT"
+N=$(wc -l < "$SENT")
+if ! timeout "$QEMU_TIMEOUT" qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -display none -serial none \
+        -monitor none -semihosting-config enable=on,target=native -kernel "$ELF" </dev/null \
+        | defmt-print -e "$ELF" > "$OUT/device.log"; then
+    cat "$OUT/device.log"
+    die "QEMU or defmt-print failed (statuses: ${PIPESTATUS[*]})"
+fi
+cat "$OUT/device.log"
+grep -q "DONE n=$N\$" "$OUT/device.log" || die "device did not report DONE n=$N"
+
+# device lines -> "label<TAB>tokens<TAB>logits(comma separated)"
+sed -n 's/.*RESULT idx=[0-9]* label=\([^ ]*\) tokens=\([0-9]*\) .* logits=\[\(.*\)\].*/\1\t\2\t\3/p' "$OUT/device.log" \
+    | tr -d ' ' > "$OUT/device.tsv"
+json_tsv() { sed -n 's/.*"label":"\([^"]*\)".*"logits":\[\([^]]*\)\].*/\1\t-\t\2/p'; }
+
+phase "host reference: identical options, scalar kernels (firmware/host-ref)"
+(cd "$ROOT" && env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS \
+    cargo run -q --release --manifest-path firmware/host-ref/Cargo.toml -- --max-seq $MAX_SEQ --chunk 2 --kv i8) \
+    < "$SENT" > "$OUT/host-ref.jsonl"
+json_tsv < "$OUT/host-ref.jsonl" > "$OUT/host-ref.tsv"
+
+phase "host tool: picoformer classify --json --max-seq $MAX_SEQ --chunk 2 --kv-int8 (SIMD kernels)"
+(cd "$ROOT" && cargo run -q --release -p picoformer-tool -- classify --json --max-seq $MAX_SEQ --chunk 2 --kv-int8) \
+    < "$SENT" > "$OUT/host-tool.jsonl"
+json_tsv < "$OUT/host-tool.jsonl" > "$OUT/host-tool.tsv"
+
+# ---------------------------------------------------------------- compare
+phase "parity"
+for f in device host-ref host-tool; do
+    [ "$(wc -l < "$OUT/$f.tsv")" = "$N" ] || die "$f: $(wc -l < "$OUT/$f.tsv") results for $N sentences"
+done
+paste "$OUT/device.tsv" "$OUT/host-ref.tsv" "$OUT/host-tool.tsv" "$SENT" | awk -F'\t' \
+    -v tol="$TOL" '
+    function maxdiff(a, b,   x, y, n, i, d, m) {
+        n = split(a, x, ","); if (split(b, y, ",") != n) return 1e9
+        m = 0; for (i = 1; i <= n; i++) { d = x[i] - y[i]; if (d < 0) d = -d; if (d > m) m = d }
+        return m
+    }
+    BEGIN {
+        printf "%-3s %-9s %3s %-24s %-9s %-10s %-9s %-10s %-4s %s\n", "#", "device", "tok", "device logits", \
+            "ref label", "ref |d|", "tool lbl", "tool |d|", "ok", "sentence"
+    }
+    {
+        dref = maxdiff($3, $6); dtool = maxdiff($3, $9)
+        ok = ($1 == $4 && $1 == $7 && dref <= tol && dtool <= tol)
+        if (!ok) bad++
+        if ($3 == $6) exact++
+        if (dref > mref) mref = dref; if (dtool > mtool) mtool = dtool
+        printf "%-3d %-9s %3d %-24s %-9s %-10.3g %-9s %-10.3g %-4s %s\n", NR - 1, $1, $2, $3, $4, dref, $7, dtool, \
+            ok ? "ok" : "FAIL", substr($10, 1, 48)
+    }
+    END {
+        printf "\nhost-ref (same options, scalar kernels): max |logit diff| %.3g (tol %s), bit-identical %d/%d\n", mref, tol, exact, NR
+        printf "host tool (same options, SIMD kernels):  max |logit diff| %.3g (tol %s)\n", mtool, tol
+        if (bad) { printf "PARITY FAILED: %d of %d sentences\nparity: %d passed, %d failed\n", bad, NR, NR - bad, bad; exit 1 }
+        printf "PARITY OK: %d sentences\nparity: %d passed, 0 failed\n", NR, NR
+    }'
+phase "done"
