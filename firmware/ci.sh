@@ -6,6 +6,8 @@
 #      same portable scalar kernels -> same labels and |logit diff| <= TOL (1e-4; observed: 0, bit-exact);
 #   2. the host tool `picoformer classify --json --max-seq 64 --chunk 2 --kv-int8` (the same arena
 #      plan; SIMD kernels instead of scalar ones) -> same labels and |logit diff| <= TOL (1e-4).
+# Before that, `kernel_check` checks the dispatched matmul_i8_i16 (SXTB16/SMLAD on this M4) against
+# the generic kernel under QEMU, bit for bit.
 # Exits non-zero on any mismatch, on a QEMU or decoder failure, or on a build failure.
 # Env: TOL, QEMU_TIMEOUT (s), SKIP_INSTALL=1 (never install anything).
 set -euo pipefail
@@ -63,7 +65,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 # ---------------------------------------------------------------- builds
 phase "build firmware ($FW_TARGET, release)"
-(cd "$HERE" && xcargo build --release --bin classify)
+(cd "$HERE" && xcargo build --release --bin classify --bin kernel_check)
 for t in $CORE_TARGETS; do
     phase "build core for $t (build only)"
     (cd "$ROOT" && xcargo build -p picoformer --release --target "$t")
@@ -99,6 +101,17 @@ fi
 echo "ARENA_LEN = $ARENA_LEN (SessionOptions::new($MAX_SEQ).with_chunk(2).with_kv(KvPrecision::I8))"
 
 # ---------------------------------------------------------------- QEMU
+phase "kernel_check under QEMU: dispatched (DSP) matmul_i8_i16 vs generic, bit-identical"
+KC_ELF="$HERE/target/$FW_TARGET/release/kernel_check"
+if ! timeout "$QEMU_TIMEOUT" qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -display none -serial none \
+        -monitor none -semihosting-config enable=on,target=native -kernel "$KC_ELF" </dev/null \
+        | defmt-print -e "$KC_ELF" > "$OUT/kernel_check.log"; then
+    cat "$OUT/kernel_check.log"
+    die "kernel_check failed (statuses: ${PIPESTATUS[*]})"
+fi
+cat "$OUT/kernel_check.log"
+grep -q "KERNEL_CHECK OK" "$OUT/kernel_check.log" || die "kernel_check did not report OK"
+
 phase "run classify under QEMU mps2-an386"
 SENT="$OUT/sentences.txt"
 sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$HERE/sentences.txt" > "$SENT"

@@ -84,7 +84,7 @@
 /// Wraps a blob or an arena so that it starts on a 32-byte boundary (the blob needs 4; 32 gives the
 /// best SIMD loads and an exact [`Bert::arena_len`](crate::Bert::arena_len)):
 ///
-/// ```ignore
+/// ```text
 /// static MODEL: Aligned<[u8; include_bytes!("model.pfm").len()]> = Aligned(*include_bytes!("model.pfm"));
 /// static mut ARENA: Aligned<[u8; 64 * 1024]> = Aligned([0; 64 * 1024]);
 /// let model = picoformer::Bert::from_bytes(&MODEL.0)?;

@@ -7,8 +7,12 @@
 //! Layout of this module (one file per instruction set, identical function names and signatures):
 //! - [`generic`]: scalar reference kernels — the specification, and the fallback everywhere.
 //! - [`x86`] (x86_64): AVX2 + FMA variants (+ F16C for f16 weights).
-//! - `neon.rs` (aarch64) and `cortex_m.rs` (Armv7E-M/Armv8-M DSP, Helium) slot in the same way: add the
-//!   file, a `has_*` probe below and one early `return` per kernel in the functions of this file.
+//! - `cortex_m` (Armv7E-M / Armv8-M Mainline DSP: Cortex-M4, M7, M33): `SXTB16` + `SMLAD` inline-asm
+//!   [`matmul_i8_i16`], bit-exact with [`generic`]. A compile-time choice only: the root `build.rs`
+//!   sets the `picoformer_dsp` cfg for `thumbv7em-*` and `thumbv8m.main-*` targets (stable Rust
+//!   exposes no Arm `target_feature` cfg); `PICOFORMER_NO_DSP=1` at build time turns it off.
+//! - `neon.rs` (aarch64) and Helium slot in the same way: add the file, a `has_*` probe below and one
+//!   early `return` per kernel in the functions of this file.
 //!
 //! Dispatch ladder (as in the `half` crate), per kernel:
 //! 1. compile-time: with `-C target-feature=+avx2,+fma` (or `target-cpu=native`) the probe is the
@@ -23,6 +27,8 @@
 
 use half::f16;
 
+#[cfg(picoformer_dsp)]
+pub mod cortex_m;
 pub mod generic;
 #[cfg(target_arch = "x86_64")]
 pub mod x86;
@@ -227,6 +233,9 @@ pub fn matmul_i8_i16(
     if has_avx2_fma() {
         return x86::matmul_i8_i16(out, xq, xs, w, ws, m, k, n);
     }
+    #[cfg(picoformer_dsp)]
+    return cortex_m::matmul_i8_i16(out, xq, xs, w, ws, m, k, n);
+    #[cfg(not(picoformer_dsp))]
     generic::matmul_i8_i16(out, xq, xs, w, ws, m, k, n)
 }
 

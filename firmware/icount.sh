@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Guest instructions per inference (QEMU mps2-an386, Cortex-M4) at 16, 32 and 64 tokens, with the
+# SXTB16/SMLAD matmul_i8_i16 kernel (src/kernels/cortex_m.rs) and without it (PICOFORMER_NO_DSP=1,
+# read by the root build.rs: generic scalar kernels only).
+#
+#   bash firmware/icount.sh [PLUGIN_SOURCE]
+#
+# PLUGIN_SOURCE: the QEMU TCG plugin source `qemu-icount.c` (not part of this repository); default
+# $ICOUNT_SRC, else ../shared/tools/qemu-icount.c relative to the repository root. It is built with
+# `gcc -shared -fPIC -O2` into firmware/target/icount/libicount.so (no QEMU headers needed).
+#
+# Runs the `bench` firmware bin, which calls `icount_mark` right before and right after each
+# `Session::classify` (tokenize + 4-layer encoder + pooler + head; SessionOptions as in ci.sh:
+# max 64 tokens, chunk 2, int8 KV). The plugin counts instructions between consecutive marks.
+# MACs: int8 (i16 x i8) multiply-accumulates of the model (4 layers, hidden 128, FFN 512):
+#   per layer 12*L*128^2 (QKV, output, FFN) + 2*L^2*128 (scores, attention x V); plus 128^2 + 2*128
+#   (pooler, classifier). insn/MAC = all instructions of the inference / those MACs.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+SRC=${1:-${ICOUNT_SRC:-$ROOT/../shared/tools/qemu-icount.c}}
+[ -f "$SRC" ] || { echo "plugin source not found: $SRC (pass it as the first argument or ICOUNT_SRC)" >&2; exit 1; }
+T=thumbv7em-none-eabihf
+WORK="$HERE/target/icount"
+mkdir -p "$WORK"
+gcc -shared -fPIC -O2 -o "$WORK/libicount.so" "$SRC"
+
+NM=$(command -v llvm-nm || command -v rust-nm || command -v arm-none-eabi-nm || true)
+[ -n "$NM" ] || { echo "no nm found (llvm-nm, rust-nm, arm-none-eabi-nm)" >&2; exit 1; }
+
+run() { # $1 = label, $2 = cargo target dir, rest: env
+    local label=$1 tdir=$2; shift 2
+    (cd "$HERE" && env "$@" CARGO_TARGET_DIR="$tdir" cargo build -q --release --bin bench)
+    local elf="$tdir/$T/release/bench"
+    local addr
+    addr=$("$NM" "$elf" | awk '$3=="icount_mark"{print $1}')
+    [ -n "$addr" ] || { echo "icount_mark not found in $elf" >&2; exit 1; }
+    addr=$(printf '0x%x' $(( 0x$addr & ~1 )))
+    rm -f "$WORK/$label.log"
+    timeout 600 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -display none -serial none -monitor none \
+        -semihosting-config enable=on,target=native -kernel "$elf" \
+        -plugin "$WORK/libicount.so,mark=$addr" -d plugin -D "$WORK/$label.log" </dev/null \
+        | defmt-print -e "$elf" > "$WORK/$label.device.log"
+    grep -q "BENCH DONE" "$WORK/$label.device.log" || { cat "$WORK/$label.device.log"; echo "bench failed ($label)" >&2; exit 1; }
+    # marks 1, 3, 5 = the three inferences (mark 2k -> 2k+1)
+    awk '/^mark [135]:/{printf "%s ", $3} END {print ""}' "$WORK/$label.log" > "$WORK/$label.counts"
+}
+
+run dsp "$HERE/target"
+run nodsp "$HERE/target/nodsp" PICOFORMER_NO_DSP=1
+
+read -r -a D < "$WORK/dsp.counts"
+read -r -a G < "$WORK/nodsp.counts"
+grep BENCH "$WORK/dsp.device.log" | grep tokens
+echo
+printf '| tokens | int8 MACs | insns, generic | insns, DSP (SMLAD) | DSP / generic | insn/MAC generic | insn/MAC DSP |\n'
+printf '|---:|---:|---:|---:|---:|---:|---:|\n'
+i=0
+for L in 16 32 64; do
+    awk -v L=$L -v g="${G[$i]}" -v d="${D[$i]}" 'BEGIN {
+        macs = 4 * (12 * L * 128 * 128 + 2 * L * L * 128) + 128 * 128 + 2 * 128
+        printf "| %d | %d | %d | %d | %.3f | %.2f | %.2f |\n", L, macs, g, d, d / g, g / macs, d / macs }'
+    i=$((i + 1))
+done
