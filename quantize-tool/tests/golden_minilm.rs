@@ -1,11 +1,12 @@
 //! all-MiniLM-L6-v2 against PyTorch/transformers (tests/data/minilm_golden.json, made by
 //! scripts/golden/make_minilm_golden.py): token ids identical for every sentence; embedding cosine
-//! >= 0.99999 (f32), >= 0.9995 (f16), >= 0.995 (int8). Needs `bash scripts/fetch-models.sh`.
+//! >= 0.99999 (f32), >= 0.9995 (f16), >= 0.995 (int8); with int8 keys and values (`KvPrecision::I8`)
+//! >= 0.9999 with f32 weights and >= 0.995 with int8 weights. Needs `bash scripts/fetch-models.sh`.
 
 use std::path::PathBuf;
 
 use picoformer::format::AlignedBuf;
-use picoformer::{Bert, Session};
+use picoformer::{Bert, KvPrecision, Session, SessionOptions};
 use picoformer_tool::{quantize_dir, QuantizeOptions, WeightDtype};
 use serde::Deserialize;
 
@@ -41,7 +42,8 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
     dot / (na * nb).max(1e-30)
 }
 
-fn check(dtype: WeightDtype, min_cos: f64) {
+/// Every golden sentence through `dtype` weights with `session` options; prints the figures.
+fn check(dtype: WeightDtype, session: SessionOptions, min_cos: f64) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/minilm_golden.json");
     let g: Golden = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert!(g.cases.len() >= 200);
@@ -49,8 +51,10 @@ fn check(dtype: WeightDtype, min_cos: f64) {
     let (bytes, _) = quantize_dir(&model_dir(), &opts).expect("quantize MiniLM");
     let buf = AlignedBuf::from_bytes(&bytes);
     let m = Bert::from_bytes(buf.as_bytes()).unwrap();
-    let mut arena = AlignedBuf::zeroed(m.arena_len(128).unwrap());
-    let mut s = Session::new(&m, arena.as_mut_bytes(), 128).unwrap();
+    let len = m.arena_len_with(&session).unwrap();
+    let mut arena = AlignedBuf::zeroed(len);
+    let mut s = Session::with_options(&m, arena.as_mut_bytes(), &session).unwrap();
+    let what = format!("{dtype:?} weights, {:?} KV, chunk {}", session.kv, session.chunk);
     let (mut worst, mut sum, mut id_mismatches) = (1f64, 0f64, 0);
     for c in &g.cases {
         let e = s.embed(&c.text).unwrap().to_vec();
@@ -61,13 +65,11 @@ fn check(dtype: WeightDtype, min_cos: f64) {
         }
         let cos = cosine(&e, &c.embedding);
         sum += cos;
-        if cos < worst {
-            worst = cos;
-        }
-        assert!(cos >= min_cos, "{dtype:?}: cosine {cos:.7} < {min_cos} for {:?}", c.text);
+        worst = worst.min(cos);
+        assert!(cos >= min_cos, "{what}: cosine {cos:.7} < {min_cos} for {:?}", c.text);
     }
     println!(
-        "MiniLM {dtype:?}: {} sentences, ids identical: {}, cosine min {worst:.7} mean {:.7}, blob {} bytes",
+        "MiniLM {what}: {} sentences, ids identical: {}, cosine min {worst:.7} mean {:.7}, blob {} bytes, arena {len} bytes",
         g.cases.len(),
         g.cases.len() - id_mismatches,
         sum / g.cases.len() as f64,
@@ -76,17 +78,40 @@ fn check(dtype: WeightDtype, min_cos: f64) {
     assert_eq!(id_mismatches, 0, "token ids differ from Hugging Face");
 }
 
+fn all_rows() -> SessionOptions {
+    SessionOptions::new(128)
+}
+
+fn int8_kv(chunk: usize) -> SessionOptions {
+    SessionOptions::new(128).with_chunk(chunk).with_kv(KvPrecision::I8)
+}
+
 #[test]
 fn minilm_f32_matches_pytorch() {
-    check(WeightDtype::F32, 0.99999);
+    check(WeightDtype::F32, all_rows(), 0.99999);
 }
 
 #[test]
 fn minilm_f16_matches_pytorch() {
-    check(WeightDtype::F16, 0.9995);
+    check(WeightDtype::F16, all_rows(), 0.9995);
 }
 
 #[test]
 fn minilm_int8_matches_pytorch() {
-    check(WeightDtype::Int8, 0.995);
+    check(WeightDtype::Int8, all_rows(), 0.995);
+}
+
+#[test]
+fn minilm_f32_int8_kv_matches_pytorch() {
+    check(WeightDtype::F32, int8_kv(128), 0.9999);
+}
+
+#[test]
+fn minilm_int8_int8_kv_matches_pytorch() {
+    check(WeightDtype::Int8, int8_kv(128), 0.995);
+}
+
+#[test]
+fn minilm_int8_int8_kv_chunked_matches_pytorch() {
+    check(WeightDtype::Int8, int8_kv(8), 0.995);
 }
