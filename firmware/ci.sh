@@ -6,10 +6,13 @@
 #      same portable scalar kernels -> same labels and |logit diff| <= TOL (1e-4; observed: 0, bit-exact);
 #   2. the host tool `picoformer classify --json --max-seq 64 --chunk 2 --kv-int8` (the same arena
 #      plan; SIMD kernels instead of scalar ones) -> same labels and |logit diff| <= TOL (1e-4).
+# `classify` runs with the QEMU instruction-count plugin (built from ICOUNT_SRC, default
+# ../shared/tools/qemu-icount.c beside the repository, by the helpers of icount.sh); the table
+# gains `insns`: guest instructions of each Session::classify (between the icount_mark calls).
 # Before that, `kernel_check` checks the dispatched matmul_i8_i16 (SXTB16/SMLAD on this M4) against
 # the generic kernel under QEMU, bit for bit.
 # Exits non-zero on any mismatch, on a QEMU or decoder failure, or on a build failure.
-# Env: TOL, QEMU_TIMEOUT (s), SKIP_INSTALL=1 (never install anything).
+# Env: TOL, QEMU_TIMEOUT (s), SKIP_INSTALL=1 (never install anything), ICOUNT_SRC (plugin source).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,7 +24,10 @@ CORE_TARGETS="thumbv7m-none-eabi riscv32imac-unknown-none-elf"
 MAX_SEQ=64
 OUT="$HERE/target/ci"
 ELF="$HERE/target/$FW_TARGET/release/classify"
+ICOUNT_SRC=${ICOUNT_SRC:-$ROOT/../shared/tools/qemu-icount.c}
 mkdir -p "$OUT"
+# shellcheck source=icount.sh
+source "$HERE/icount.sh"   # icount_plugin, icount_mark_addr (sourced: defines them, runs nothing)
 
 T0=$SECONDS
 phase() { printf '\n== %s (t=%ds)\n' "$1" $((SECONDS - T0)); }
@@ -112,12 +118,16 @@ fi
 cat "$OUT/kernel_check.log"
 grep -q "KERNEL_CHECK OK" "$OUT/kernel_check.log" || die "kernel_check did not report OK"
 
-phase "run classify under QEMU mps2-an386"
+phase "run classify under QEMU mps2-an386 (instruction-count plugin)"
+icount_plugin "$ICOUNT_SRC" "$HERE/target/icount" || die "cannot build the QEMU instruction-count plugin (see above)"
+MARK=$(icount_mark_addr "$ELF") || die "no icount_mark address in $ELF"
 SENT="$OUT/sentences.txt"
 sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$HERE/sentences.txt" > "$SENT"
 N=$(wc -l < "$SENT")
+rm -f "$OUT/icount.log"
 if ! timeout "$QEMU_TIMEOUT" qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -display none -serial none \
-        -monitor none -semihosting-config enable=on,target=native -kernel "$ELF" </dev/null \
+        -monitor none -semihosting-config enable=on,target=native -kernel "$ELF" \
+        -plugin "$ICOUNT_SO,mark=$MARK" -d plugin -D "$OUT/icount.log" </dev/null \
         | defmt-print -e "$ELF" > "$OUT/device.log"; then
     cat "$OUT/device.log"
     die "QEMU or defmt-print failed (statuses: ${PIPESTATUS[*]})"
@@ -128,6 +138,9 @@ grep -q "DONE n=$N\$" "$OUT/device.log" || die "device did not report DONE n=$N"
 # device lines -> "label<TAB>tokens<TAB>logits(comma separated)"
 sed -n 's/.*RESULT idx=[0-9]* label=\([^ ]*\) tokens=\([0-9]*\) .* logits=\[\(.*\)\].*/\1\t\2\t\3/p' "$OUT/device.log" \
     | tr -d ' ' > "$OUT/device.tsv"
+# plugin: "mark K: D insns since previous mark"; sentence i = mark 2i -> 2i+1, i.e. the odd K
+awk '/^mark [0-9]+:/ { k = $2 + 0; if (k % 2 == 1) print $3 }' "$OUT/icount.log" > "$OUT/insns.tsv"
+[ "$(wc -l < "$OUT/insns.tsv")" = "$N" ] || die "icount plugin: $(wc -l < "$OUT/insns.tsv") inference counts for $N sentences ($OUT/icount.log)"
 json_tsv() { sed -n 's/.*"label":"\([^"]*\)".*"logits":\[\([^]]*\)\].*/\1\t-\t\2/p'; }
 
 phase "host reference: identical options, scalar kernels (firmware/host-ref)"
@@ -146,7 +159,7 @@ phase "parity"
 for f in device host-ref host-tool; do
     [ "$(wc -l < "$OUT/$f.tsv")" = "$N" ] || die "$f: $(wc -l < "$OUT/$f.tsv") results for $N sentences"
 done
-paste "$OUT/device.tsv" "$OUT/host-ref.tsv" "$OUT/host-tool.tsv" "$SENT" | awk -F'\t' \
+paste "$OUT/device.tsv" "$OUT/host-ref.tsv" "$OUT/host-tool.tsv" "$OUT/insns.tsv" "$SENT" | awk -F'\t' \
     -v tol="$TOL" '
     function maxdiff(a, b,   x, y, n, i, d, m) {
         n = split(a, x, ","); if (split(b, y, ",") != n) return 1e9
@@ -154,8 +167,8 @@ paste "$OUT/device.tsv" "$OUT/host-ref.tsv" "$OUT/host-tool.tsv" "$SENT" | awk -
         return m
     }
     BEGIN {
-        printf "%-3s %-9s %3s %-24s %-9s %-10s %-9s %-10s %-4s %s\n", "#", "device", "tok", "device logits", \
-            "ref label", "ref |d|", "tool lbl", "tool |d|", "ok", "sentence"
+        printf "%-3s %-9s %3s %10s %-24s %-9s %-10s %-9s %-10s %-4s %s\n", "#", "device", "tok", "insns", \
+            "device logits", "ref label", "ref |d|", "tool lbl", "tool |d|", "ok", "sentence"
     }
     {
         dref = maxdiff($3, $6); dtool = maxdiff($3, $9)
@@ -163,12 +176,14 @@ paste "$OUT/device.tsv" "$OUT/host-ref.tsv" "$OUT/host-tool.tsv" "$SENT" | awk -
         if (!ok) bad++
         if ($3 == $6) exact++
         if (dref > mref) mref = dref; if (dtool > mtool) mtool = dtool
-        printf "%-3d %-9s %3d %-24s %-9s %-10.3g %-9s %-10.3g %-4s %s\n", NR - 1, $1, $2, $3, $4, dref, $7, dtool, \
-            ok ? "ok" : "FAIL", substr($10, 1, 48)
+        printf "%-3d %-9s %3d %10d %-24s %-9s %-10.3g %-9s %-10.3g %-4s %s\n", NR - 1, $1, $2, $10, $3, $4, dref, $7, \
+            dtool, ok ? "ok" : "FAIL", substr($11, 1, 48)
+        insns += $10; toks += $2
     }
     END {
         printf "\nhost-ref (same options, scalar kernels): max |logit diff| %.3g (tol %s), bit-identical %d/%d\n", mref, tol, exact, NR
         printf "host tool (same options, SIMD kernels):  max |logit diff| %.3g (tol %s)\n", mtool, tol
+        printf "insns: guest instructions per Session::classify under QEMU (plugin); total %d for %d tokens\n", insns, toks
         if (bad) { printf "PARITY FAILED: %d of %d sentences\nparity: %d passed, %d failed\n", bad, NR, NR - bad, bad; exit 1 }
         printf "PARITY OK: %d sentences\nparity: %d passed, 0 failed\n", NR, NR
     }'

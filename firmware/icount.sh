@@ -15,32 +15,53 @@
 # MACs: int8 (i16 x i8) multiply-accumulates of the model (4 layers, hidden 128, FFN 512):
 #   per layer 12*L*128^2 (QKV, output, FFN) + 2*L^2*128 (scores, attention x V); plus 128^2 + 2*128
 #   (pooler, classifier). insn/MAC = all instructions of the inference / those MACs.
+#
+# ci.sh sources this file for its two helpers (icount_plugin, icount_mark_addr) and runs nothing
+# else from it; executed, it runs the benchmark below.
+
+# icount_plugin SRC WORKDIR: builds the plugin from SRC into WORKDIR/libicount.so (sets ICOUNT_SO).
+# Fails with a message if SRC is missing.
+icount_plugin() {
+    local src=$1 work=$2
+    [ -f "$src" ] || { echo "QEMU plugin source not found: $src (set ICOUNT_SRC, or give it as the first argument of icount.sh; CI keeps it in ../shared/tools/ beside the repository)" >&2; return 1; }
+    command -v gcc >/dev/null || { echo "gcc not found: needed to build the QEMU plugin $src" >&2; return 1; }
+    mkdir -p "$work"
+    gcc -shared -fPIC -O2 -o "$work/libicount.so" "$src" || { echo "building the QEMU plugin from $src failed" >&2; return 1; }
+    ICOUNT_SO="$work/libicount.so"
+}
+
+# icount_mark_addr ELF: prints the address of `icount_mark` in ELF (Thumb bit cleared), as 0x...
+icount_mark_addr() {
+    local elf=$1 nm addr
+    nm=$(command -v llvm-nm || command -v rust-nm || command -v arm-none-eabi-nm || true)
+    [ -n "$nm" ] || { echo "no nm found (llvm-nm, rust-nm, arm-none-eabi-nm)" >&2; return 1; }
+    addr=$("$nm" "$elf" | awk '$3=="icount_mark"{print $1}')
+    [ -n "$addr" ] || { echo "icount_mark not found in $elf" >&2; return 1; }
+    printf '0x%x\n' $(( 0x$addr & ~1 ))
+}
+
+# Sourced (by ci.sh): only the helpers above.
+if [ "${BASH_SOURCE[0]}" != "$0" ]; then return 0; fi
+
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 SRC=${1:-${ICOUNT_SRC:-$ROOT/../shared/tools/qemu-icount.c}}
-[ -f "$SRC" ] || { echo "plugin source not found: $SRC (pass it as the first argument or ICOUNT_SRC)" >&2; exit 1; }
 T=thumbv7em-none-eabihf
 WORK="$HERE/target/icount"
-mkdir -p "$WORK"
-gcc -shared -fPIC -O2 -o "$WORK/libicount.so" "$SRC"
-
-NM=$(command -v llvm-nm || command -v rust-nm || command -v arm-none-eabi-nm || true)
-[ -n "$NM" ] || { echo "no nm found (llvm-nm, rust-nm, arm-none-eabi-nm)" >&2; exit 1; }
+icount_plugin "$SRC" "$WORK"
 
 run() { # $1 = label, $2 = cargo target dir, rest: env
     local label=$1 tdir=$2; shift 2
     (cd "$HERE" && env "$@" CARGO_TARGET_DIR="$tdir" cargo build -q --release --bin bench)
     local elf="$tdir/$T/release/bench"
     local addr
-    addr=$("$NM" "$elf" | awk '$3=="icount_mark"{print $1}')
-    [ -n "$addr" ] || { echo "icount_mark not found in $elf" >&2; exit 1; }
-    addr=$(printf '0x%x' $(( 0x$addr & ~1 )))
+    addr=$(icount_mark_addr "$elf")
     rm -f "$WORK/$label.log"
     timeout 600 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -display none -serial none -monitor none \
         -semihosting-config enable=on,target=native -kernel "$elf" \
-        -plugin "$WORK/libicount.so,mark=$addr" -d plugin -D "$WORK/$label.log" </dev/null \
+        -plugin "$ICOUNT_SO,mark=$addr" -d plugin -D "$WORK/$label.log" </dev/null \
         | defmt-print -e "$elf" > "$WORK/$label.device.log"
     grep -q "BENCH DONE" "$WORK/$label.device.log" || { cat "$WORK/$label.device.log"; echo "bench failed ($label)" >&2; exit 1; }
     # marks 1, 3, 5 = the three inferences (mark 2k -> 2k+1)

@@ -1,6 +1,6 @@
 //! Instruction-count benchmark: classifies inputs of exactly 16, 32 and 64 tokens ([CLS] and [SEP]
 //! included; the text is made of words that are single tokens in the bundled model's vocabulary,
-//! and the count is checked on device) and calls [`icount_mark`] right before and right after each
+//! and the count is checked on device) and calls [`fw::icount_mark`] right before and right after each
 //! `Session::classify` (tokenize + encoder + pooler + head). `firmware/icount.sh` runs it under QEMU
 //! with the instruction-counting plugin and reads the counts between those marks.
 #![no_std]
@@ -19,14 +19,6 @@ static MODEL: Aligned<[u8; fw::MODEL_LEN]> = Aligned(*MODEL_BYTES);
 const WORDS: [&str; 8] = ["the", "movie", "was", "good", "and", "the", "story", "fun"];
 /// Token counts measured, in order.
 const LENS: [usize; 3] = [16, 32, 64];
-
-/// The marker the QEMU plugin watches (`mark=0x<address>`); `id` only shows up in a debugger.
-#[inline(never)]
-#[no_mangle]
-pub extern "C" fn icount_mark(id: u32) {
-    // Keep the call and the argument from being optimised away.
-    core::hint::black_box(id);
-}
 
 #[entry]
 fn main() -> ! {
@@ -51,12 +43,12 @@ fn main() -> ! {
             len += word.len();
         }
         let text = core::str::from_utf8(&buf[..len]).unwrap();
-        icount_mark(2 * i as u32);
+        fw::icount_mark(2 * i as u32);
         let label = match session.classify(text) {
             Ok(c) => c.label,
             Err(e) => fail("classify", e),
         };
-        icount_mark(2 * i as u32 + 1);
+        fw::icount_mark(2 * i as u32 + 1);
         let tokens = session.ids().len();
         defmt::info!("BENCH tokens={=usize} label={=str}", tokens, model.label(label).unwrap_or("?"));
         if tokens != want {

@@ -1,11 +1,13 @@
 //! Classifies sentences with the bundled int8 sentiment model: lines from UART0 if any arrive,
 //! else the compiled-in `sentences.txt`. One defmt line per sentence:
 //! `RESULT idx=.. label=.. tokens=.. truncated=.. cycles=.. probs=[..] logits=[..]`.
+//! [`fw::icount_mark`] is called right before and right after each `Session::classify`, so that under
+//! QEMU the instruction-count plugin (`ci.sh`) reports the instructions of each inference.
 #![no_std]
 #![no_main]
 
 use cortex_m::peripheral::syst::SystClkSource;
-use cortex_m::peripheral::{DWT, Peripherals};
+use cortex_m::peripheral::{Peripherals, DWT};
 use cortex_m_rt::entry;
 use picoformer::format::Aligned;
 use picoformer::{Bert, Session};
@@ -65,7 +67,10 @@ fn main() -> ! {
         }
     }
     if idx == 0 {
-        defmt::info!("no UART input: classifying the {=usize} compiled-in sentences", SENTENCES.lines().count());
+        defmt::info!(
+            "no UART input: classifying the {=usize} compiled-in sentences",
+            SENTENCES.lines().count()
+        );
         for line in SENTENCES.lines().map(str::trim).filter(|l| !l.is_empty()) {
             classify(&mut session, &model, idx, line, cycles_ok);
             idx += 1;
@@ -78,8 +83,12 @@ fn main() -> ! {
 fn classify(session: &mut Session, model: &Bert, idx: usize, text: &str, cycles_ok: bool) {
     let mut probs = [0f32; MAX_LABELS];
     let mut logits = [0f32; MAX_LABELS];
+    fw::icount_mark(2 * idx as u32);
     let t0 = DWT::cycle_count();
-    let (label, truncated, n) = match session.classify(text) {
+    let result = session.classify(text);
+    let t1 = DWT::cycle_count();
+    fw::icount_mark(2 * idx as u32 + 1);
+    let (label, truncated, n) = match result {
         Ok(c) => {
             let n = c.probs.len().min(MAX_LABELS);
             probs[..n].copy_from_slice(&c.probs[..n]);
@@ -88,7 +97,7 @@ fn classify(session: &mut Session, model: &Bert, idx: usize, text: &str, cycles_
         }
         Err(e) => fail("classify", e),
     };
-    let cycles = if cycles_ok { DWT::cycle_count().wrapping_sub(t0) } else { 0 };
+    let cycles = if cycles_ok { t1.wrapping_sub(t0) } else { 0 };
     defmt::info!(
         "RESULT idx={=usize} label={=str} tokens={=usize} truncated={=bool} cycles={=u32} probs={=[?]} logits={=[?]}",
         idx,
