@@ -6,13 +6,13 @@
 #      same portable scalar kernels -> same labels and |logit diff| <= TOL (1e-4; observed: 0, bit-exact);
 #   2. the host tool `picoformer classify --json --max-seq 64 --chunk 2 --kv-int8` (the same arena
 #      plan; SIMD kernels instead of scalar ones) -> same labels and |logit diff| <= TOL (1e-4).
-# `classify` runs with the QEMU instruction-count plugin (built from ICOUNT_SRC, default
-# ../shared/tools/qemu-icount.c beside the repository, by the helpers of icount.sh); the table
-# gains `insns`: guest instructions of each Session::classify (between the icount_mark calls).
+# `classify` runs with the project's QEMU instruction-count plugin (firmware/tools/icount.c, built
+# for the installed QEMU by firmware/tools/build-icount.sh); the table gains `insns`: guest
+# instructions of each Session::classify (between the icount_mark calls).
 # Before that, `kernel_check` checks the dispatched matmul_i8_i16 (SXTB16/SMLAD on this M4) against
 # the generic kernel under QEMU, bit for bit.
 # Exits non-zero on any mismatch, on a QEMU or decoder failure, or on a build failure.
-# Env: TOL, QEMU_TIMEOUT (s), SKIP_INSTALL=1 (never install anything), ICOUNT_SRC (plugin source).
+# Env: TOL, QEMU_TIMEOUT (s), SKIP_INSTALL=1 (never install anything).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,7 +24,6 @@ CORE_TARGETS="thumbv7m-none-eabi riscv32imac-unknown-none-elf"
 MAX_SEQ=64
 OUT="$HERE/target/ci"
 ELF="$HERE/target/$FW_TARGET/release/classify"
-ICOUNT_SRC=${ICOUNT_SRC:-$ROOT/../shared/tools/qemu-icount.c}
 mkdir -p "$OUT"
 # shellcheck source=icount.sh
 source "$HERE/icount.sh"   # icount_plugin, icount_mark_addr (sourced: defines them, runs nothing)
@@ -42,39 +41,25 @@ apt_install() {
 
 # ---------------------------------------------------------------- toolchain
 phase "toolchain"
-USE_BUILD_STD=0
 for t in $FW_TARGET $CORE_TARGETS; do
     if ! rustup target list --installed 2>/dev/null | grep -qx "$t"; then
         [ "${SKIP_INSTALL:-0}" = 1 ] && die "rustup target $t missing (SKIP_INSTALL=1)"
-        timeout 120 rustup target add "$t" || { echo "rustup target add $t failed: Debian rustc-web + build-std"; USE_BUILD_STD=1; }
+        timeout 300 rustup target add "$t" || die "rustup target add $t failed (the firmware needs rustup's prebuilt core for $t)"
     fi
 done
-if [ "$USE_BUILD_STD" = 1 ]; then
-    apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22
-fi
-# cargo for a bare-metal target: rustup's prebuilt core, or Debian's compiler with build-std.
-xcargo() {
-    local sub=$1; shift
-    if [ "$USE_BUILD_STD" = 1 ]; then
-        RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 /usr/bin/cargo "$sub" \
-            -Z build-std=core,compiler_builtins -Z build-std-features=compiler-builtins-mem "$@"
-    else
-        cargo "$sub" "$@"
-    fi
-}
 command -v qemu-system-arm >/dev/null || apt_install qemu-system-arm
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"   # where cargo install puts defmt-print
 if ! defmt-print -V 2>/dev/null | grep -q ' 1\.2\.'; then
     [ "${SKIP_INSTALL:-0}" = 1 ] && die "defmt-print 1.2 missing (SKIP_INSTALL=1)"
     cargo install --locked defmt-print@1.2.0
 fi
-export PATH="$HOME/.cargo/bin:$PATH"
 
 # ---------------------------------------------------------------- builds
 phase "build firmware ($FW_TARGET, release)"
-(cd "$HERE" && xcargo build --release --bin classify --bin kernel_check)
+(cd "$HERE" && cargo build --release --bin classify --bin kernel_check)
 for t in $CORE_TARGETS; do
     phase "build core for $t (build only)"
-    (cd "$ROOT" && xcargo build -p picoformer --release --target "$t")
+    (cd "$ROOT" && cargo build -p picoformer --release --target "$t")
 done
 
 # ---------------------------------------------------------------- sizes
@@ -119,7 +104,7 @@ cat "$OUT/kernel_check.log"
 grep -q "KERNEL_CHECK OK" "$OUT/kernel_check.log" || die "kernel_check did not report OK"
 
 phase "run classify under QEMU mps2-an386 (instruction-count plugin)"
-icount_plugin "$ICOUNT_SRC" "$HERE/target/icount" || die "cannot build the QEMU instruction-count plugin (see above)"
+icount_plugin "$HERE/target/icount" || die "cannot build the QEMU instruction-count plugin (see above)"
 MARK=$(icount_mark_addr "$ELF") || die "no icount_mark address in $ELF"
 SENT="$OUT/sentences.txt"
 sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$HERE/sentences.txt" > "$SENT"

@@ -3,11 +3,10 @@
 # SXTB16/SMLAD matmul_i8_i16 kernel (src/kernels/cortex_m.rs) and without it (PICOFORMER_NO_DSP=1,
 # read by the root build.rs: generic scalar kernels only).
 #
-#   bash firmware/icount.sh [PLUGIN_SOURCE]
+#   bash firmware/icount.sh
 #
-# PLUGIN_SOURCE: the QEMU TCG plugin source `qemu-icount.c` (not part of this repository); default
-# $ICOUNT_SRC, else ../shared/tools/qemu-icount.c relative to the repository root. It is built with
-# `gcc -shared -fPIC -O2` into firmware/target/icount/libicount.so (no QEMU headers needed).
+# The counter is the project's QEMU TCG plugin, firmware/tools/icount.c, built for the installed
+# QEMU by firmware/tools/build-icount.sh into firmware/target/icount/libicount.so.
 #
 # Runs the `bench` firmware bin, which calls `icount_mark` right before and right after each
 # `Session::classify` (tokenize + 4-layer encoder + pooler + head; SessionOptions as in ci.sh:
@@ -19,15 +18,12 @@
 # ci.sh sources this file for its two helpers (icount_plugin, icount_mark_addr) and runs nothing
 # else from it; executed, it runs the benchmark below.
 
-# icount_plugin SRC WORKDIR: builds the plugin from SRC into WORKDIR/libicount.so (sets ICOUNT_SO).
-# Fails with a message if SRC is missing.
+# icount_plugin WORKDIR: builds the plugin into WORKDIR/libicount.so for the installed QEMU (sets
+# ICOUNT_SO). Fails with a message when it cannot.
 icount_plugin() {
-    local src=$1 work=$2
-    [ -f "$src" ] || { echo "QEMU plugin source not found: $src (set ICOUNT_SRC, or give it as the first argument of icount.sh; CI keeps it in ../shared/tools/ beside the repository)" >&2; return 1; }
-    command -v gcc >/dev/null || { echo "gcc not found: needed to build the QEMU plugin $src" >&2; return 1; }
-    mkdir -p "$work"
-    gcc -shared -fPIC -O2 -o "$work/libicount.so" "$src" || { echo "building the QEMU plugin from $src failed" >&2; return 1; }
-    ICOUNT_SO="$work/libicount.so"
+    local here
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    ICOUNT_SO=$(bash "$here/tools/build-icount.sh" "$1")
 }
 
 # icount_mark_addr ELF: prints the address of `icount_mark` in ELF (Thumb bit cleared), as 0x...
@@ -47,10 +43,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-SRC=${1:-${ICOUNT_SRC:-$ROOT/../shared/tools/qemu-icount.c}}
 T=thumbv7em-none-eabihf
 WORK="$HERE/target/icount"
-icount_plugin "$SRC" "$WORK"
+icount_plugin "$WORK"
 
 run() { # $1 = label, $2 = cargo target dir, rest: env
     local label=$1 tdir=$2; shift 2

@@ -1,18 +1,55 @@
 #!/usr/bin/env bash
-# The test command (README "Tests", and what .ci/run calls): installs the real model the golden
-# tests read, runs every test of the workspace in release mode (the MiniLM golden tests run ~750
-# forward passes), then the firmware under QEMU with its host parity check (firmware/ci.sh, which
-# installs its own toolchain pieces), and closes with the totals.
-set -euo pipefail
+# The test command (README "Tests", and what .ci/run calls). Three steps, each run even when an
+# earlier one failed:
+#   models    scripts/fetch-models.sh: installs the real model the golden tests read (.cache/)
+#   cargo     every test of the workspace in release mode (the MiniLM golden tests run ~750 forward
+#             passes), their figures printed (--show-output)
+#   firmware  firmware/ci.sh: the Cortex-M4 firmware under QEMU, checked against the host (installs
+#             its own toolchain pieces)
+# The closing line `tests: N passed, M failed` adds up the `test result:` and `parity:` lines of the
+# log, and counts a step that exits non-zero without reporting a failed test as one failure more:
+# the exit status is non-zero exactly when M >= 1.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/fetch-models.sh >/dev/null
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-status=0
-cargo test --workspace --release "$@" -- --show-output 2>&1 | tee "$log" || status=$?
-if [[ $status -eq 0 ]]; then
-    bash firmware/ci.sh 2>&1 | tee -a "$log" || status=$?
-fi
-awk '/^test result:|^parity:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
-     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
-exit "$status"
+T0=$SECONDS
+step_failures=0
+failed_steps=()
+
+# count_failed FILE: the failed tests that FILE's result lines report.
+count_failed() {
+    awk '/^test result:|^parity:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) f += $i }
+         END { print f + 0 }' "$1"
+}
+
+# step NAME COMMAND...: runs COMMAND, its output both shown and kept in the log.
+step() {
+    local name=$1 status
+    shift
+    local out
+    out=$(mktemp)
+    printf '\n==== %s (t=%ds): %s\n' "$name" $((SECONDS - T0)) "$*"
+    "$@" 2>&1 | tee "$out"
+    status=${PIPESTATUS[0]}
+    cat "$out" >> "$log"
+    if [[ $status -ne 0 ]]; then
+        failed_steps+=("$name (exit $status)")
+        if [[ $(count_failed "$out") -eq 0 ]]; then
+            step_failures=$((step_failures + 1))
+        fi
+    fi
+    rm -f "$out"
+}
+
+step models bash scripts/fetch-models.sh
+step cargo cargo test --workspace --release --no-fail-fast "$@" -- --show-output
+step firmware bash firmware/ci.sh
+
+printf '\n==== done in %ds\n' $((SECONDS - T0))
+[[ ${#failed_steps[@]} -eq 0 ]] || printf 'failed steps: %s\n' "${failed_steps[*]}"
+awk -v extra="$step_failures" '
+    /^test result:|^parity:/ { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+    END { printf "tests: %d passed, %d failed\n", p, f + extra }' "$log"
+[[ ${#failed_steps[@]} -eq 0 ]]
