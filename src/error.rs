@@ -38,10 +38,10 @@ pub enum Error {
     },
     /// The blob does not start on a 32-byte boundary, or a section is not 32-byte aligned.
     Misaligned,
-    /// A header field is out of its valid range (the index of the field's byte offset).
+    /// A header field is out of its valid range (see the `format` module for each field's range).
     BadHeader {
-        /// Byte offset of the offending header field.
-        field: u16,
+        /// Name of the offending header field, e.g. `"n_heads"`.
+        field: &'static str,
     },
     /// A section table entry is malformed (bad name, offset, length or shape).
     BadSection {
@@ -55,15 +55,29 @@ pub enum Error {
         /// The dtype code found.
         dtype: u16,
     },
-    /// A section the architecture needs is absent (index into the architecture's list of sections).
+    /// A section the architecture needs is absent. Its name is `prefix` + `layer` + `.` + `name`
+    /// for a layer's tensor (e.g. `encoder.layer.3.attention.self.query.weight`), else `name`.
     MissingSection {
-        /// Layer of the missing tensor (`u16::MAX` for tensors outside the layers).
-        layer: u16,
-        /// Which tensor of the layer (index into the architecture's tensor list).
-        tensor: u16,
+        /// The architecture's layer prefix (e.g. `"encoder.layer."`); empty outside the layers.
+        prefix: &'static str,
+        /// Layer of the missing tensor, `None` for tensors outside the layers.
+        layer: Option<u16>,
+        /// The tensor's name (within its layer).
+        name: &'static str,
     },
-    /// A section's dtype or shape disagrees with the hyper-parameters in the header.
+    /// A section's dtype or shape disagrees with the hyper-parameters in the header (named as in
+    /// [`Error::MissingSection`]).
     ShapeMismatch {
+        /// The architecture's layer prefix; empty outside the layers.
+        prefix: &'static str,
+        /// Layer of the tensor, `None` for tensors outside the layers.
+        layer: Option<u16>,
+        /// The tensor's name (within its layer).
+        name: &'static str,
+    },
+    /// A section's dtype or length is not what the view asked of it needs (e.g. a `u32` plane
+    /// stored as f32).
+    WrongSectionType {
         /// Index of the entry in the section table.
         index: u16,
     },
@@ -114,16 +128,22 @@ impl fmt::Display for Error {
                 write!(f, "checksum mismatch: header says {expected:#010x}, bytes give {actual:#010x}")
             }
             Error::Misaligned => f.write_str("blob or section not aligned to 32 bytes"),
-            Error::BadHeader { field } => write!(f, "invalid header field at byte {field}"),
+            Error::BadHeader { field } => write!(f, "invalid header field {field}"),
             Error::BadSection { index } => write!(f, "malformed section table entry {index}"),
             Error::UnknownDtype { index, dtype } => {
                 write!(f, "section {index} has unknown dtype {dtype}")
             }
-            Error::MissingSection { layer, tensor } => {
-                write!(f, "missing section: layer {layer}, tensor {tensor}")
+            Error::MissingSection { prefix, layer, name } => {
+                f.write_str("missing section ")?;
+                write_section(f, prefix, layer, name)
             }
-            Error::ShapeMismatch { index } => {
-                write!(f, "section {index} has a dtype or shape the header does not allow")
+            Error::ShapeMismatch { prefix, layer, name } => {
+                f.write_str("section ")?;
+                write_section(f, prefix, layer, name)?;
+                f.write_str(" has a dtype or shape the header does not allow")
+            }
+            Error::WrongSectionType { index } => {
+                write!(f, "section {index} does not hold the element type or length asked for")
             }
             Error::UnsupportedArch(a) => write!(f, "unsupported architecture {a}"),
             Error::BadVocab => f.write_str("inconsistent tokenizer data"),
@@ -139,6 +159,14 @@ impl fmt::Display for Error {
             Error::WrongTask => f.write_str("the model has no head for this task"),
             Error::NoMaskToken => f.write_str("input has no [MASK] token"),
         }
+    }
+}
+
+/// `prefix{layer}.name`, or `name` outside the layers.
+fn write_section(f: &mut fmt::Formatter<'_>, prefix: &str, layer: Option<u16>, name: &str) -> fmt::Result {
+    match layer {
+        Some(l) => write!(f, "{prefix}{l}.{name}"),
+        None => f.write_str(name),
     }
 }
 

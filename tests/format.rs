@@ -144,25 +144,28 @@ fn shape_and_header_inconsistencies() {
     let mut v = tiny();
     v[entry(0) + 64..entry(0) + 68].copy_from_slice(&21u32.to_le_bytes());
     reseal(&mut v);
-    assert_eq!(parse(aligned(&v).as_bytes()).unwrap_err(), Error::ShapeMismatch { index: 0 });
+    assert_eq!(parse(aligned(&v).as_bytes()).unwrap_err(), Error::WrongSectionType { index: 0 });
     // header claims a third layer the blob does not have
     let mut v = tiny();
     v[56..60].copy_from_slice(&3u32.to_le_bytes());
     reseal(&mut v);
     assert_eq!(
         Bert::from_bytes(aligned(&v).as_bytes()).unwrap_err(),
-        Error::MissingSection { layer: 2, tensor: 0 }
+        Error::MissingSection { prefix: "encoder.layer.", layer: Some(2), name: "attention.self.query.weight" }
     );
     // hidden not divisible by heads
     let mut v = tiny();
     v[60..64].copy_from_slice(&3u32.to_le_bytes());
     reseal(&mut v);
-    assert_eq!(parse(aligned(&v).as_bytes()).unwrap_err(), Error::BadHeader { field: 60 });
+    assert_eq!(parse(aligned(&v).as_bytes()).unwrap_err(), Error::BadHeader { field: "n_heads" });
     // a header hidden size that disagrees with the tensors
     let mut v = tiny();
     v[52..56].copy_from_slice(&8u32.to_le_bytes());
     reseal(&mut v);
-    assert_eq!(Bert::from_bytes(aligned(&v).as_bytes()).unwrap_err(), Error::ShapeMismatch { index: 0 });
+    assert_eq!(
+        Bert::from_bytes(aligned(&v).as_bytes()).unwrap_err(),
+        Error::ShapeMismatch { prefix: "", layer: None, name: "embeddings.word_embeddings.weight" }
+    );
     // overlapping sections
     let mut v = tiny();
     let first = u64::from_le_bytes(v[entry(0) + 80..entry(0) + 88].try_into().unwrap());
@@ -170,7 +173,7 @@ fn shape_and_header_inconsistencies() {
     reseal(&mut v);
     assert!(matches!(
         parse(aligned(&v).as_bytes()),
-        Err(Error::BadSection { index: 1 } | Error::ShapeMismatch { .. })
+        Err(Error::BadSection { index: 1 } | Error::WrongSectionType { .. })
     ));
 }
 

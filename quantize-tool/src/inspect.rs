@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use picoformer::format::{Blob, DType, Header};
+use picoformer::format::{Activation, Arch, ArchParams, Blob, DType, Header, PreTokenizer, RopeScaling, TokenizerParams};
 use picoformer::Bert;
 use serde_json::{json, Value};
 
@@ -36,7 +36,7 @@ pub fn inspect_json(blob: &Blob) -> Result<Value> {
     Ok(json!({
         "version": format!("{}.{}", picoformer::format::VERSION_MAJOR, h.version_minor),
         "file_len": h.file_len,
-        "arch": "bert",
+        "arch": arch_name(h.arch),
         "task": task_name(h.task),
         "params": params_json(h),
         "task_params": {
@@ -56,12 +56,50 @@ pub fn inspect_json(blob: &Blob) -> Result<Value> {
 }
 
 fn params_json(h: &Header) -> Value {
-    let p = &h.params;
-    json!({
-        "vocab_size": p.vocab_size, "hidden": p.hidden, "n_layers": p.n_layers, "n_heads": p.n_heads,
-        "intermediate": p.intermediate, "max_position": p.max_position, "type_vocab_size": p.type_vocab_size,
-        "layer_norm_eps": shortest(p.layer_norm_eps), "activation": "gelu",
-    })
+    match &h.params {
+        ArchParams::Bert(p) => json!({
+            "vocab_size": p.vocab_size, "hidden": p.hidden, "n_layers": p.n_layers, "n_heads": p.n_heads,
+            "intermediate": p.intermediate, "max_position": p.max_position, "type_vocab_size": p.type_vocab_size,
+            "layer_norm_eps": shortest(p.layer_norm_eps), "activation": "gelu",
+        }),
+        ArchParams::Decoder(p) => {
+            let rope = match p.rope_scaling {
+                RopeScaling::Linear { factor } => json!({ "type": "linear", "factor": shortest(factor) }),
+                RopeScaling::Llama3 { factor, low_freq_factor, high_freq_factor, original_max_position } => json!({
+                    "type": "llama3", "factor": shortest(factor), "low_freq_factor": shortest(low_freq_factor),
+                    "high_freq_factor": shortest(high_freq_factor), "original_max_position": original_max_position,
+                }),
+                _ => Value::Null,
+            };
+            json!({
+                "vocab_size": p.vocab_size, "hidden": p.hidden, "n_layers": p.n_layers, "n_heads": p.n_heads,
+                "n_kv_heads": p.n_kv_heads, "head_dim": p.head_dim, "intermediate": p.intermediate,
+                "max_position": p.max_position, "norm_eps": shortest(p.norm_eps),
+                "activation": activation_name(p.activation), "rope_theta": shortest(p.rope_theta),
+                "rope_scaling": rope, "tied_head": p.tied_head,
+            })
+        }
+        _ => Value::Null,
+    }
+}
+
+fn activation_name(a: Activation) -> &'static str {
+    match a {
+        Activation::GeluErf => "gelu",
+        Activation::SwiGlu => "swiglu",
+        Activation::GeluTanh => "gelu_tanh",
+        _ => "?",
+    }
+}
+
+/// The architecture's name as the CLI prints it.
+pub fn arch_name(a: Arch) -> &'static str {
+    match a {
+        Arch::Bert => "bert",
+        Arch::Llama => "llama",
+        Arch::Gpt2 => "gpt2",
+        _ => "?",
+    }
 }
 
 /// An f32 as the JSON number with its shortest decimal (not the f64 widening's digits).
@@ -70,13 +108,20 @@ fn shortest(x: f32) -> Value {
 }
 
 fn tokenizer_json(h: &Header) -> Value {
-    let t = &h.tokenizer;
-    json!({
-        "kind": "wordpiece", "lowercase": t.lowercase, "strip_accents": t.strip_accents,
-        "tokenize_cjk": t.tokenize_cjk, "clean_text": t.clean_text,
-        "unk": t.unk, "cls": t.cls, "sep": t.sep, "pad": t.pad, "mask": t.mask,
-        "max_chars_per_word": t.max_chars_per_word,
-    })
+    match &h.tokenizer {
+        TokenizerParams::WordPiece(t) => json!({
+            "kind": "wordpiece", "lowercase": t.lowercase, "strip_accents": t.strip_accents,
+            "tokenize_cjk": t.tokenize_cjk, "clean_text": t.clean_text,
+            "unk": t.unk, "cls": t.cls, "sep": t.sep, "pad": t.pad, "mask": t.mask,
+            "max_chars_per_word": t.max_chars_per_word,
+        }),
+        TokenizerParams::Bpe(t) => json!({
+            "kind": "bpe",
+            "pre_tokenizer": match t.pre_tokenizer { PreTokenizer::Gpt2 => "gpt2", _ => "gpt2_digits" },
+            "bos": t.bos, "eos": t.eos, "pad": t.pad, "add_bos": t.add_bos, "chat_ml": t.chat_ml,
+        }),
+        _ => Value::Null,
+    }
 }
 
 /// The human rendering of [`inspect_json`].

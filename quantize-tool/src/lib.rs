@@ -30,8 +30,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use picoformer::format::{
-    align_up, u32_bytes, write_blob, Activation, AlignedBuf, Arch, ArchParams, Blob, DType, Header,
-    PendingSection, Pooling, Task, TaskParams, TokenizerParams,
+    align_up, u32_bytes, write_blob, Activation, AlignedBuf, Arch, ArchParams, BertParams, Blob, DType, Header,
+    PendingSection, Pooling, Task, TaskParams, TokenizerParams, WordPieceParams,
 };
 use picoformer::Bert;
 
@@ -81,14 +81,18 @@ pub fn quantize_dir(dir: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Repo
     let hf = HfDir::open(dir)?;
     let mapping = map_tensors(&hf.config, &hf.checkpoint)?;
     let mut header = header(&hf, &mapping, opts)?;
+    let (ArchParams::Bert(params), TokenizerParams::WordPiece(wordpiece)) = (&mut header.params, &mut header.tokenizer)
+    else {
+        bail!("{}: not a BERT header (converter bug)", dir.display());
+    };
     let pruning = match &opts.prune {
-        Some(p) => Some(prune::plan(&hf.tokenizer.vocab, &header.tokenizer, p)?),
+        Some(p) => Some(prune::plan(&hf.tokenizer.vocab, wordpiece, p)?),
         None => None,
     };
     let vmap = pruning.as_ref().map(|(m, _)| m);
     if let Some(m) = vmap {
-        header.params.vocab_size = m.len() as u32;
-        header.tokenizer = prune::remap_specials(&header.tokenizer, m)?;
+        params.vocab_size = m.len() as u32;
+        *wordpiece = prune::remap_specials(wordpiece, m)?;
     }
     let mut report = Report::new(&hf, &mapping, &header, opts.dtype);
     let mut saved = 0;
@@ -137,7 +141,7 @@ fn header(hf: &HfDir, mapping: &Mapping, opts: &QuantizeOptions) -> Result<Heade
         section_count: 0,
         arch: Arch::Bert,
         task,
-        params: ArchParams {
+        params: ArchParams::Bert(BertParams {
             vocab_size: c.vocab_size as u32,
             hidden: c.hidden as u32,
             n_layers: c.n_layers as u32,
@@ -147,7 +151,7 @@ fn header(hf: &HfDir, mapping: &Mapping, opts: &QuantizeOptions) -> Result<Heade
             type_vocab_size: c.type_vocab_size as u32,
             layer_norm_eps: c.layer_norm_eps,
             activation: Activation::GeluErf,
-        },
+        }),
         task_params: TaskParams {
             n_labels: if task == Task::Classification { c.labels.len() as u32 } else { 0 },
             pooling,
@@ -155,7 +159,7 @@ fn header(hf: &HfDir, mapping: &Mapping, opts: &QuantizeOptions) -> Result<Heade
             has_pooler: mapping.has_pooler,
             default_max_seq: max_seq(hf, opts)? as u32,
         },
-        tokenizer: TokenizerParams {
+        tokenizer: TokenizerParams::WordPiece(WordPieceParams {
             lowercase: t.lowercase,
             strip_accents: t.strip_accents,
             tokenize_cjk: t.tokenize_cjk,
@@ -166,7 +170,7 @@ fn header(hf: &HfDir, mapping: &Mapping, opts: &QuantizeOptions) -> Result<Heade
             pad: t.special.pad,
             mask: t.special.mask,
             max_chars_per_word: t.max_chars_per_word,
-        },
+        }),
     })
 }
 

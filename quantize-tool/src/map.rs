@@ -1,8 +1,8 @@
 //! Hugging Face state-dict names -> `.pfm` sections, for `BertModel`,
-//! `BertForSequenceClassification` and `BertForMaskedLM`.
+//! `BertForSequenceClassification` and `BertForMaskedLM`, through the core's tensor table
+//! (`picoformer::model::schema`).
 //!
-//! Section names are the state-dict names without the `bert.` prefix (see the table in
-//! `picoformer::format`). Old checkpoints' `LayerNorm.gamma`/`.beta` are accepted for
+//! Section names are the state-dict names without the `bert.` prefix. Old checkpoints' `LayerNorm.gamma`/`.beta` are accepted for
 //! `.weight`/`.bias`. Tensors the model does not use (`embeddings.position_ids`, the
 //! next-sentence head, ...) are listed as unused.
 
@@ -10,16 +10,12 @@ use std::collections::BTreeSet;
 
 use anyhow::{bail, Result};
 
+use picoformer::format::Task;
+use picoformer::model::schema::{Dims, BERT};
+
 use crate::load::{Checkpoint, HfArch, HfConfig};
 
-/// How a tensor is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A 2-D weight matrix: stored in the chosen weight dtype.
-    Matrix,
-    /// A 1-D tensor (bias, LayerNorm): always f32.
-    Vector,
-}
+pub use picoformer::model::schema::Kind;
 
 /// One tensor to convert.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,28 +43,10 @@ pub struct Mapping {
     pub unused: Vec<String>,
 }
 
-/// Finds every tensor the architecture needs in `ck`, checking names and shapes (no data is read,
-/// except to decide whether an MLM decoder is tied).
+/// Finds every tensor the architecture needs in `ck` (the core's [`schema::BERT`], in blob order),
+/// checking names and shapes (no data is read, except to decide whether an MLM decoder is tied).
 pub fn map_tensors(cfg: &HfConfig, ck: &Checkpoint) -> Result<Mapping> {
     let names = Names::new(ck);
-    let (h, i) = (cfg.hidden, cfg.intermediate);
-    let mut want: Vec<(String, Vec<usize>)> = vec![
-        ("embeddings.word_embeddings.weight".into(), vec![cfg.vocab_size, h]),
-        ("embeddings.position_embeddings.weight".into(), vec![cfg.max_position, h]),
-        ("embeddings.token_type_embeddings.weight".into(), vec![cfg.type_vocab_size, h]),
-    ];
-    norm(&mut want, "embeddings.LayerNorm", h);
-    for l in 0..cfg.n_layers {
-        let p = format!("encoder.layer.{l}");
-        for qkv in ["query", "key", "value"] {
-            linear(&mut want, &format!("{p}.attention.self.{qkv}"), h, h);
-        }
-        linear(&mut want, &format!("{p}.attention.output.dense"), h, h);
-        norm(&mut want, &format!("{p}.attention.output.LayerNorm"), h);
-        linear(&mut want, &format!("{p}.intermediate.dense"), i, h);
-        linear(&mut want, &format!("{p}.output.dense"), h, i);
-        norm(&mut want, &format!("{p}.output.LayerNorm"), h);
-    }
     let has_pooler = names.find("pooler.dense.weight").is_some();
     if cfg.arch == HfArch::SequenceClassification && !has_pooler {
         bail!(
@@ -77,38 +55,40 @@ pub fn map_tensors(cfg: &HfConfig, ck: &Checkpoint) -> Result<Mapping> {
             names.expected("pooler.dense.weight")
         );
     }
-    if has_pooler {
-        linear(&mut want, "pooler.dense", h, h);
-    }
-    let mut untied_decoder = false;
-    match cfg.arch {
-        HfArch::BertModel => {}
-        HfArch::SequenceClassification => linear(&mut want, "classifier", cfg.labels.len(), h),
-        HfArch::MaskedLm => {
-            linear(&mut want, "cls.predictions.transform.dense", h, h);
-            norm(&mut want, "cls.predictions.transform.LayerNorm", h);
-            untied_decoder = decoder_untied(ck, &names)?;
-            if untied_decoder {
-                want.push(("cls.predictions.decoder.weight".into(), vec![cfg.vocab_size, h]));
-            }
-            want.push(("cls.predictions.bias".into(), vec![cfg.vocab_size]));
+    let task = match cfg.arch {
+        HfArch::BertModel => Task::Embedding,
+        HfArch::SequenceClassification => Task::Classification,
+        HfArch::MaskedLm => Task::MaskedLm,
+    };
+    let untied_decoder = task == Task::MaskedLm && decoder_untied(ck, &names)?;
+    let dims = Dims {
+        vocab: cfg.vocab_size,
+        hidden: cfg.hidden,
+        intermediate: cfg.intermediate,
+        max_position: cfg.max_position,
+        type_vocab: cfg.type_vocab_size,
+        labels: cfg.labels.len(),
+        q_dim: cfg.hidden,
+        kv_dim: cfg.hidden,
+        task,
+        pooler: has_pooler,
+        tied_head: true,
+    };
+    let mut tensors = vec![];
+    for (scope, def) in BERT.blob_order(cfg.n_layers) {
+        let wanted = match dims.required(def) {
+            Some(true) => true,
+            Some(false) => untied_decoder,
+            None => false,
+        };
+        if wanted {
+            let shape = def.shape.iter().map(|&d| dims.size(d)).collect();
+            tensors.push(names.spec(ck, BERT.section_name(scope, def), shape, def.kind)?);
         }
     }
-    let tensors =
-        want.into_iter().map(|(name, shape)| names.spec(ck, name, shape)).collect::<Result<Vec<_>>>()?;
     let used: BTreeSet<&str> = tensors.iter().map(|t| t.source.as_str()).collect();
     let unused = ck.names().into_iter().filter(|n| !used.contains(n.as_str())).collect();
     Ok(Mapping { tensors, has_pooler, untied_decoder, unused })
-}
-
-fn linear(want: &mut Vec<(String, Vec<usize>)>, prefix: &str, out: usize, inp: usize) {
-    want.push((format!("{prefix}.weight"), vec![out, inp]));
-    want.push((format!("{prefix}.bias"), vec![out]));
-}
-
-fn norm(want: &mut Vec<(String, Vec<usize>)>, prefix: &str, n: usize) {
-    want.push((format!("{prefix}.weight"), vec![n]));
-    want.push((format!("{prefix}.bias"), vec![n]));
 }
 
 /// A decoder is stored only when present and different from the word embeddings.
@@ -159,7 +139,7 @@ impl<'c> Names<'c> {
         }
     }
 
-    fn spec(&self, ck: &Checkpoint, name: String, shape: Vec<usize>) -> Result<TensorSpec> {
+    fn spec(&self, ck: &Checkpoint, name: String, shape: Vec<usize>, kind: Kind) -> Result<TensorSpec> {
         let Some(source) = self.find(&name) else {
             bail!("{}: missing tensor {:?}", ck.path().display(), self.expected(&name));
         };
@@ -167,7 +147,6 @@ impl<'c> Names<'c> {
         if found != shape.as_slice() {
             bail!("{}: tensor {source:?}: expected shape {shape:?}, found {found:?}", ck.path().display());
         }
-        let kind = if shape.len() == 2 { Kind::Matrix } else { Kind::Vector };
         Ok(TensorSpec { name, source, shape, kind })
     }
 }

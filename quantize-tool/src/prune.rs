@@ -27,7 +27,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use picoformer::format::{AlignedBuf, TokenizerParams};
+use picoformer::format::{AlignedBuf, WordPieceParams as TokenizerParams};
 use picoformer::tokenizer::{build_planes, Vocab, WordPiece, WordPieceConfig};
 use picoformer::Bert;
 use serde::Serialize;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use picoformer::format::{DType, Header, Pooling, Task};
+use picoformer::format::{DType, Header, Pooling, Task, TokenizerParams};
 use serde::Serialize;
 
 use crate::load::HfDir;
@@ -82,7 +82,10 @@ pub struct Report {
 impl Report {
     /// The report before tensors are converted.
     pub fn new(hf: &HfDir, mapping: &Mapping, h: &Header, dtype: WeightDtype) -> Report {
-        let t = &h.tokenizer;
+        let flags = match &h.tokenizer {
+            TokenizerParams::WordPiece(t) => [t.lowercase, t.strip_accents, t.tokenize_cjk, t.clean_text],
+            _ => [false; 4],
+        };
         Report {
             task: task_name(h.task),
             weight_dtype: dtype.as_str(),
@@ -91,8 +94,8 @@ impl Report {
             has_pooler: mapping.has_pooler,
             untied_decoder: mapping.untied_decoder,
             labels: if h.task == Task::Classification { hf.config.labels.clone() } else { Vec::new() },
-            vocab_size: h.params.vocab_size as usize,
-            tokenizer_flags: [t.lowercase, t.strip_accents, t.tokenize_cjk, t.clean_text],
+            vocab_size: h.params.vocab_size() as usize,
+            tokenizer_flags: flags,
             max_seq: h.task_params.default_max_seq as usize,
             tensors: Vec::new(),
             unused: mapping.unused.clone(),

@@ -65,11 +65,9 @@ fn tokenizer_settings_follow_the_files() {
     let (blob, r) = quantize_dir(&fixture("tiny-bert-mlm"), &QuantizeOptions::default()).unwrap();
     assert_eq!(r.tokenizer_flags, [false, false, true, true], "cased fixture");
     let h = *Blob::parse(picoformer::format::AlignedBuf::from_bytes(&blob).as_bytes()).unwrap().header();
-    assert_eq!(
-        (h.tokenizer.unk, h.tokenizer.cls, h.tokenizer.sep, h.tokenizer.pad, h.tokenizer.mask),
-        (100, 101, 102, 0, 103)
-    );
-    assert_eq!(h.tokenizer.max_chars_per_word, 100);
+    let picoformer::format::TokenizerParams::WordPiece(t) = h.tokenizer else { panic!("not WordPiece") };
+    assert_eq!((t.unk, t.cls, t.sep, t.pad, t.mask), (100, 101, 102, 0, 103));
+    assert_eq!(t.max_chars_per_word, 100);
 
     // Without vocab.txt and tokenizer_config.json: vocabulary and flags from tokenizer.json.
     let tmp = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! The fixed 256-byte header of a `.pfm` blob: identity, architecture hyper-parameters, task and
 //! tokenizer settings. Encoded field by field in little-endian (no transmutes); the byte offset of
-//! each field is part of the format and written next to it.
+//! each field is part of the format and written next to it. The architecture block (bytes 48..128)
+//! and the tokenizer block (160..224) are laid out per architecture and per tokenizer kind.
 
 use crate::{Error, Result};
 
@@ -8,18 +9,22 @@ use crate::{Error, Result};
 pub const MAGIC: [u8; 4] = *b"PFMT";
 /// Major version this reader implements. A different major version is rejected.
 pub const VERSION_MAJOR: u16 = 1;
-/// Minor version this writer produces. Readers accept any minor version of their major version:
-/// minor versions only add header fields in bytes that were reserved (zero) before.
-pub const VERSION_MINOR: u16 = 0;
+/// Newest minor version this reader understands. Readers accept any minor version of their major
+/// version: a minor version only gives meaning to codes or bytes that were invalid or reserved
+/// (zero) before, which older readers reject or ignore. The writer records the lowest minor version
+/// that describes the blob ([`Header::required_minor`]): BERT blobs stay 1.0, decoders are 1.1.
+pub const VERSION_MINOR: u16 = 1;
 /// Size of the v1 header in bytes; the section table starts right after it.
 pub const HEADER_LEN: usize = 256;
 /// Every section (and the section table) starts on a multiple of this many bytes.
 pub const ALIGN: usize = 32;
 /// Bytes `0..CHECKSUM_START` are not covered by the checksum (magic, version, header length, checksum).
 pub const CHECKSUM_START: usize = 16;
-/// Feature bits a v1.0 reader understands (none yet). Blobs setting other bits are rejected with
+/// Feature bits a v1 reader understands (none yet). Blobs setting other bits are rejected with
 /// [`Error::UnsupportedFeatures`], so a future writer can mark a blob that old readers must not load.
 pub const KNOWN_FEATURES: u32 = 0;
+/// Stored for "no such token" in the id fields of the tokenizer block.
+pub const NO_TOKEN: u32 = u32::MAX;
 
 /// Model architecture (header byte 36).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +33,26 @@ pub const KNOWN_FEATURES: u32 = 0;
 pub enum Arch {
     /// BERT encoder (post-LayerNorm, learned absolute positions, token types). Code 1.
     Bert,
+    /// Llama-family decoder (RMSNorm, RoPE, SwiGLU, grouped-query attention, no biases). Code 2 (v1.1).
+    Llama,
+    /// GPT-2 decoder (pre-LayerNorm, learned positions, GELU-tanh MLP, biases, tied head). Code 3 (v1.1).
+    Gpt2,
+}
+
+impl Arch {
+    /// The header code.
+    pub const fn code(self) -> u32 {
+        match self {
+            Arch::Bert => 1,
+            Arch::Llama => 2,
+            Arch::Gpt2 => 3,
+        }
+    }
+
+    /// Whether the architecture is a causal decoder.
+    pub const fn is_decoder(self) -> bool {
+        matches!(self, Arch::Llama | Arch::Gpt2)
+    }
 }
 
 /// What the model's head does (header byte 40).
@@ -41,6 +66,8 @@ pub enum Task {
     Classification,
     /// Masked-word prediction (`BertForMaskedLM`). Code 2.
     MaskedLm,
+    /// Next-token prediction (`LlamaForCausalLM`, `GPT2LMHeadModel`). Code 3 (v1.1), decoders only.
+    CausalLm,
 }
 
 /// How token vectors are pooled into one sentence vector (header byte 132).
@@ -62,12 +89,42 @@ pub enum Pooling {
 pub enum Activation {
     /// Exact GELU, `0.5 x (1 + erf(x / sqrt 2))` (Hugging Face `"gelu"`). Code 1.
     GeluErf,
+    /// SwiGLU: `down(silu(gate(x)) * up(x))` (Llama's `"silu"` MLP). Code 2 (v1.1).
+    SwiGlu,
+    /// GELU with the tanh approximation (GPT-2's `"gelu_new"`). Code 3 (v1.1).
+    GeluTanh,
 }
 
-/// Transformer hyper-parameters (header bytes 48..128).
+/// RoPE frequency scaling of a Llama-family decoder (header bytes 92..112), as in the
+/// `rope_scaling` entry of a Hugging Face config.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct ArchParams {
+#[non_exhaustive]
+pub enum RopeScaling {
+    /// Plain RoPE. Code 0.
+    None,
+    /// Every frequency divided by `factor` (`"linear"`). Code 1.
+    Linear {
+        /// Divisor (byte 96), finite and >= 1.
+        factor: f32,
+    },
+    /// Llama 3's wavelength-dependent scaling (`"llama3"`). Code 2.
+    Llama3 {
+        /// Divisor of the low frequencies (byte 96), finite and >= 1.
+        factor: f32,
+        /// Byte 100, finite and > 0.
+        low_freq_factor: f32,
+        /// Byte 104, finite and > `low_freq_factor`.
+        high_freq_factor: f32,
+        /// Context length the model was trained with (byte 108), >= 1.
+        original_max_position: u32,
+    },
+}
+
+/// BERT hyper-parameters (header bytes 48..128, architecture 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BertParams {
     /// Vocabulary size (byte 48), 1..=2^24.
     pub vocab_size: u32,
     /// Hidden size (byte 52), 1..=2^16, a multiple of `n_heads`.
@@ -84,11 +141,77 @@ pub struct ArchParams {
     pub type_vocab_size: u32,
     /// LayerNorm epsilon (byte 76, f32 bits), finite and > 0.
     pub layer_norm_eps: f32,
-    /// Feed-forward activation (byte 80).
+    /// Feed-forward activation (byte 80): [`Activation::GeluErf`].
     pub activation: Activation,
 }
 
-/// Task metadata (header bytes 128..160).
+/// Decoder hyper-parameters (header bytes 48..128, architectures 2 and 3; v1.1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct DecoderParams {
+    /// Vocabulary size (byte 48), 1..=2^24.
+    pub vocab_size: u32,
+    /// Hidden size (byte 52), 1..=2^16.
+    pub hidden: u32,
+    /// Number of decoder layers (byte 56), 1..=256.
+    pub n_layers: u32,
+    /// Query heads (byte 60), 1..=hidden, a multiple of `n_kv_heads`.
+    pub n_heads: u32,
+    /// Feed-forward inner size (byte 64), 1..=2^18.
+    pub intermediate: u32,
+    /// Longest context: rows of GPT-2's position table, Llama's `max_position_embeddings`
+    /// (byte 68), 2..=2^20.
+    pub max_position: u32,
+    /// Key/value heads (byte 72), 1..=n_heads (fewer than `n_heads`: grouped-query attention).
+    pub n_kv_heads: u32,
+    /// LayerNorm / RMSNorm epsilon (byte 76, f32 bits), finite and > 0.
+    pub norm_eps: f32,
+    /// Feed-forward activation (byte 80): [`Activation::SwiGlu`] (Llama) or
+    /// [`Activation::GeluTanh`] (GPT-2).
+    pub activation: Activation,
+    /// Size of one attention head (byte 84), 2..=1024, even; `n_heads * head_dim` may differ from
+    /// `hidden` (Llama's `head_dim`).
+    pub head_dim: u32,
+    /// RoPE base (byte 88, f32 bits): finite and > 1 for Llama, 0 for GPT-2 (no RoPE).
+    pub rope_theta: f32,
+    /// RoPE scaling (bytes 92..112: kind at 92, then its parameters); `None` for GPT-2.
+    pub rope_scaling: RopeScaling,
+    /// The LM head is the token embedding matrix (byte 112, bit 0); otherwise `lm_head.weight`
+    /// is stored.
+    pub tied_head: bool,
+}
+
+/// Hyper-parameters of the blob's architecture (header bytes 48..128).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ArchParams {
+    /// [`Arch::Bert`].
+    Bert(BertParams),
+    /// [`Arch::Llama`] and [`Arch::Gpt2`].
+    Decoder(DecoderParams),
+}
+
+impl ArchParams {
+    /// Vocabulary size.
+    pub fn vocab_size(&self) -> u32 {
+        match self {
+            ArchParams::Bert(p) => p.vocab_size,
+            ArchParams::Decoder(p) => p.vocab_size,
+        }
+    }
+
+    /// Longest sequence (position table rows, or the decoder's context).
+    pub fn max_position(&self) -> u32 {
+        match self {
+            ArchParams::Bert(p) => p.max_position,
+            ArchParams::Decoder(p) => p.max_position,
+        }
+    }
+}
+
+/// Task metadata (header bytes 128..160). Decoders use only `default_max_seq`; the other fields
+/// are zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TaskParams {
@@ -100,15 +223,15 @@ pub struct TaskParams {
     pub normalize: bool,
     /// The blob holds BERT's pooler (`pooler.dense.*`) (byte 136, bit 1).
     pub has_pooler: bool,
-    /// Maximum sequence length the blob was prepared for (byte 140); the arena size the tool
-    /// reports is for this length. 2..=max_position.
+    /// Maximum sequence length (decoders: context) the blob was prepared for (byte 140); the arena
+    /// size the tool reports is for this length. 2..=max_position.
     pub default_max_seq: u32,
 }
 
-/// Tokenizer settings (header bytes 160..224). v1 knows one kind: BERT WordPiece (code 1, byte 160).
+/// BERT WordPiece settings (tokenizer block, kind 1, bytes 164..192).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct TokenizerParams {
+pub struct WordPieceParams {
     /// Lowercase the text (byte 164, bit 0).
     pub lowercase: bool,
     /// NFD + drop combining marks (byte 164, bit 1).
@@ -129,6 +252,47 @@ pub struct TokenizerParams {
     pub mask: u32,
     /// Words longer than this many characters become `[UNK]` (byte 188), 1..=200.
     pub max_chars_per_word: u32,
+}
+
+/// How byte-level BPE splits text into words before merging (byte 164).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum PreTokenizer {
+    /// GPT-2's regex (contractions, letters, numbers, other, whitespace). Code 1.
+    Gpt2,
+    /// Every digit on its own, then GPT-2's regex (SmolLM2). Code 2.
+    Gpt2Digits,
+}
+
+/// Byte-level BPE settings (tokenizer block, kind 2, bytes 164..192; v1.1). Ids are below the
+/// vocabulary size, or absent ([`NO_TOKEN`] in the blob).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BpeParams {
+    /// Pre-tokenizer (byte 164).
+    pub pre_tokenizer: PreTokenizer,
+    /// Beginning-of-sequence token (byte 168).
+    pub bos: Option<u32>,
+    /// End-of-sequence token: generation stops when it is produced (byte 172).
+    pub eos: Option<u32>,
+    /// Padding token (byte 176).
+    pub pad: Option<u32>,
+    /// Prepend `bos` to a prompt by default (byte 180, bit 0).
+    pub add_bos: bool,
+    /// The model's chat template is ChatML (`<|im_start|>role\n...<|im_end|>\n`) (byte 180, bit 1).
+    pub chat_ml: bool,
+}
+
+/// Tokenizer settings (header bytes 160..224): kind at byte 160, then its block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum TokenizerParams {
+    /// BERT WordPiece. Kind 1.
+    WordPiece(WordPieceParams),
+    /// Byte-level BPE (GPT-2, Llama 3, SmolLM2). Kind 2 (v1.1).
+    Bpe(BpeParams),
 }
 
 /// The decoded header.
@@ -153,6 +317,15 @@ pub struct Header {
     pub tokenizer: TokenizerParams,
 }
 
+impl Header {
+    /// The lowest minor version whose readers understand this header: 0 for BERT with WordPiece,
+    /// 1 for decoders and byte-level BPE.
+    pub fn required_minor(&self) -> u16 {
+        let new = self.arch.is_decoder() || matches!(self.tokenizer, TokenizerParams::Bpe(_));
+        new as u16
+    }
+}
+
 fn u16_at(b: &[u8], at: usize) -> u16 {
     match b.get(at..at + 2) {
         Some(s) => u16::from_le_bytes([s[0], s[1]]),
@@ -173,16 +346,39 @@ pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
     (u32_at(b, at) as u64) | ((u32_at(b, at + 4) as u64) << 32)
 }
 
-fn bad(field: usize) -> Error {
-    Error::BadHeader { field: field as u16 }
+/// A header field by name and byte offset.
+type Field = (&'static str, usize);
+
+fn bad(field: Field) -> Error {
+    Error::BadHeader { field: field.0 }
 }
 
-fn ranged(b: &[u8], at: usize, lo: u32, hi: u32) -> Result<u32> {
-    let v = u32_at(b, at);
+/// The u32 field, checked to lie in `lo..=hi`.
+fn ranged(b: &[u8], field: Field, lo: u32, hi: u32) -> Result<u32> {
+    let v = u32_at(b, field.1);
     if v < lo || v > hi {
-        return Err(bad(at));
+        return Err(bad(field));
     }
     Ok(v)
+}
+
+/// The f32 field, checked to be finite and at least `lo` (`strict`: above it).
+fn float(b: &[u8], field: Field, lo: f32, strict: bool) -> Result<f32> {
+    let v = f32::from_bits(u32_at(b, field.1));
+    let ok = v.is_finite() && if strict { v > lo } else { v >= lo };
+    if !ok {
+        return Err(bad(field));
+    }
+    Ok(v)
+}
+
+/// An optional token id: [`NO_TOKEN`] or below `vocab`.
+fn token(b: &[u8], field: Field, vocab: u32) -> Result<Option<u32>> {
+    match u32_at(b, field.1) {
+        NO_TOKEN => Ok(None),
+        id if id < vocab => Ok(Some(id)),
+        _ => Err(bad(field)),
+    }
 }
 
 /// Checks magic, version, header length and feature bits; returns the header bytes.
@@ -201,7 +397,7 @@ pub(crate) fn check_identity(blob: &[u8]) -> Result<&[u8]> {
         return Err(Error::UnsupportedVersion { major, minor });
     }
     if u32_at(h, 8) as usize != HEADER_LEN {
-        return Err(bad(8));
+        return Err(bad(("header_len", 8)));
     }
     let features = u32_at(h, 24);
     if features & !KNOWN_FEATURES != 0 {
@@ -215,21 +411,31 @@ impl Header {
     pub(crate) fn decode(h: &[u8]) -> Result<Header> {
         let arch = match u32_at(h, 36) {
             1 => Arch::Bert,
+            2 => Arch::Llama,
+            3 => Arch::Gpt2,
             a => return Err(Error::UnsupportedArch(a)),
         };
-        let task = match u32_at(h, 40) {
-            0 => Task::Embedding,
-            1 => Task::Classification,
-            2 => Task::MaskedLm,
-            _ => return Err(bad(40)),
+        let task = match (u32_at(h, 40), arch.is_decoder()) {
+            (0, false) => Task::Embedding,
+            (1, false) => Task::Classification,
+            (2, false) => Task::MaskedLm,
+            (3, true) => Task::CausalLm,
+            _ => return Err(bad(("task", 40))),
         };
-        let params = decode_params(h)?;
+        let params = match arch {
+            Arch::Bert => ArchParams::Bert(decode_bert(h)?),
+            Arch::Llama | Arch::Gpt2 => ArchParams::Decoder(decode_decoder(h, arch)?),
+        };
         let task_params = decode_task(h, task, &params)?;
-        let tokenizer = decode_tokenizer(h, &params)?;
+        let tokenizer = match u32_at(h, 160) {
+            1 => TokenizerParams::WordPiece(decode_wordpiece(h, params.vocab_size())?),
+            2 => TokenizerParams::Bpe(decode_bpe(h, params.vocab_size())?),
+            _ => return Err(bad(("tokenizer_kind", 160))),
+        };
         Ok(Header {
             version_minor: u16_at(h, 6),
             file_len: u64_at(h, 16),
-            section_count: ranged(h, 28, 1, 1 << 16)?,
+            section_count: ranged(h, ("section_count", 28), 1, 1 << 16)?,
             arch,
             task,
             params,
@@ -247,60 +453,21 @@ impl Header {
         put(20, (self.file_len >> 32) as u32);
         put(28, self.section_count);
         put(32, HEADER_LEN as u32);
-        put(
-            36,
-            match self.arch {
-                Arch::Bert => 1,
-            },
-        );
-        put(
-            40,
-            match self.task {
-                Task::Embedding => 0,
-                Task::Classification => 1,
-                Task::MaskedLm => 2,
-            },
-        );
-        let p = &self.params;
-        put(48, p.vocab_size);
-        put(52, p.hidden);
-        put(56, p.n_layers);
-        put(60, p.n_heads);
-        put(64, p.intermediate);
-        put(68, p.max_position);
-        put(72, p.type_vocab_size);
-        put(76, p.layer_norm_eps.to_bits());
-        put(
-            80,
-            match p.activation {
-                Activation::GeluErf => 1,
-            },
-        );
+        put(36, self.arch.code());
+        put(40, task_code(self.task));
+        match &self.params {
+            ArchParams::Bert(p) => encode_bert(&mut put, p),
+            ArchParams::Decoder(p) => encode_decoder(&mut put, p),
+        }
         let t = &self.task_params;
         put(128, t.n_labels);
-        put(
-            132,
-            match t.pooling {
-                Pooling::Cls => 0,
-                Pooling::Mean => 1,
-                Pooling::Pooler => 2,
-            },
-        );
+        put(132, pooling_code(t.pooling));
         put(136, t.normalize as u32 | (t.has_pooler as u32) << 1);
         put(140, t.default_max_seq);
-        let k = &self.tokenizer;
-        put(160, 1);
-        let flags = k.lowercase as u32
-            | (k.strip_accents as u32) << 1
-            | (k.tokenize_cjk as u32) << 2
-            | (k.clean_text as u32) << 3;
-        put(164, flags);
-        put(168, k.unk);
-        put(172, k.cls);
-        put(176, k.sep);
-        put(180, k.pad);
-        put(184, k.mask);
-        put(188, k.max_chars_per_word);
+        match &self.tokenizer {
+            TokenizerParams::WordPiece(k) => encode_wordpiece(&mut put, k),
+            TokenizerParams::Bpe(k) => encode_bpe(&mut put, k),
+        }
         h[0..4].copy_from_slice(&MAGIC);
         h[4..6].copy_from_slice(&VERSION_MAJOR.to_le_bytes());
         h[6..8].copy_from_slice(&self.version_minor.to_le_bytes());
@@ -308,72 +475,244 @@ impl Header {
     }
 }
 
-fn decode_params(h: &[u8]) -> Result<ArchParams> {
-    let hidden = ranged(h, 52, 1, 1 << 16)?;
-    let n_heads = ranged(h, 60, 1, hidden)?;
-    if hidden % n_heads != 0 {
-        return Err(bad(60));
+fn task_code(t: Task) -> u32 {
+    match t {
+        Task::Embedding => 0,
+        Task::Classification => 1,
+        Task::MaskedLm => 2,
+        Task::CausalLm => 3,
     }
-    let eps = f32::from_bits(u32_at(h, 76));
-    if !(eps.is_finite() && eps > 0.0) {
-        return Err(bad(76));
+}
+
+fn pooling_code(p: Pooling) -> u32 {
+    match p {
+        Pooling::Cls => 0,
+        Pooling::Mean => 1,
+        Pooling::Pooler => 2,
+    }
+}
+
+fn activation_code(a: Activation) -> u32 {
+    match a {
+        Activation::GeluErf => 1,
+        Activation::SwiGlu => 2,
+        Activation::GeluTanh => 3,
+    }
+}
+
+fn encode_bert(put: &mut impl FnMut(usize, u32), p: &BertParams) {
+    put(48, p.vocab_size);
+    put(52, p.hidden);
+    put(56, p.n_layers);
+    put(60, p.n_heads);
+    put(64, p.intermediate);
+    put(68, p.max_position);
+    put(72, p.type_vocab_size);
+    put(76, p.layer_norm_eps.to_bits());
+    put(80, activation_code(p.activation));
+}
+
+fn encode_decoder(put: &mut impl FnMut(usize, u32), p: &DecoderParams) {
+    put(48, p.vocab_size);
+    put(52, p.hidden);
+    put(56, p.n_layers);
+    put(60, p.n_heads);
+    put(64, p.intermediate);
+    put(68, p.max_position);
+    put(72, p.n_kv_heads);
+    put(76, p.norm_eps.to_bits());
+    put(80, activation_code(p.activation));
+    put(84, p.head_dim);
+    put(88, p.rope_theta.to_bits());
+    match p.rope_scaling {
+        RopeScaling::None => put(92, 0),
+        RopeScaling::Linear { factor } => {
+            put(92, 1);
+            put(96, factor.to_bits());
+        }
+        RopeScaling::Llama3 { factor, low_freq_factor, high_freq_factor, original_max_position } => {
+            put(92, 2);
+            put(96, factor.to_bits());
+            put(100, low_freq_factor.to_bits());
+            put(104, high_freq_factor.to_bits());
+            put(108, original_max_position);
+        }
+    }
+    put(112, p.tied_head as u32);
+}
+
+fn encode_wordpiece(put: &mut impl FnMut(usize, u32), k: &WordPieceParams) {
+    put(160, 1);
+    let flags = k.lowercase as u32
+        | (k.strip_accents as u32) << 1
+        | (k.tokenize_cjk as u32) << 2
+        | (k.clean_text as u32) << 3;
+    put(164, flags);
+    put(168, k.unk);
+    put(172, k.cls);
+    put(176, k.sep);
+    put(180, k.pad);
+    put(184, k.mask);
+    put(188, k.max_chars_per_word);
+}
+
+fn encode_bpe(put: &mut impl FnMut(usize, u32), k: &BpeParams) {
+    put(160, 2);
+    put(
+        164,
+        match k.pre_tokenizer {
+            PreTokenizer::Gpt2 => 1,
+            PreTokenizer::Gpt2Digits => 2,
+        },
+    );
+    put(168, k.bos.unwrap_or(NO_TOKEN));
+    put(172, k.eos.unwrap_or(NO_TOKEN));
+    put(176, k.pad.unwrap_or(NO_TOKEN));
+    put(180, k.add_bos as u32 | (k.chat_ml as u32) << 1);
+}
+
+fn decode_bert(h: &[u8]) -> Result<BertParams> {
+    let hidden = ranged(h, ("hidden", 52), 1, 1 << 16)?;
+    let n_heads = ranged(h, ("n_heads", 60), 1, hidden)?;
+    if hidden % n_heads != 0 {
+        return Err(bad(("n_heads", 60)));
     }
     let activation = match u32_at(h, 80) {
         1 => Activation::GeluErf,
-        _ => return Err(bad(80)),
+        _ => return Err(bad(("activation", 80))),
     };
-    Ok(ArchParams {
-        vocab_size: ranged(h, 48, 1, 1 << 24)?,
+    Ok(BertParams {
+        vocab_size: ranged(h, ("vocab_size", 48), 1, 1 << 24)?,
         hidden,
-        n_layers: ranged(h, 56, 1, 256)?,
+        n_layers: ranged(h, ("n_layers", 56), 1, 256)?,
         n_heads,
-        intermediate: ranged(h, 64, 1, 1 << 18)?,
-        max_position: ranged(h, 68, 2, 1 << 16)?,
-        type_vocab_size: ranged(h, 72, 1, 16)?,
-        layer_norm_eps: eps,
+        intermediate: ranged(h, ("intermediate", 64), 1, 1 << 18)?,
+        max_position: ranged(h, ("max_position", 68), 2, 1 << 16)?,
+        type_vocab_size: ranged(h, ("type_vocab_size", 72), 1, 16)?,
+        layer_norm_eps: float(h, ("layer_norm_eps", 76), 0.0, true)?,
         activation,
+    })
+}
+
+fn decode_decoder(h: &[u8], arch: Arch) -> Result<DecoderParams> {
+    let hidden = ranged(h, ("hidden", 52), 1, 1 << 16)?;
+    let n_heads = ranged(h, ("n_heads", 60), 1, hidden)?;
+    let n_kv_heads = ranged(h, ("n_kv_heads", 72), 1, n_heads)?;
+    if n_heads % n_kv_heads != 0 {
+        return Err(bad(("n_kv_heads", 72)));
+    }
+    let head_dim = ranged(h, ("head_dim", 84), 2, 1024)?;
+    if head_dim % 2 != 0 {
+        return Err(bad(("head_dim", 84)));
+    }
+    let activation = match (u32_at(h, 80), arch) {
+        (2, Arch::Llama) => Activation::SwiGlu,
+        (3, Arch::Gpt2) => Activation::GeluTanh,
+        _ => return Err(bad(("activation", 80))),
+    };
+    let (rope_theta, rope_scaling) = match arch {
+        Arch::Llama => (float(h, ("rope_theta", 88), 1.0, true)?, decode_rope_scaling(h)?),
+        _ => {
+            ranged(h, ("rope_theta", 88), 0, 0)?;
+            ranged(h, ("rope_scaling", 92), 0, 0)?;
+            (0.0, RopeScaling::None)
+        }
+    };
+    Ok(DecoderParams {
+        vocab_size: ranged(h, ("vocab_size", 48), 1, 1 << 24)?,
+        hidden,
+        n_layers: ranged(h, ("n_layers", 56), 1, 256)?,
+        n_heads,
+        intermediate: ranged(h, ("intermediate", 64), 1, 1 << 18)?,
+        max_position: ranged(h, ("max_position", 68), 2, 1 << 20)?,
+        n_kv_heads,
+        norm_eps: float(h, ("norm_eps", 76), 0.0, true)?,
+        activation,
+        head_dim,
+        rope_theta,
+        rope_scaling,
+        tied_head: ranged(h, ("head_flags", 112), 0, 1)? == 1,
+    })
+}
+
+fn decode_rope_scaling(h: &[u8]) -> Result<RopeScaling> {
+    Ok(match ranged(h, ("rope_scaling", 92), 0, 2)? {
+        0 => RopeScaling::None,
+        1 => RopeScaling::Linear { factor: float(h, ("rope_factor", 96), 1.0, false)? },
+        _ => {
+            let low_freq_factor = float(h, ("rope_low_freq_factor", 100), 0.0, true)?;
+            RopeScaling::Llama3 {
+                factor: float(h, ("rope_factor", 96), 1.0, false)?,
+                low_freq_factor,
+                high_freq_factor: float(h, ("rope_high_freq_factor", 104), low_freq_factor, true)?,
+                original_max_position: ranged(h, ("rope_original_max_position", 108), 1, u32::MAX)?,
+            }
+        }
     })
 }
 
 fn decode_task(h: &[u8], task: Task, p: &ArchParams) -> Result<TaskParams> {
     let n_labels = match task {
-        Task::Classification => ranged(h, 128, 1, 1024)?,
-        _ => ranged(h, 128, 0, 0)?,
+        Task::Classification => ranged(h, ("n_labels", 128), 1, 1024)?,
+        _ => ranged(h, ("n_labels", 128), 0, 0)?,
     };
-    let pooling = match u32_at(h, 132) {
-        0 => Pooling::Cls,
-        1 => Pooling::Mean,
-        2 => Pooling::Pooler,
-        _ => return Err(bad(132)),
+    let pooling = match (u32_at(h, 132), task) {
+        (0, _) => Pooling::Cls,
+        (1, t) if t != Task::CausalLm => Pooling::Mean,
+        (2, t) if t != Task::CausalLm => Pooling::Pooler,
+        _ => return Err(bad(("pooling", 132))),
     };
-    let flags = ranged(h, 136, 0, 3)?;
+    let flags = match task {
+        Task::CausalLm => ranged(h, ("task_flags", 136), 0, 0)?,
+        _ => ranged(h, ("task_flags", 136), 0, 3)?,
+    };
     let has_pooler = flags & 2 != 0;
     if (pooling == Pooling::Pooler || task == Task::Classification) && !has_pooler {
-        return Err(bad(132));
+        return Err(bad(("pooling", 132)));
     }
     Ok(TaskParams {
         n_labels,
         pooling,
         normalize: flags & 1 != 0,
         has_pooler,
-        default_max_seq: ranged(h, 140, 2, p.max_position)?,
+        default_max_seq: ranged(h, ("default_max_seq", 140), 2, p.max_position())?,
     })
 }
 
-fn decode_tokenizer(h: &[u8], p: &ArchParams) -> Result<TokenizerParams> {
-    ranged(h, 160, 1, 1)?;
-    let flags = ranged(h, 164, 0, 15)?;
-    let id = |at| ranged(h, at, 0, p.vocab_size - 1);
-    Ok(TokenizerParams {
+fn decode_wordpiece(h: &[u8], vocab: u32) -> Result<WordPieceParams> {
+    let flags = ranged(h, ("wordpiece_flags", 164), 0, 15)?;
+    let id = |field| ranged(h, field, 0, vocab - 1);
+    Ok(WordPieceParams {
         lowercase: flags & 1 != 0,
         strip_accents: flags & 2 != 0,
         tokenize_cjk: flags & 4 != 0,
         clean_text: flags & 8 != 0,
-        unk: id(168)?,
-        cls: id(172)?,
-        sep: id(176)?,
-        pad: id(180)?,
-        mask: id(184)?,
-        max_chars_per_word: ranged(h, 188, 1, 200)?,
+        unk: id(("unk", 168))?,
+        cls: id(("cls", 172))?,
+        sep: id(("sep", 176))?,
+        pad: id(("pad", 180))?,
+        mask: id(("mask", 184))?,
+        max_chars_per_word: ranged(h, ("max_chars_per_word", 188), 1, 200)?,
+    })
+}
+
+fn decode_bpe(h: &[u8], vocab: u32) -> Result<BpeParams> {
+    let pre_tokenizer = match u32_at(h, 164) {
+        1 => PreTokenizer::Gpt2,
+        2 => PreTokenizer::Gpt2Digits,
+        _ => return Err(bad(("pre_tokenizer", 164))),
+    };
+    let flags = ranged(h, ("bpe_flags", 180), 0, 3)?;
+    let bos = token(h, ("bos", 168), vocab)?;
+    if flags & 1 != 0 && bos.is_none() {
+        return Err(bad(("bpe_flags", 180)));
+    }
+    Ok(BpeParams {
+        pre_tokenizer,
+        bos,
+        eos: token(h, ("eos", 172), vocab)?,
+        pad: token(h, ("pad", 176), vocab)?,
+        add_bos: flags & 1 != 0,
+        chat_ml: flags & 2 != 0,
     })
 }

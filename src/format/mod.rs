@@ -102,8 +102,9 @@ mod writer;
 
 pub use crc32::crc32;
 pub use header::{
-    Activation, Arch, ArchParams, Header, Pooling, Task, TaskParams, TokenizerParams, ALIGN, CHECKSUM_START,
-    HEADER_LEN, KNOWN_FEATURES, MAGIC, VERSION_MAJOR, VERSION_MINOR,
+    Activation, Arch, ArchParams, BertParams, BpeParams, DecoderParams, Header, Pooling, PreTokenizer, RopeScaling,
+    Task, TaskParams, TokenizerParams, WordPieceParams, ALIGN, CHECKSUM_START, HEADER_LEN, KNOWN_FEATURES, MAGIC,
+    NO_TOKEN, VERSION_MAJOR, VERSION_MINOR,
 };
 pub use reader::{Blob, MAX_SECTIONS};
 pub use section::{align_up, DType, Section, ENTRY_LEN, NAME_LEN};

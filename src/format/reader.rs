@@ -30,12 +30,12 @@ impl<'a> Blob<'a> {
             return Err(Error::Misaligned);
         }
         let file_len =
-            usize::try_from(super::header::u64_at(h, 16)).map_err(|_| Error::BadHeader { field: 16 })?;
+            usize::try_from(super::header::u64_at(h, 16)).map_err(|_| Error::BadHeader { field: "file_len" })?;
         let Some(bytes) = bytes.get(..file_len) else {
             return Err(Error::Truncated { needed: file_len, got: bytes.len() });
         };
         if file_len < HEADER_LEN {
-            return Err(Error::BadHeader { field: 16 });
+            return Err(Error::BadHeader { field: "file_len" });
         }
         let expected = u32_at(h, 12);
         let actual = crc32(bytes.get(CHECKSUM_START..).unwrap_or(&[]));
@@ -68,7 +68,7 @@ impl<'a> Blob<'a> {
     fn check_table(&self) -> Result<()> {
         let count = self.header.section_count as usize;
         if count > MAX_SECTIONS || u32_at(self.bytes, 32) as usize != HEADER_LEN {
-            return Err(Error::BadHeader { field: 28 });
+            return Err(Error::BadHeader { field: "section_count" });
         }
         let table_end = HEADER_LEN + count * ENTRY_LEN;
         if table_end > self.bytes.len() {
@@ -120,7 +120,7 @@ impl<'a> Blob<'a> {
     /// A `U32` section as a slice.
     pub fn u32s(&self, index: u16, s: &Section) -> Result<&'a [u32]> {
         if s.dtype != DType::U32 {
-            return Err(Error::ShapeMismatch { index });
+            return Err(Error::WrongSectionType { index });
         }
         bytemuck::try_cast_slice(self.bytes_of(s)).map_err(|_| Error::Misaligned)
     }
@@ -128,7 +128,7 @@ impl<'a> Blob<'a> {
     /// A `U8` section as a slice.
     pub fn u8s(&self, index: u16, s: &Section) -> Result<&'a [u8]> {
         if s.dtype != DType::U8 {
-            return Err(Error::ShapeMismatch { index });
+            return Err(Error::WrongSectionType { index });
         }
         Ok(self.bytes_of(s))
     }
@@ -136,7 +136,7 @@ impl<'a> Blob<'a> {
     /// An `F32` section as a slice.
     pub fn f32s(&self, index: u16, s: &Section) -> Result<&'a [f32]> {
         if s.dtype != DType::F32 {
-            return Err(Error::ShapeMismatch { index });
+            return Err(Error::WrongSectionType { index });
         }
         bytemuck::try_cast_slice(self.bytes_of(s)).map_err(|_| Error::Misaligned)
     }
@@ -152,14 +152,14 @@ impl<'a> Blob<'a> {
             DType::I8Row => {
                 let n = rows * cols;
                 let scales_at = n.div_ceil(ALIGN) * ALIGN;
-                let values = raw.get(..n).ok_or(Error::ShapeMismatch { index })?;
-                let scales = raw.get(scales_at..).ok_or(Error::ShapeMismatch { index })?;
+                let values = raw.get(..n).ok_or(Error::WrongSectionType { index })?;
+                let scales = raw.get(scales_at..).ok_or(Error::WrongSectionType { index })?;
                 MatrixData::I8 {
                     values: bytemuck::cast_slice(values),
                     scales: bytemuck::try_cast_slice(scales).map_err(cast_err)?,
                 }
             }
-            _ => return Err(Error::ShapeMismatch { index }),
+            _ => return Err(Error::WrongSectionType { index }),
         };
         Ok(Matrix { rows, cols, data })
     }

@@ -151,7 +151,7 @@ impl Section {
         name[..name_len].copy_from_slice(used);
         let s = Section { name, name_len: name_len as u8, dtype, shape, ndim, offset, len };
         if dtype.byte_len(s.rows(), s.cols()) != Some(len) {
-            return Err(Error::ShapeMismatch { index });
+            return Err(Error::WrongSectionType { index });
         }
         match offset.checked_add(len) {
             Some(end) if end <= blob_len => Ok(s),

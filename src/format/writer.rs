@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::crc32::crc32;
-use super::header::{Header, ALIGN, CHECKSUM_START, HEADER_LEN, VERSION_MINOR};
+use super::header::{Header, ALIGN, CHECKSUM_START, HEADER_LEN};
 use super::section::{align_up, DType, Section, ENTRY_LEN, NAME_LEN};
 
 /// One section waiting to be written.
@@ -77,7 +77,7 @@ pub fn write_blob(mut header: Header, sections: &[PendingSection]) -> Result<Vec
     }
     header.section_count = sections.len() as u32;
     header.file_len = at as u64;
-    header.version_minor = VERSION_MINOR;
+    header.version_minor = header.required_minor();
     let mut out = Vec::with_capacity(at);
     out.extend_from_slice(&header.encode());
     for (s, &off) in sections.iter().zip(&offsets) {

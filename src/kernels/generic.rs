@@ -351,6 +351,69 @@ pub fn gelu_erf(x: &mut [f32]) {
     }
 }
 
+/// GELU, tanh approximation, in place (GPT-2's `gelu_new`):
+/// `x = 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))`.
+pub fn gelu_tanh(x: &mut [f32]) {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    for v in x.iter_mut() {
+        let u = SQRT_2_OVER_PI * (*v + 0.044715 * *v * *v * *v);
+        *v = 0.5 * *v * (1.0 + libm::tanhf(u));
+    }
+}
+
+/// SwiGLU in place: `gate = silu(gate) * up`, `silu(g) = g / (1 + exp(-g))` (Llama's MLP).
+///
+/// Contract: `gate.len() == up.len()`.
+pub fn silu_mul(gate: &mut [f32], up: &[f32]) {
+    debug_assert_eq!(gate.len(), up.len(), "silu_mul: lengths");
+    for (g, &u) in gate.iter_mut().zip(up) {
+        *g = *g / (1.0 + libm::expf(-*g)) * u;
+    }
+}
+
+/// RMSNorm in place: `x = x / sqrt(mean(x^2) + eps) * gamma` (Llama's `LlamaRMSNorm`, the mean
+/// of squares accumulated in f32 as PyTorch does in fp32).
+///
+/// Contract: `gamma.len() == x.len()`.
+pub fn rms_norm(x: &mut [f32], gamma: &[f32], eps: f32) {
+    debug_assert_eq!(gamma.len(), x.len(), "rms_norm: gamma length");
+    if x.is_empty() {
+        return;
+    }
+    let mut acc = [0.0f32; LANES];
+    let mut chunks = x.chunks_exact(LANES);
+    for c in &mut chunks {
+        for l in 0..LANES {
+            acc[l] += c[l] * c[l];
+        }
+    }
+    let mut ss = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for v in chunks.remainder() {
+        ss += v * v;
+    }
+    let rstd = 1.0 / libm::sqrtf(ss / x.len() as f32 + eps);
+    for (v, g) in x.iter_mut().zip(gamma) {
+        *v = *v * rstd * g;
+    }
+}
+
+/// Rotary position embedding of one head in place, "rotate half" layout (Hugging Face Llama):
+/// for `i < d/2`, `(x[i], x[i + d/2])` is rotated by the angle whose cosine and sine are
+/// `cos[i]`, `sin[i]`: `x[i] = x[i] c - x[i + d/2] s`, `x[i + d/2] = x[i + d/2] c + x[i] s`.
+///
+/// Contract: `x.len() == 2 * cos.len() == 2 * sin.len()`.
+pub fn rope_half(x: &mut [f32], cos: &[f32], sin: &[f32]) {
+    let half = x.len() / 2;
+    debug_assert_eq!(cos.len(), half, "rope_half: cos length");
+    debug_assert_eq!(sin.len(), half, "rope_half: sin length");
+    let (lo, hi) = x.split_at_mut(half);
+    for (((a, b), &c), &s) in lo.iter_mut().zip(hi.iter_mut()).zip(cos).zip(sin) {
+        let (x0, x1) = (*a, *b);
+        *a = x0 * c - x1 * s;
+        *b = x1 * c + x0 * s;
+    }
+}
+
 /// `x = tanh(x)` in place (`libm::tanhf`).
 pub fn tanh_inplace(x: &mut [f32]) {
     for v in x.iter_mut() {

@@ -239,6 +239,23 @@ pub fn matmul_i8_i16(
     generic::matmul_i8_i16(out, xq, xs, w, ws, m, k, n)
 }
 
+/// Quantizes the `m` rows of `x[m, k]` to 16 bits within [`i16_act_max`]`(k)`, one scale per row:
+/// returns `(xq[m, k], xs[m])`, the activation operands of [`matmul_i8_i16`].
+pub fn quantize_rows_i16<'s>(
+    xq: &'s mut [i16],
+    xs: &'s mut [f32],
+    x: &[f32],
+    m: usize,
+    k: usize,
+) -> (&'s [i16], &'s [f32]) {
+    let (xq, xs) = (&mut xq[..m * k], &mut xs[..m]);
+    let qmax = i16_act_max(k);
+    for ((q, s), row) in xq.chunks_exact_mut(k).zip(xs.iter_mut()).zip(x.chunks_exact(k)) {
+        *s = quantize_row_i16(q, row, qmax);
+    }
+    (xq, xs)
+}
+
 /// Symmetric per-row 16-bit activation quantization (see [`generic::quantize_row_i16`]).
 #[inline]
 pub fn quantize_row_i16(dst: &mut [i16], src: &[f32], qmax: i32) -> f32 {
@@ -304,6 +321,30 @@ pub fn gelu_erf(x: &mut [f32]) {
         return x86_avx512::gelu_erf(x);
     }
     generic::gelu_erf(x)
+}
+
+/// GELU, tanh approximation (see [`generic::gelu_tanh`]).
+#[inline]
+pub fn gelu_tanh(x: &mut [f32]) {
+    generic::gelu_tanh(x)
+}
+
+/// SwiGLU: `gate = silu(gate) * up` (see [`generic::silu_mul`]).
+#[inline]
+pub fn silu_mul(gate: &mut [f32], up: &[f32]) {
+    generic::silu_mul(gate, up)
+}
+
+/// RMSNorm in place (see [`generic::rms_norm`]).
+#[inline]
+pub fn rms_norm(x: &mut [f32], gamma: &[f32], eps: f32) {
+    generic::rms_norm(x, gamma, eps)
+}
+
+/// Rotary embedding of one head, rotate-half layout (see [`generic::rope_half`]).
+#[inline]
+pub fn rope_half(x: &mut [f32], cos: &[f32], sin: &[f32]) {
+    generic::rope_half(x, cos, sin)
 }
 
 /// `x = tanh(x)` in place.

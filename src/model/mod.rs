@@ -1,20 +1,20 @@
-//! Models: BERT encoder with embedding, classification and masked-LM heads.
+//! Models: the BERT encoder (embedding, classification and masked-LM heads) and the decoders
+//! (Llama family, GPT-2).
 //!
-//! `Bert` borrows its weights from a validated blob; a `Session` binds it to a caller-owned arena
-//! and runs text through tokenizer, encoder and head.
+//! Layout: [`schema`] lists every architecture's tensors once; `ops` holds what all architectures
+//! share (linear layers, norms, RoPE, attention, the key/value cache); `arena` carves the caller's
+//! buffer; `bert` and `decoder` hold one architecture family each: its loader, weights, working
+//! memory and forward pass. A BERT model runs in a [`Session`]; a decoder in a `Generator`.
 
+pub(crate) mod arena;
 mod bert;
-mod blocks;
-mod config;
-mod encoder;
-mod kv;
+pub(crate) mod ops;
 mod options;
-mod session;
-mod state;
-mod weights;
+pub mod schema;
+pub(crate) mod views;
 
-pub use bert::{Bert, Embeddings, Head, MlmHead};
-pub use config::{BertConfig, MAX_LAYERS};
+pub use arena::ALIGN as ARENA_ALIGN;
+pub use bert::{BertConfig, Classification, Embeddings, Head, LayerWeights, MlmHead, Prediction, Session, MAX_LAYERS};
+pub use bert::Bert;
+pub use ops::linear::{Linear, Norm};
 pub use options::{KvPrecision, SessionOptions};
-pub use session::{Classification, Prediction, Session};
-pub use weights::{LayerWeights, Linear, Norm};

@@ -1,6 +1,7 @@
 //! How a [`Session`](super::Session) uses its arena: sequence length, chunk size, key/value precision.
 
-/// Precision of the key/value cache (keys and values of every position, every layer reuses it).
+/// Precision of the key/value cache (keys and values of every position; an encoder keeps one layer
+/// at a time, a decoder every layer).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -13,6 +14,8 @@ pub enum KvPrecision {
     /// matmuls with exact i32 accumulation. all-MiniLM-L6-v2 with f32 weights stays within
     /// embedding cosine 0.99997 of PyTorch (f32 keys and values: 1.0000000).
     I8,
+    /// f16 keys and values: half of [`KvPrecision::F32`]; products accumulate in f32.
+    F16,
 }
 
 /// Arena options of a session (see [`Bert::arena_len_with`](super::Bert::arena_len_with)).

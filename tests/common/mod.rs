@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use picoformer::format::*;
+use picoformer::model::schema::{self, Dims, Kind, Schema};
 
 /// Deterministic pseudo-random numbers in [-scale, scale).
 pub struct Lcg(pub u64);
@@ -84,7 +85,7 @@ pub fn header(t: &Tiny) -> Header {
         section_count: 0,
         arch: Arch::Bert,
         task: t.task,
-        params: ArchParams {
+        params: ArchParams::Bert(BertParams {
             vocab_size: vocab(t).len() as u32,
             hidden: t.hidden,
             n_layers: t.layers,
@@ -94,7 +95,7 @@ pub fn header(t: &Tiny) -> Header {
             type_vocab_size: 2,
             layer_norm_eps: 1e-12,
             activation: Activation::GeluErf,
-        },
+        }),
         task_params: TaskParams {
             n_labels: if t.task == Task::Classification { 2 } else { 0 },
             pooling: Pooling::Mean,
@@ -102,7 +103,7 @@ pub fn header(t: &Tiny) -> Header {
             has_pooler: t.task == Task::Classification,
             default_max_seq: t.max_pos,
         },
-        tokenizer: TokenizerParams {
+        tokenizer: TokenizerParams::WordPiece(WordPieceParams {
             lowercase: true,
             strip_accents: true,
             tokenize_cjk: true,
@@ -113,45 +114,50 @@ pub fn header(t: &Tiny) -> Header {
             pad: 0,
             mask: 4,
             max_chars_per_word: 100,
-        },
+        }),
     }
+}
+
+/// Random tensors for every section `schema` asks of a model with `header` (matrices in `dtype`,
+/// norm scales around 1, everything else around 0), in schema order: globals, then each layer.
+pub fn tensors(schema: &Schema, header: &Header, dtype: DType, rng: &mut Lcg) -> Vec<PendingSection> {
+    let dims = Dims::from_header(header);
+    let layers = match &header.params {
+        ArchParams::Bert(p) => p.n_layers,
+        ArchParams::Decoder(p) => p.n_layers,
+        _ => 0,
+    };
+    let mut out = vec![];
+    for (scope, def) in schema.blob_order(layers as usize) {
+        if dims.required(def) != Some(true) {
+            continue;
+        }
+        let (rows, cols) = dims.shape(def);
+        let name = schema.section_name(scope, def);
+        out.push(match def.kind {
+            Kind::Matrix => matrix(name, rows as u32, cols as u32, dtype, rng),
+            Kind::Vector => {
+                let base = if def.name.ends_with("norm.weight") || def.name.ends_with("Norm.weight")
+                    || def.name.ends_with("ln_1.weight") || def.name.ends_with("ln_2.weight")
+                    || def.name.ends_with("ln_f.weight")
+                {
+                    1.0
+                } else {
+                    0.0
+                };
+                vector(name, rows as u32, base, rng)
+            }
+        });
+    }
+    out
 }
 
 pub fn sections(t: &Tiny) -> Vec<PendingSection> {
     let mut rng = Lcg(42);
     let words = vocab(t);
-    let (h, i, v) = (t.hidden, t.inter, words.len() as u32);
-    let d = t.dtype;
-    let mut s = vec![
-        matrix("embeddings.word_embeddings.weight".into(), v, h, d, &mut rng),
-        matrix("embeddings.position_embeddings.weight".into(), t.max_pos, h, d, &mut rng),
-        matrix("embeddings.token_type_embeddings.weight".into(), 2, h, d, &mut rng),
-        vector("embeddings.LayerNorm.weight".into(), h, 1.0, &mut rng),
-        vector("embeddings.LayerNorm.bias".into(), h, 0.0, &mut rng),
-    ];
-    for l in 0..t.layers {
-        let p = |n: &str| format!("encoder.layer.{l}.{n}");
-        for name in
-            ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"]
-        {
-            s.push(matrix(p(&format!("{name}.weight")), h, h, d, &mut rng));
-            s.push(vector(p(&format!("{name}.bias")), h, 0.0, &mut rng));
-        }
-        s.push(vector(p("attention.output.LayerNorm.weight"), h, 1.0, &mut rng));
-        s.push(vector(p("attention.output.LayerNorm.bias"), h, 0.0, &mut rng));
-        s.push(matrix(p("intermediate.dense.weight"), i, h, d, &mut rng));
-        s.push(vector(p("intermediate.dense.bias"), i, 0.0, &mut rng));
-        s.push(matrix(p("output.dense.weight"), h, i, d, &mut rng));
-        s.push(vector(p("output.dense.bias"), h, 0.0, &mut rng));
-        s.push(vector(p("output.LayerNorm.weight"), h, 1.0, &mut rng));
-        s.push(vector(p("output.LayerNorm.bias"), h, 0.0, &mut rng));
-    }
+    let mut s = tensors(&schema::BERT, &header(t), t.dtype, &mut rng);
     match t.task {
         Task::Classification => {
-            s.push(matrix("pooler.dense.weight".into(), h, h, d, &mut rng));
-            s.push(vector("pooler.dense.bias".into(), h, 0.0, &mut rng));
-            s.push(matrix("classifier.weight".into(), 2, h, d, &mut rng));
-            s.push(vector("classifier.bias".into(), 2, 0.0, &mut rng));
             let labels = ["negative", "positive"];
             let strings: Vec<u8> = labels.concat().into_bytes();
             let offsets = [0u32, 8, 16];
@@ -167,13 +173,6 @@ pub fn sections(t: &Tiny) -> Vec<PendingSection> {
                 shape: vec![3],
                 bytes: u32_bytes(&offsets),
             });
-        }
-        Task::MaskedLm => {
-            s.push(matrix("cls.predictions.transform.dense.weight".into(), h, h, d, &mut rng));
-            s.push(vector("cls.predictions.transform.dense.bias".into(), h, 0.0, &mut rng));
-            s.push(vector("cls.predictions.transform.LayerNorm.weight".into(), h, 1.0, &mut rng));
-            s.push(vector("cls.predictions.transform.LayerNorm.bias".into(), h, 0.0, &mut rng));
-            s.push(vector("cls.predictions.bias".into(), v, 0.0, &mut rng));
         }
         _ => {}
     }

@@ -1,6 +1,6 @@
 //! Model hyper-parameters as the forward pass uses them (sizes as `usize`).
 
-use crate::format::Header;
+use crate::format::{ArchParams, Header};
 
 /// Most encoder layers a model may have.
 pub const MAX_LAYERS: usize = 64;
@@ -32,9 +32,12 @@ pub struct BertConfig {
 }
 
 impl BertConfig {
-    pub(crate) fn from_header(h: &Header) -> BertConfig {
-        let p = &h.params;
-        BertConfig {
+    /// The configuration of a BERT header (`None` for other architectures).
+    pub(crate) fn from_header(h: &Header) -> Option<BertConfig> {
+        let ArchParams::Bert(p) = &h.params else {
+            return None;
+        };
+        Some(BertConfig {
             vocab_size: p.vocab_size as usize,
             hidden: p.hidden as usize,
             n_layers: p.n_layers as usize,
@@ -45,6 +48,6 @@ impl BertConfig {
             type_vocab_size: p.type_vocab_size as usize,
             eps: p.layer_norm_eps,
             n_labels: h.task_params.n_labels as usize,
-        }
+        })
     }
 }

@@ -1,15 +1,17 @@
 //! A BERT model borrowed from a validated blob: configuration, weight indices, tokenizer, labels.
 
+use super::arena::State;
+use crate::model::arena;
 use super::config::{BertConfig, MAX_LAYERS};
-use super::options::SessionOptions;
-use super::state::Plan;
-use super::weights::{self, find, find_in_layer, layer_wants, Linear, Norm, Want};
-use crate::format::{Arch, Blob, Pooling, Task};
+use super::weights;
+use crate::format::{Arch, Blob, Pooling, Task, TokenizerParams};
+use crate::model::ops::linear::{Linear, Norm};
+use crate::model::options::SessionOptions;
+use crate::model::schema::{self, find_globals, find_layer, index_of, Dims, BERT, MAX_LAYER_TENSORS};
+use crate::model::views::{matrix, vector};
 use crate::quant::Matrix;
 use crate::tokenizer::{Vocab, WordPiece, WordPieceConfig};
 use crate::{Error, Result};
-
-const OUTSIDE: u16 = u16::MAX;
 
 /// Embedding tables and their LayerNorm.
 #[derive(Debug, Clone, Copy)]
@@ -53,7 +55,7 @@ pub struct Bert<'a> {
     blob: Blob<'a>,
     config: BertConfig,
     embeddings: Embeddings<'a>,
-    layers: heapless::Vec<[u16; 16], MAX_LAYERS>,
+    layers: heapless::Vec<[u16; MAX_LAYER_TENSORS], MAX_LAYERS>,
     pooler: Option<Linear<'a>>,
     head: Head<'a>,
     tokenizer: WordPiece<'a>,
@@ -71,31 +73,37 @@ impl<'a> Bert<'a> {
     pub fn from_blob(blob: Blob<'a>) -> Result<Bert<'a>> {
         let h = *blob.header();
         if h.arch != Arch::Bert {
-            return Err(Error::UnsupportedArch(1));
+            return Err(Error::UnsupportedArch(h.arch.code()));
         }
-        let config = BertConfig::from_header(&h);
-        if config.n_layers > MAX_LAYERS {
-            return Err(Error::BadHeader { field: 56 });
-        }
-        let embeddings = load_embeddings(&blob, &config)?;
+        let config = BertConfig::from_header(&h).ok_or(Error::UnsupportedArch(h.arch.code()))?;
+        let dims = Dims::from_header(&h);
+        let ix = find_globals(&blob, &BERT, &dims)?;
         let mut layers = heapless::Vec::new();
-        let wants = layer_wants(&config);
         for l in 0..config.n_layers {
-            let mut ix = [0u16; 16];
-            for (t, want) in wants.iter().enumerate() {
-                ix[t] = find_in_layer(&blob, l, t, *want)?;
-            }
-            layers.push(ix).map_err(|_| Error::BadHeader { field: 56 })?;
+            let found = find_layer(&blob, &BERT, &dims, l)?;
+            layers.push(found).map_err(|_| Error::BadHeader { field: "n_layers" })?;
         }
-        let hd = config.hidden;
-        let pooler = match h.task_params.has_pooler {
-            true => Some(linear(&blob, "pooler.dense", hd, hd, 0)?),
-            false => None,
+        let lin = |w: usize, b: usize| Linear { w: matrix(&blob, ix[w]), b: vector(&blob, ix[b]) };
+        let norm = |w: usize, b: usize| Norm { weight: vector(&blob, ix[w]), bias: vector(&blob, ix[b]) };
+        let embeddings = Embeddings {
+            word: matrix(&blob, ix[WORD]),
+            position: matrix(&blob, ix[POSITION]),
+            token_type: matrix(&blob, ix[TOKEN_TYPE]),
+            norm: norm(EMB_NORM_W, EMB_NORM_B),
         };
+        let pooler = h.task_params.has_pooler.then(|| lin(POOLER_W, POOLER_B));
         let head = match h.task {
-            Task::Embedding => Head::None,
-            Task::Classification => Head::Classifier(linear(&blob, "classifier", config.n_labels, hd, 2)?),
-            Task::MaskedLm => Head::Mlm(load_mlm(&blob, &config, embeddings.word)?),
+            Task::Classification => Head::Classifier(lin(CLASSIFIER_W, CLASSIFIER_B)),
+            Task::MaskedLm => {
+                let tied = ix[MLM_DECODER_W] == u16::MAX;
+                let decoder_w = if tied { embeddings.word } else { matrix(&blob, ix[MLM_DECODER_W]) };
+                Head::Mlm(MlmHead {
+                    transform: lin(MLM_DENSE_W, MLM_DENSE_B),
+                    norm: norm(MLM_NORM_W, MLM_NORM_B),
+                    decoder: Linear { w: decoder_w, b: vector(&blob, ix[MLM_BIAS]) },
+                })
+            }
+            _ => Head::None,
         };
         let tokenizer = load_tokenizer(&blob)?;
         if tokenizer.vocab().len() != config.vocab_size {
@@ -170,11 +178,13 @@ impl<'a> Bert<'a> {
     /// exact for an arena starting on a 32-byte boundary, up to 31 bytes more otherwise.
     /// `BadSequenceLength` unless `2 <= max_seq <= max_position` and `1 <= chunk <= max_seq`.
     pub fn arena_len_with(&self, opts: &SessionOptions) -> Result<usize> {
-        let plan = self.plan(opts)?;
-        plan.bytes().ok_or(Error::ArenaTooSmall { needed: usize::MAX, got: 0 })
+        self.check(opts)?;
+        arena::measure(|c| State::layout(c, self, opts))
     }
 
-    pub(crate) fn plan(&self, opts: &SessionOptions) -> Result<Plan> {
+    /// Checks `opts` against the model (`BadSequenceLength` unless `2 <= max_seq <= max_position`
+    /// and `1 <= chunk <= max_seq`).
+    pub(crate) fn check(&self, opts: &SessionOptions) -> Result<()> {
         let (max_seq, chunk, max) = (opts.max_seq, opts.chunk, self.config.max_position);
         if !(2..=max).contains(&max_seq) {
             return Err(Error::BadSequenceLength { asked: max_seq, max });
@@ -182,12 +192,17 @@ impl<'a> Bert<'a> {
         if chunk == 0 || chunk > max_seq {
             return Err(Error::BadSequenceLength { asked: chunk, max: max_seq });
         }
-        let out = match self.head {
+        Ok(())
+    }
+
+    /// Outputs of the head: logits and probabilities of a classifier, vocabulary logits of a
+    /// masked LM.
+    pub(crate) fn head_outputs(&self) -> usize {
+        match self.head {
             Head::None => 0,
             Head::Classifier(_) => 2 * self.config.n_labels,
             Head::Mlm(_) => self.config.vocab_size,
-        };
-        Ok(Plan::new(&self.config, out, opts))
+        }
     }
 
     pub(crate) fn embeddings(&self) -> &Embeddings<'a> {
@@ -207,54 +222,22 @@ impl<'a> Bert<'a> {
     }
 }
 
-fn linear<'a>(blob: &Blob<'a>, prefix: &str, rows: usize, cols: usize, t: u16) -> Result<Linear<'a>> {
-    let mut w: heapless::String<64> = heapless::String::new();
-    let mut b: heapless::String<64> = heapless::String::new();
-    let ok = w.push_str(prefix).and(w.push_str(".weight")).and(b.push_str(prefix)).and(b.push_str(".bias"));
-    ok.map_err(|_| Error::MissingSection { layer: OUTSIDE, tensor: t })?;
-    let wi = find(blob, &w, Want::Mat(rows, cols), OUTSIDE, t)?;
-    let bi = find(blob, &b, Want::Vec(rows), OUTSIDE, t + 1)?;
-    Ok(Linear { w: weights::matrix(blob, wi), b: weights::vector(blob, bi) })
-}
-
-fn norm<'a>(blob: &Blob<'a>, w: &str, b: &str, n: usize, t: u16) -> Result<Norm<'a>> {
-    let wi = find(blob, w, Want::Vec(n), OUTSIDE, t)?;
-    let bi = find(blob, b, Want::Vec(n), OUTSIDE, t + 1)?;
-    Ok(Norm { weight: weights::vector(blob, wi), bias: weights::vector(blob, bi) })
-}
-
-fn load_embeddings<'a>(blob: &Blob<'a>, c: &BertConfig) -> Result<Embeddings<'a>> {
-    let h = c.hidden;
-    let mat =
-        |name, rows, t| find(blob, name, Want::Mat(rows, h), OUTSIDE, t).map(|i| weights::matrix(blob, i));
-    Ok(Embeddings {
-        word: mat("embeddings.word_embeddings.weight", c.vocab_size, 10)?,
-        position: mat("embeddings.position_embeddings.weight", c.max_position, 11)?,
-        token_type: mat("embeddings.token_type_embeddings.weight", c.type_vocab_size, 12)?,
-        norm: norm(blob, "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias", h, 13)?,
-    })
-}
-
-fn load_mlm<'a>(blob: &Blob<'a>, c: &BertConfig, word: Matrix<'a>) -> Result<MlmHead<'a>> {
-    let h = c.hidden;
-    let transform = linear(blob, "cls.predictions.transform.dense", h, h, 20)?;
-    let norm = norm(
-        blob,
-        "cls.predictions.transform.LayerNorm.weight",
-        "cls.predictions.transform.LayerNorm.bias",
-        h,
-        22,
-    )?;
-    let w = match blob.section("cls.predictions.decoder.weight") {
-        Some(_) => {
-            let i = find(blob, "cls.predictions.decoder.weight", Want::Mat(c.vocab_size, h), OUTSIDE, 24)?;
-            weights::matrix(blob, i)
-        }
-        None => word,
-    };
-    let bi = find(blob, "cls.predictions.bias", Want::Vec(c.vocab_size), OUTSIDE, 25)?;
-    Ok(MlmHead { transform, norm, decoder: Linear { w, b: weights::vector(blob, bi) } })
-}
+const G: &[schema::TensorDef] = BERT.globals;
+const WORD: usize = index_of(G, "embeddings.word_embeddings.weight");
+const POSITION: usize = index_of(G, "embeddings.position_embeddings.weight");
+const TOKEN_TYPE: usize = index_of(G, "embeddings.token_type_embeddings.weight");
+const EMB_NORM_W: usize = index_of(G, "embeddings.LayerNorm.weight");
+const EMB_NORM_B: usize = index_of(G, "embeddings.LayerNorm.bias");
+const POOLER_W: usize = index_of(G, "pooler.dense.weight");
+const POOLER_B: usize = index_of(G, "pooler.dense.bias");
+const CLASSIFIER_W: usize = index_of(G, "classifier.weight");
+const CLASSIFIER_B: usize = index_of(G, "classifier.bias");
+const MLM_DENSE_W: usize = index_of(G, "cls.predictions.transform.dense.weight");
+const MLM_DENSE_B: usize = index_of(G, "cls.predictions.transform.dense.bias");
+const MLM_NORM_W: usize = index_of(G, "cls.predictions.transform.LayerNorm.weight");
+const MLM_NORM_B: usize = index_of(G, "cls.predictions.transform.LayerNorm.bias");
+const MLM_DECODER_W: usize = index_of(G, "cls.predictions.decoder.weight");
+const MLM_BIAS: usize = index_of(G, "cls.predictions.bias");
 
 fn plane_u32<'a>(blob: &Blob<'a>, name: &str) -> Result<&'a [u32]> {
     let (i, s) = blob.section(name).ok_or(Error::BadVocab)?;
@@ -272,7 +255,9 @@ fn load_tokenizer<'a>(blob: &Blob<'a>) -> Result<WordPiece<'a>> {
         plane_u32(blob, "tokenizer.vocab.offsets")?,
         plane_u32(blob, "tokenizer.vocab.sorted")?,
     )?;
-    let t = blob.header().tokenizer;
+    let TokenizerParams::WordPiece(t) = blob.header().tokenizer else {
+        return Err(Error::BadHeader { field: "tokenizer_kind" });
+    };
     WordPiece::new(
         vocab,
         WordPieceConfig {

@@ -1,12 +1,13 @@
 //! Running a model: a [`Session`] owns the carved arena and turns text into embeddings, class
 //! probabilities or masked-word predictions.
 
-use super::bert::{Bert, Head};
-use super::blocks::linear;
+use super::arena::State;
 use super::encoder::forward;
-use super::options::SessionOptions;
-use super::state::State;
+use super::model::{Bert, Head};
 use crate::format::Pooling;
+use crate::model::arena;
+use crate::model::ops::linear::linear;
+use crate::model::SessionOptions;
 use crate::kernels;
 use crate::tokenizer::Encoding;
 use crate::{Error, Result};
@@ -67,8 +68,8 @@ impl<'m, 'a> Session<'m, 'a> {
     /// Carves `arena` by `opts` (sequence length, chunk, key/value precision). Needs
     /// [`Bert::arena_len_with`]`(opts)` bytes, else `ArenaTooSmall` with the full need.
     pub fn with_options(model: &'m Bert<'m>, arena: &'a mut [u8], opts: &SessionOptions) -> Result<Self> {
-        let plan = model.plan(opts)?;
-        let st = State::carve(arena, &plan)?;
+        model.check(opts)?;
+        let st = arena::carve(arena, |c| State::layout(c, model, opts))?;
         Ok(Session { model, st, opts: *opts, len: 0 })
     }
 

@@ -1,11 +1,13 @@
 //! The BERT encoder forward pass, top to bottom: embeddings, then each layer's attention and
 //! feed-forward blocks. Reads `st.ids[..len]`, leaves the final hidden states in `st.x[..len * H]`.
 
-use super::bert::Bert;
-use super::blocks::{add_norm, attention, linear, Heads};
-use super::state::State;
+use super::arena::State;
+use super::model::Bert;
 use super::weights::LayerWeights;
 use crate::kernels;
+use crate::model::ops::attention::{attention, Mask, Scratch};
+use crate::model::ops::linear::{add_norm, linear};
+use crate::model::ops::Heads;
 
 /// Runs the encoder over the first `len` ids (1 <= len <= max_seq, checked by the caller).
 pub(crate) fn forward(model: &Bert<'_>, st: &mut State<'_>, len: usize, chunk: usize) {
@@ -31,27 +33,29 @@ fn embed(model: &Bert<'_>, st: &mut State<'_>, len: usize) {
     }
 }
 
-/// One post-LN BERT layer over `len` rows, `chunk` rows at a time.
+/// One post-LN BERT layer over `len` rows, `chunk` rows at a time. The key/value cache holds one
+/// layer: this layer's keys and values of every position.
 fn layer(model: &Bert<'_>, w: &LayerWeights<'_>, st: &mut State<'_>, len: usize, chunk: usize) {
     let c = model.config();
     let (h, i) = (c.hidden, c.intermediate);
-    let heads = Heads { n_heads: c.n_heads, head_dim: c.head_dim };
-    // keys and values of every position (via ctx [m, H]) into the cache: k [heads, len, d],
-    // v [heads, d, len], f32 or int8
+    let heads = Heads { n_heads: c.n_heads, n_kv_heads: c.n_heads, head_dim: c.head_dim };
+    // keys and values of every position: k [m, H] in ctx, v [m, H] in q, into the cache
     for r0 in (0..len).step_by(chunk) {
         let m = chunk.min(len - r0);
         let x = &st.x[r0 * h..(r0 + m) * h];
         linear(st.ctx, x, &w.key, st.xq, st.xs, m);
-        st.kv.store_keys(st.ctx, &heads, r0, m, len);
-        linear(st.ctx, x, &w.value, st.xq, st.xs, m);
-        st.kv.store_values(st.ctx, &heads, r0, m, len);
+        linear(st.q, x, &w.value, st.xq, st.xs, m);
+        for (t, (k, v)) in st.ctx[..m * h].chunks_exact(h).zip(st.q[..m * h].chunks_exact(h)).enumerate() {
+            st.kv.store(0, r0 + t, k, v);
+        }
     }
     for r0 in (0..len).step_by(chunk) {
         let m = chunk.min(len - r0);
         let x = &mut st.x[r0 * h..(r0 + m) * h];
         // self-attention: q [m, H] -> ctx [m, H] -> q = ctx · Woᵀ + bo; x = LN(q + x)
         linear(st.q, x, &w.query, st.xq, st.xs, m);
-        attention(st.ctx, st.q, &st.kv, st.scores, st.xq, st.xs, &heads, m, len);
+        let s = &mut Scratch { scores: st.scores, xq: st.xq, xs: st.xs };
+        attention(st.ctx, st.q, &st.kv, 0, Mask::Bidirectional, s, &heads, m, len);
         linear(st.q, st.ctx, &w.attn_out, st.xq, st.xs, m);
         add_norm(x, st.q, &w.attn_norm, c.eps, h, m);
         // feed-forward: ffn [m, I] = gelu(x · W1ᵀ + b1); ctx = ffn · W2ᵀ + b2; x = LN(ctx + x)

@@ -1,0 +1,194 @@
+//! The key/value cache: keys and values of up to `capacity` positions for each of `layers`
+//! layers, in f32, f16 or int8, appended one position at a time, and the two attention products
+//! that read them.
+//!
+//! Layout, per layer and key/value head, with the capacity as stride (so appending never moves
+//! what is stored):
+//! ```text
+//! k  [layers, kv_heads, capacity, d]   keys, one row of d per position
+//! v  [layers, kv_heads, d, capacity]   values transposed: one row of `capacity` per channel
+//! ```
+//! so that `scores = q_h · k_hᵀ` reads the first `len` key rows as one contiguous `[len, d]`
+//! matrix, and each channel `e` of `out_h = p · v_h` is one dot product of `p` with the first
+//! `len` values of row `e`.
+//!
+//! In int8, each (layer, head, position) key slice of `d` values is one row of the reference
+//! quantizer ([`kernels::quantize_row_i8`]) with its own f32 scale (`ks`, `vs`:
+//! `[layers, kv_heads, capacity]`):
+//! - scores: the query rows are quantized to 16 bits and multiplied with the int8 key rows by
+//!   `matmul_i8_i16`, the key scales as weight scales;
+//! - context: `out_h = Σ_j p_j · (sv_j · v_j) = Σ_j (p_j · sv_j) · v_j`: the value scale of position
+//!   `j` is folded into the attention weight `p_j`, then `p'` is quantized to 16 bits and multiplied
+//!   with the int8 value rows (unit weight scales).
+//!
+//! Accumulation is exact in i32: 16-bit activations stay within [`kernels::i16_act_max`] of the
+//! reduced length (`d`, then `len`; 32767 up to 511).
+
+use half::f16;
+
+use super::Heads;
+use crate::kernels;
+use crate::model::arena::Carver;
+use crate::model::KvPrecision;
+use crate::Result;
+
+/// The stored keys and values (shapes in the module docs).
+pub(crate) enum KvData<'a> {
+    F32 { k: &'a mut [f32], v: &'a mut [f32] },
+    F16 { k: &'a mut [f16], v: &'a mut [f16] },
+    I8 { k: &'a mut [i8], ks: &'a mut [f32], v: &'a mut [i8], vs: &'a mut [f32] },
+}
+
+/// Keys and values of every layer and position, with their scratch.
+pub(crate) struct KvCache<'a> {
+    data: KvData<'a>,
+    heads: Heads,
+    capacity: usize,
+    /// `[d]` int8 quantization scratch (empty unless int8).
+    row: &'a mut [i8],
+    /// `[1]` unit weight scale (int8 context; empty otherwise).
+    one: &'a mut [f32],
+}
+
+impl<'a> KvCache<'a> {
+    /// Carves a cache of `layers` x `capacity` positions in `precision`.
+    pub(crate) fn carve(
+        c: &mut Carver<'a>,
+        precision: KvPrecision,
+        heads: Heads,
+        layers: usize,
+        capacity: usize,
+    ) -> Result<KvCache<'a>> {
+        let n = c.count(&[layers, capacity, heads.kv_dim()])?;
+        let scales = c.count(&[layers, heads.n_kv_heads, capacity])?;
+        let data = match precision {
+            KvPrecision::F32 => KvData::F32 { k: c.f32s(n)?, v: c.f32s(n)? },
+            KvPrecision::F16 => KvData::F16 { k: c.f16s(n)?, v: c.f16s(n)? },
+            KvPrecision::I8 => KvData::I8 { k: c.i8s(n)?, ks: c.f32s(scales)?, v: c.i8s(n)?, vs: c.f32s(scales)? },
+        };
+        let int8 = precision == KvPrecision::I8;
+        let row = c.i8s(if int8 { heads.head_dim } else { 0 })?;
+        let one = c.f32s(int8 as usize)?;
+        one.fill(1.0);
+        Ok(KvCache { data, heads, capacity, row, one })
+    }
+
+    /// Positions each layer can hold.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// First element of the `[capacity, d]` key block (or `[d, capacity]` value block) of
+    /// (`layer`, `kv_head`); the scales of that block start at `block / d`.
+    fn block(&self, layer: usize, kv_head: usize) -> usize {
+        (layer * self.heads.n_kv_heads + kv_head) * self.capacity * self.heads.head_dim
+    }
+
+    /// Stores the keys `k[kv_dim]` and values `v[kv_dim]` of position `pos` of `layer`
+    /// (`pos < capacity`, checked by the caller).
+    pub(crate) fn store(&mut self, layer: usize, pos: usize, k: &[f32], v: &[f32]) {
+        let (d, cap) = (self.heads.head_dim, self.capacity);
+        for (head, (kh, vh)) in k.chunks_exact(d).zip(v.chunks_exact(d)).enumerate() {
+            let base = self.block(layer, head);
+            let (krow, scale_at) = (base + pos * d..base + (pos + 1) * d, base / d + pos);
+            let vcol = |e: usize| base + e * cap + pos;
+            match &mut self.data {
+                KvData::F32 { k, v } => {
+                    k[krow].copy_from_slice(kh);
+                    for (e, &x) in vh.iter().enumerate() {
+                        v[vcol(e)] = x;
+                    }
+                }
+                KvData::F16 { k, v } => {
+                    for (dst, &x) in k[krow].iter_mut().zip(kh) {
+                        *dst = f16::from_f32(x);
+                    }
+                    for (e, &x) in vh.iter().enumerate() {
+                        v[vcol(e)] = f16::from_f32(x);
+                    }
+                }
+                KvData::I8 { k, ks, v, vs } => {
+                    ks[scale_at] = kernels::quantize_row_i8(&mut k[krow], kh);
+                    vs[scale_at] = kernels::quantize_row_i8(self.row, vh);
+                    for (e, &x) in self.row.iter().enumerate() {
+                        v[vcol(e)] = x;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `scores[m, len] = q_h[m, d] · k_hᵀ` against the first `len` positions of (`layer`,
+    /// `kv_head`). `xq`, `xs` are scratch (int8 only).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn scores(
+        &self,
+        scores: &mut [f32],
+        qh: &[f32],
+        layer: usize,
+        kv_head: usize,
+        m: usize,
+        len: usize,
+        xq: &mut [i16],
+        xs: &mut [f32],
+    ) {
+        let d = self.heads.head_dim;
+        let base = self.block(layer, kv_head);
+        let (scores, qh, keys) = (&mut scores[..m * len], &qh[..m * d], base..base + len * d);
+        match &self.data {
+            KvData::F32 { k, .. } => kernels::matmul_f32(scores, qh, &k[keys], m, d, len),
+            KvData::F16 { k, .. } => kernels::matmul_f16(scores, qh, &k[keys], m, d, len),
+            KvData::I8 { k, ks, .. } => {
+                let (xq, xs) = kernels::quantize_rows_i16(xq, xs, qh, m, d);
+                let s0 = base / d;
+                kernels::matmul_i8_i16(scores, xq, xs, &k[keys], &ks[s0..s0 + len], m, d, len);
+            }
+        }
+    }
+
+    /// `out_t[d, m] = (p[m, len] · v_h)ᵀ`: the attention output of one head, channel-major, over the
+    /// first `len` positions of (`layer`, `kv_head`). `p` is consumed (int8: scaled in place);
+    /// `xq`, `xs` are scratch (int8 only).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn context_t(
+        &self,
+        out_t: &mut [f32],
+        p: &mut [f32],
+        layer: usize,
+        kv_head: usize,
+        m: usize,
+        len: usize,
+        xq: &mut [i16],
+        xs: &mut [f32],
+    ) {
+        let (d, cap) = (self.heads.head_dim, self.capacity);
+        let base = self.block(layer, kv_head);
+        let (out_t, p) = (&mut out_t[..d * m], &mut p[..m * len]);
+        let row = |e: usize| base + e * cap..base + e * cap + len;
+        match &self.data {
+            KvData::F32 { v, .. } => {
+                for (e, col) in out_t.chunks_exact_mut(m).enumerate() {
+                    kernels::matmul_f32(col, p, &v[row(e)], m, len, 1);
+                }
+            }
+            KvData::F16 { v, .. } => {
+                for (e, col) in out_t.chunks_exact_mut(m).enumerate() {
+                    kernels::matmul_f16(col, p, &v[row(e)], m, len, 1);
+                }
+            }
+            KvData::I8 { v, vs, .. } => {
+                let s0 = base / d;
+                let vs = &vs[s0..s0 + len];
+                for prow in p.chunks_exact_mut(len) {
+                    for (pj, &sv) in prow.iter_mut().zip(vs) {
+                        *pj *= sv;
+                    }
+                }
+                let (xq, xs) = kernels::quantize_rows_i16(xq, xs, p, m, len);
+                for (e, col) in out_t.chunks_exact_mut(m).enumerate() {
+                    kernels::matmul_i8_i16(col, xq, xs, &v[row(e)], self.one, m, len, 1);
+                }
+            }
+        }
+    }
+}
