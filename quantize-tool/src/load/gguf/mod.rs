@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{anyhow, bail, Context, Result};
-use gguf_rs_lib::format::{GGUFTensorType, MetadataValue};
+use gguf_rs_lib::format::MetadataValue;
 use gguf_rs_lib::reader::{GGUFFileReader, GGUFReaderConfig};
 
 pub use self::dequant::GgmlType;
@@ -46,6 +46,8 @@ pub struct TensorInfo {
     pub dims: Vec<usize>,
     /// Byte offset of the data, relative to the start of the tensor data section.
     pub offset: u64,
+    /// Bytes of data in the file.
+    pub byte_len: usize,
 }
 
 impl TensorInfo {
@@ -102,8 +104,9 @@ impl Gguf {
         let tensors = reader
             .tensor_infos()
             .iter()
-            .map(|t| tensor_info(t.name(), t.tensor_type(), t.shape().dims(), t.data_offset()));
-        let tensors = tensors.collect::<Result<Vec<_>>>().with_context(|| path.display().to_string())?;
+            .map(tensor_info)
+            .collect::<Result<Vec<_>>>()
+            .with_context(|| path.display().to_string())?;
         let by_name = tensors.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
         let gguf = Gguf {
             path: path.to_path_buf(),
@@ -128,6 +131,11 @@ impl Gguf {
     /// The GGUF version (3 for files written by current llama.cpp / gguf-py).
     pub fn version(&self) -> u32 {
         self.version
+    }
+
+    /// Absolute byte offset of the tensor data section (tensor offsets are relative to it).
+    pub fn data_start(&self) -> u64 {
+        self.data_start
     }
 
     /// `general.architecture` (`llama`, `gpt2`, ...).
@@ -246,45 +254,39 @@ impl Gguf {
 
     /// `(absolute offset, byte length)` of tensor `t`, checked to end within `file_len`.
     fn byte_range(&self, t: &TensorInfo, file_len: u64) -> Result<(u64, usize)> {
-        let ctx = || format!("{}: tensor {:?}", self.path.display(), t.name);
-        let len = match t.ggml_type {
-            Some(ty) => {
-                ty.bytes_for(t.len()).filter(|_| t.dims.first().is_none_or(|&c| c % ty.block_len() == 0))
-            }
-            None => return Ok((0, 0)), // unsupported type: reported by tensor_f32
-        };
-        let len =
-            len.ok_or_else(|| anyhow!("{}: shape {:?} is not whole {} blocks", ctx(), t.dims, t.type_name))?;
         let start = self.data_start.checked_add(t.offset);
-        let end = start.and_then(|s| s.checked_add(len as u64)).filter(|&e| e <= file_len);
+        let end = start.and_then(|s| s.checked_add(t.byte_len as u64)).filter(|&e| e <= file_len);
         match (start, end) {
-            (Some(start), Some(_)) => Ok((start, len)),
+            (Some(start), Some(_)) => Ok((start, t.byte_len)),
             _ => bail!(
-                "{}: data at offset {} (+{} bytes) lies past the end of the file ({} bytes)",
-                ctx(),
+                "{}: tensor {:?}: data at offset {} (+{} bytes) lies past the end of the file ({} bytes)",
+                self.path.display(),
+                t.name,
                 t.offset,
-                len,
+                t.byte_len,
                 file_len
             ),
         }
     }
 }
 
-/// Our [`TensorInfo`] from the crate's, with an element count that fits in usize.
-fn tensor_info(name: &str, ty: GGUFTensorType, dims: &[u64], offset: u64) -> Result<TensorInfo> {
-    let dims: Vec<usize> = dims.iter().map(|&d| usize::try_from(d)).collect::<Result<_, _>>()?;
-    dims.iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .ok_or_else(|| anyhow!("tensor {name:?}: element count {dims:?} overflows"))?;
-    let type_id = ty as u32;
-    Ok(TensorInfo {
-        name: name.to_owned(),
-        type_id,
-        type_name: ty.name(),
-        ggml_type: GgmlType::from_id(type_id),
-        dims,
-        offset,
-    })
+/// Our [`TensorInfo`] from the crate's: an element count that fits in usize, and the byte length
+/// (ours for the types we dequantize, the crate's table for the others).
+fn tensor_info(t: &gguf_rs_lib::tensor::TensorInfo) -> Result<TensorInfo> {
+    let name = t.name();
+    let dims: Vec<usize> = t.shape().dims().iter().map(|&d| usize::try_from(d)).collect::<Result<_, _>>()?;
+    let len = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    let len = len.ok_or_else(|| anyhow!("tensor {name:?}: element count of {dims:?} overflows"))?;
+    let ty = t.tensor_type();
+    let (type_id, ggml_type) = (ty as u32, GgmlType::from_id(ty as u32));
+    let byte_len = match ggml_type {
+        Some(g) => g.bytes_for(len).filter(|_| dims.first().is_none_or(|&c| c % g.block_len() == 0)),
+        None => t.checked_expected_data_size().ok().and_then(|n| usize::try_from(n).ok()),
+    };
+    let byte_len = byte_len
+        .ok_or_else(|| anyhow!("tensor {name:?}: shape {dims:?} is not whole {} blocks", ty.name()))?;
+    let offset = t.data_offset();
+    Ok(TensorInfo { name: name.to_owned(), type_id, type_name: ty.name(), ggml_type, dims, offset, byte_len })
 }
 
 /// An integer metadata value as i128 (every GGUF integer type fits).
