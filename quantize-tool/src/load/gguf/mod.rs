@@ -4,7 +4,10 @@
 //! The container (header, metadata of every value type, tensor infos, alignment) is parsed by the
 //! `gguf-rs-lib` crate: it reads GGUF v3 with bounded, checked allocations and returns errors,
 //! not panics, on corrupt input. It does not dequantize, so [`dequant`] does, bit-exactly with
-//! ggml's reference. This module adds what the converter needs on top: every tensor's byte range
+//! ggml's reference. (Passed over: `gguf-rs`, whose non-optional dependencies include a CLI stack
+//! and serde_json's `arbitrary_precision`, which would change JSON numbers for the whole tool;
+//! `ggus` + `ggml-quants`, which read enum discriminants from file bytes unchecked and leave Q6_K
+//! dequantization as `todo!()`; candle-core's `gguf_file`, a whole tensor framework for a parser.) This module adds what the converter needs on top: every tensor's byte range
 //! is checked against the file once at [`Gguf::open`], every error names the file (and the key or
 //! tensor), and tensor bytes are read one tensor at a time, so converting a model holds the f32
 //! values of one tensor, never the whole file.
