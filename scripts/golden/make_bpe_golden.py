@@ -7,6 +7,10 @@
   tests/data/bpe_golden_smollm2.jsonl  SmolLM2-135M-Instruct, built exactly as transformers builds it
                                        from the GGUF: AutoTokenizer.from_pretrained(dir, gguf_file=name)
                                        .backend_tokenizer (a tokenizers.Tokenizer)
+  tests/data/bpe_unit_golden.json      for the core's unit tests: the reference's pre-tokenizer splits
+                                       (ByteLevel; Digits then ByteLevel) of the hand-written and
+                                       class-boundary strings, and ids from tiny random BPE models
+                                       (merge order, unk, ignore_merges, added tokens, digits)
   tests/data/bpe_golden_pipelines.json both pipelines as the reference reports them (normalizer,
                                        pre_tokenizer, decoder, model flags, added tokens), so the
                                        Rust side can check it mirrors them
@@ -242,6 +246,82 @@ def dumps_line(row):
     return s.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
 
 
+def byte_pieces(pre, text):
+    """The reference's pre-tokenization of `text`, as byte lengths of the pieces."""
+    b2u = {v: k for k, v in bytes_to_unicode().items()}
+    return [len(bytes(b2u[c] for c in piece)) for piece, _ in pre.pre_tokenize_str(text)]
+
+
+def bytes_to_unicode():
+    from transformers.convert_slow_tokenizer import bytes_to_unicode as f
+    return f()
+
+
+def tiny_model(rng, name, n_merges, unk=False, ignore_merges=False, added=(), digits=False, drop=()):
+    """A random BPE over a small alphabet: every byte a token (but `drop`), random merges."""
+    b2u = bytes_to_unicode()
+    vocab = {b2u[b]: b for b in range(256) if b not in drop}
+    next_id = 256
+    alphabet = [b2u[b] for b in b"ab1 2"]
+    tokens, merges = list(alphabet), []
+    while len(merges) < n_merges:
+        a, b = rng.choice(tokens), rng.choice(tokens)
+        if (a, b) in merges or len(a + b) > 6:
+            continue
+        merges.append((a, b))
+        if a + b not in vocab:
+            vocab[a + b] = next_id
+            next_id += 1
+            tokens.append(a + b)
+    if ignore_merges:
+        for word in ["ab1ab", "aaaa", "\u0120bab"]:
+            vocab.setdefault(word, next_id)
+            next_id += 1 if vocab[word] == next_id else 0
+    unk_token = None
+    if unk:
+        unk_token = "<unk>"
+        vocab[unk_token] = next_id
+        next_id += 1
+    model = models.BPE(vocab=vocab, merges=merges, unk_token=unk_token, ignore_merges=ignore_merges)
+    tok = Tokenizer(model)
+    bl = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), bl]) if digits else bl
+    tok.decoder = decoders.ByteLevel()
+    added_out = []
+    for content, special, normalized in added:
+        t = tokenizers.AddedToken(content, special=special, normalized=normalized)
+        (tok.add_special_tokens if special else tok.add_tokens)([t])
+        added_out.append({"content": content, "id": tok.token_to_id(content), "special": special,
+                          "normalized": normalized})
+    texts = ["", " ", "a", "aaaa", "ab ab", "  a", "a  ", "12 21", " 1a2b", "a\u00e9z", "zzz"]
+    texts += ["".join(rng.choice("ab12 z\u00e9<>") for _ in range(rng.randint(1, 24))) for _ in range(150)]
+    texts += [c["content"] + "ab" + c["content"] + "b" for c in added_out]
+    texts += ["<s><s>b<s", "<s>b<s>bab", "a<s>bb<s>"] if added else []
+    cases = [{"text": t, "ids": tok.encode(t, add_special_tokens=False).ids} for t in dict.fromkeys(texts)]
+    vocab_list = sorted(json.loads(tok.to_str())["model"]["vocab"].items(), key=lambda kv: kv[1])
+    return {"name": name, "vocab": vocab_list, "merges": [list(m) for m in merges], "unk": unk_token,
+            "ignore_merges": ignore_merges, "pre": "gpt2_digits" if digits else "gpt2", "added": added_out,
+            "cases": cases}
+
+
+def unit_golden(texts):
+    rng = random.Random(SEED + 1)
+    bl = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    seq = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), bl])
+    pre_cases = [{"text": t, "gpt2": byte_pieces(bl, t), "gpt2_digits": byte_pieces(seq, t)} for t in texts]
+    tiny = [
+        tiny_model(rng, "merges", 40),
+        tiny_model(rng, "merges_many", 120),
+        tiny_model(rng, "unk", 30, unk=True, drop=b"z"),
+        tiny_model(rng, "dropped_bytes", 30, drop=b"z\xc3"),
+        tiny_model(rng, "ignore_merges", 30, ignore_merges=True),
+        tiny_model(rng, "added", 30, added=[("<s>", True, False), ("<s>b", True, False), ("ba", False, True),
+                                             ("1 2", False, False)]),
+        tiny_model(rng, "digits", 40, digits=True),
+    ]
+    return {"pretokenize": pre_cases, "models": tiny}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gpt2-dir", default=None, help="dir with encoder.json and vocab.bpe")
@@ -259,6 +339,11 @@ def main():
         rows, lossy = write_golden(tok, texts, path)
         pipelines[name] = pipeline(tok) | {"rows": rows, "rows_not_round_tripping": lossy}
         print(f"{git_rel(path)}: {rows} rows ({lossy} decode to other text), {os.path.getsize(path)} bytes")
+    path = os.path.join(args.out_dir, "bpe_unit_golden.json")
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        json.dump(unit_golden(texts[:len(HAND)] + boundary_strings(random.Random(SEED))), f, ensure_ascii=True)
+        f.write("\n")
+    print(f"{git_rel(path)}: {os.path.getsize(path)} bytes")
     path = os.path.join(args.out_dir, "bpe_golden_pipelines.json")
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         json.dump(pipelines, f, indent=1, ensure_ascii=True)

@@ -1,4 +1,5 @@
-//! Pre-tokenizers: GPT-2's regex, by hand, and the `Digits` split that SmolLM2 puts before it.
+//! Pre-tokenizers: GPT-2's regex, by hand, and the `Digits` split that SmolLM2's `tokenizer.json`
+//! puts before it.
 //!
 //! GPT-2's pattern, tried at each position in this order (leftmost-first alternation):
 //! ```text
@@ -7,7 +8,7 @@
 //! Every char is in exactly one of the classes letter, number, space, other, so the matches tile
 //! the text. The classes are Oniguruma's, probed from the reference into [`tables`](super::tables).
 
-use super::tables::{LETTER, NUMBER, SPACE};
+use super::tables::{LETTER, NUMBER, NUMERIC, SPACE};
 use core::ops::ControlFlow;
 
 /// Which pre-tokenizer splits text (between added tokens) into words.
@@ -16,9 +17,10 @@ use core::ops::ControlFlow;
 pub enum PreTokenizer {
     /// GPT-2: `ByteLevel(add_prefix_space=false, use_regex=true)`.
     Gpt2,
-    /// SmolLM2 (GGUF `tokenizer.ggml.pre = "smollm"`): `Digits(individual_digits=true)`, then
-    /// GPT-2's `ByteLevel`: every ASCII digit is a word of its own, the text between digits is
-    /// split as GPT-2 splits it.
+    /// SmolLM2's `tokenizer.json`: `Digits(individual_digits=true)`, then GPT-2's `ByteLevel`:
+    /// every numeric char (Rust's `char::is_numeric` as the reference was built, which is wider
+    /// than the regex's `\p{N}`) is a word of its own, the text between them is split as GPT-2
+    /// splits it. (`transformers` builds SmolLM2's tokenizer from its GGUF with [`Gpt2`](Self::Gpt2).)
     Gpt2Digits,
 }
 
@@ -40,8 +42,9 @@ impl PreTokenizer {
         }
     }
 
-    /// Calls `f` with each word of `text`, in order; the words tile `text`.
-    pub(crate) fn for_each_word<F>(self, text: &str, mut f: F) -> ControlFlow<()>
+    /// Calls `f` with each word of `text` (text between added tokens), in order, until `f`
+    /// breaks; the words tile `text` and none is empty.
+    pub fn for_each_word<F>(self, text: &str, mut f: F) -> ControlFlow<()>
     where
         F: FnMut(&str) -> ControlFlow<()>,
     {
@@ -49,10 +52,10 @@ impl PreTokenizer {
             Self::Gpt2 => gpt2_words(text, &mut f),
             Self::Gpt2Digits => {
                 let mut rest = text;
-                while let Some(i) = rest.find(|c: char| c.is_ascii_digit()) {
+                while let Some((i, c)) = rest.char_indices().find(|&(_, c)| is_numeric(c)) {
                     let (run, tail) = rest.split_at(i);
                     gpt2_words(run, &mut f)?;
-                    let (digit, tail) = tail.split_at(1);
+                    let (digit, tail) = tail.split_at(c.len_utf8());
                     f(digit)?;
                     rest = tail;
                 }
@@ -101,6 +104,14 @@ pub(crate) fn class(c: char) -> Class {
     } else {
         Class::Other
     }
+}
+
+/// Whether the `Digits` pre-tokenizer isolates `c`.
+fn is_numeric(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_digit();
+    }
+    in_ranges(&NUMERIC, c)
 }
 
 /// The contractions GPT-2 splits off (case-sensitive, tried before anything else).
