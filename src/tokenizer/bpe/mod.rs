@@ -18,7 +18,7 @@
 //!
 //! ```
 //! # #[cfg(feature = "std")] {
-//! use picoformer::tokenizer::bpe::{AddedToken, BpeBuilder, BpeConfig, PreTokenizer};
+//! use picoformer::tokenizer::bpe::{AddedToken, Bpe, BpeBuilder, BpeConfig, PreTokenizer};
 //! // Tokens 0..=255 are the bytes; 256 = "he", 257 = "hel", 258 = "<|endoftext|>".
 //! let mut tokens: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
 //! tokens.extend([b"he".to_vec(), b"hel".to_vec(), b"<|endoftext|>".to_vec()]);
@@ -30,7 +30,7 @@
 //! let bpe = owned.tokenizer().unwrap();
 //! let text = "hello<|endoftext|>";
 //! let mut ids = [0u32; 16];
-//! let mut scratch = vec![0u32; bpe.scratch_len(text.len())];
+//! let mut scratch = vec![0u32; Bpe::scratch_len(text.len())]; // or bpe.scratch_len_for(text)
 //! let enc = bpe.encode(text, &mut ids, &mut scratch).unwrap();
 //! assert_eq!(&ids[..enc.len], &[257, u32::from(b'l'), u32::from(b'o'), 258]);
 //! # }
