@@ -111,6 +111,12 @@ pub enum Error {
     WrongTask,
     /// `fill_mask` was given a text without a `[MASK]` token.
     NoMaskToken,
+    /// A sampler setting is out of its documented range (`temperature`, `top_p`, `min_p`,
+    /// `repetition_penalty`), or the vocabulary (`vocab`) is larger than the sampler supports.
+    BadSamplerSettings {
+        /// Name of the offending field.
+        field: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -158,6 +164,7 @@ impl fmt::Display for Error {
             }
             Error::WrongTask => f.write_str("the model has no head for this task"),
             Error::NoMaskToken => f.write_str("input has no [MASK] token"),
+            Error::BadSamplerSettings { field } => write!(f, "sampler setting `{field}` out of range"),
         }
     }
 }

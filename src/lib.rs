@@ -64,7 +64,9 @@ pub mod format;
 pub mod kernels;
 pub mod model;
 pub mod quant;
+pub mod sampler;
 pub mod tokenizer;
 
 pub use error::{Error, Result};
+pub use sampler::{Sampler, SamplerSettings};
 pub use model::{Bert, Classification, KvPrecision, Prediction, Session, SessionOptions};

@@ -25,6 +25,7 @@
 //! stripping (spacing marks such as U+1D165, never plain accents): a run of more than 8 of them
 //! is not fully reordered, and their combining classes are Unicode 14 (Python's `unicodedata`).
 
+pub mod bpe;
 mod normalize;
 #[rustfmt::skip]
 mod tables;

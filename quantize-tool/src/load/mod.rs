@@ -2,6 +2,8 @@
 //! tokenizer settings, and the sentence-transformers pooling modules. Every error names its file.
 
 mod config;
+pub mod bpe;
+pub mod gguf;
 mod pooling;
 mod safetensors;
 mod tokenizer;
