@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use picoformer::format::{Activation, Arch, ArchParams, Blob, DType, Header, PreTokenizer, RopeScaling, TokenizerParams};
+use picoformer::format::{Activation, Arch, ArchParams, Blob, DType, Header, RopeScaling, TokenizerParams};
+use picoformer::tokenizer::bpe::PreTokenizer;
 use picoformer::Bert;
 use serde_json::{json, Value};
 
@@ -117,8 +118,9 @@ fn tokenizer_json(h: &Header) -> Value {
         }),
         TokenizerParams::Bpe(t) => json!({
             "kind": "bpe",
-            "pre_tokenizer": match t.pre_tokenizer { PreTokenizer::Gpt2 => "gpt2", _ => "gpt2_digits" },
-            "bos": t.bos, "eos": t.eos, "pad": t.pad, "add_bos": t.add_bos, "chat_ml": t.chat_ml,
+            "pre_tokenizer": match t.config.pre_tokenizer { PreTokenizer::Gpt2 => "gpt2", _ => "gpt2_digits" },
+            "ignore_merges": t.config.ignore_merges, "unk": t.config.unk, "bos": t.config.bos,
+            "eos": t.config.eos, "pad": t.pad, "add_bos": t.add_bos, "chat_ml": t.chat_ml,
         }),
         _ => Value::Null,
     }

@@ -3,6 +3,7 @@
 //! each field is part of the format and written next to it. The architecture block (bytes 48..128)
 //! and the tokenizer block (160..224) are laid out per architecture and per tokenizer kind.
 
+use crate::tokenizer::bpe::BpeConfig;
 use crate::{Error, Result};
 
 /// The four magic bytes every blob starts with.
@@ -254,33 +255,19 @@ pub struct WordPieceParams {
     pub max_chars_per_word: u32,
 }
 
-/// How byte-level BPE splits text into words before merging (byte 164).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub enum PreTokenizer {
-    /// GPT-2's regex (contractions, letters, numbers, other, whitespace). Code 1.
-    Gpt2,
-    /// Every digit on its own, then GPT-2's regex (SmolLM2). Code 2.
-    Gpt2Digits,
-}
-
-/// Byte-level BPE settings (tokenizer block, kind 2, bytes 164..192; v1.1). Ids are below the
-/// vocabulary size, or absent ([`NO_TOKEN`] in the blob).
+/// Byte-level BPE settings (tokenizer block, kind 2, bytes 164..196; v1.1): the tokenizer's own
+/// [`BpeConfig`] (bytes 164..184, [`BpeConfig::to_words`]: pre-tokenizer code, flags, unk, bos,
+/// eos; absent ids are [`NO_TOKEN`]) and what generation needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct BpeParams {
-    /// Pre-tokenizer (byte 164).
-    pub pre_tokenizer: PreTokenizer,
-    /// Beginning-of-sequence token (byte 168).
-    pub bos: Option<u32>,
-    /// End-of-sequence token: generation stops when it is produced (byte 172).
-    pub eos: Option<u32>,
-    /// Padding token (byte 176).
+    /// Pre-tokenizer, merge rule and special ids (bytes 164..184). Ids below the vocabulary size.
+    pub config: BpeConfig,
+    /// Padding token (byte 184).
     pub pad: Option<u32>,
-    /// Prepend `bos` to a prompt by default (byte 180, bit 0).
+    /// Prepend `bos` to a prompt by default (byte 188, bit 0; needs a `bos`).
     pub add_bos: bool,
-    /// The model's chat template is ChatML (`<|im_start|>role\n...<|im_end|>\n`) (byte 180, bit 1).
+    /// The model's chat template is ChatML (`<|im_start|>role\n...<|im_end|>\n`) (byte 188, bit 1).
     pub chat_ml: bool,
 }
 
@@ -558,17 +545,11 @@ fn encode_wordpiece(put: &mut impl FnMut(usize, u32), k: &WordPieceParams) {
 
 fn encode_bpe(put: &mut impl FnMut(usize, u32), k: &BpeParams) {
     put(160, 2);
-    put(
-        164,
-        match k.pre_tokenizer {
-            PreTokenizer::Gpt2 => 1,
-            PreTokenizer::Gpt2Digits => 2,
-        },
-    );
-    put(168, k.bos.unwrap_or(NO_TOKEN));
-    put(172, k.eos.unwrap_or(NO_TOKEN));
-    put(176, k.pad.unwrap_or(NO_TOKEN));
-    put(180, k.add_bos as u32 | (k.chat_ml as u32) << 1);
+    for (i, w) in k.config.to_words().into_iter().enumerate() {
+        put(164 + 4 * i, w);
+    }
+    put(184, k.pad.unwrap_or(NO_TOKEN));
+    put(188, k.add_bos as u32 | (k.chat_ml as u32) << 1);
 }
 
 fn decode_bert(h: &[u8]) -> Result<BertParams> {
@@ -697,22 +678,16 @@ fn decode_wordpiece(h: &[u8], vocab: u32) -> Result<WordPieceParams> {
 }
 
 fn decode_bpe(h: &[u8], vocab: u32) -> Result<BpeParams> {
-    let pre_tokenizer = match u32_at(h, 164) {
-        1 => PreTokenizer::Gpt2,
-        2 => PreTokenizer::Gpt2Digits,
-        _ => return Err(bad(("pre_tokenizer", 164))),
-    };
-    let flags = ranged(h, ("bpe_flags", 180), 0, 3)?;
-    let bos = token(h, ("bos", 168), vocab)?;
-    if flags & 1 != 0 && bos.is_none() {
-        return Err(bad(("bpe_flags", 180)));
+    let words = [u32_at(h, 164), u32_at(h, 168), u32_at(h, 172), u32_at(h, 176), u32_at(h, 180)];
+    let config = BpeConfig::from_words(words).map_err(|_| bad(("bpe_config", 164)))?;
+    for (id, field) in [(config.unk, ("unk", 172)), (config.bos, ("bos", 176)), (config.eos, ("eos", 180))] {
+        if id.is_some_and(|id| id >= vocab) {
+            return Err(bad(field));
+        }
     }
-    Ok(BpeParams {
-        pre_tokenizer,
-        bos,
-        eos: token(h, ("eos", 172), vocab)?,
-        pad: token(h, ("pad", 176), vocab)?,
-        add_bos: flags & 1 != 0,
-        chat_ml: flags & 2 != 0,
-    })
+    let flags = ranged(h, ("bpe_flags", 188), 0, 3)?;
+    if flags & 1 != 0 && config.bos.is_none() {
+        return Err(bad(("bpe_flags", 188)));
+    }
+    Ok(BpeParams { config, pad: token(h, ("pad", 184), vocab)?, add_bos: flags & 1 != 0, chat_ml: flags & 2 != 0 })
 }
