@@ -69,4 +69,7 @@ pub mod tokenizer;
 
 pub use error::{Error, Result};
 pub use sampler::{Sampler, SamplerSettings};
-pub use model::{Bert, Classification, KvPrecision, Prediction, Session, SessionOptions};
+pub use model::{
+    Bert, Classification, Decoder, Generator, GeneratorOptions, KvPrecision, Limits, Prediction, Session, SessionOptions,
+    Step, Stop,
+};

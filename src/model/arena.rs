@@ -69,6 +69,11 @@ impl<'a> Carver<'a> {
         self.take(n)
     }
 
+    /// `n` bytes.
+    pub(crate) fn u8s(&mut self, n: usize) -> Result<&'a mut [u8]> {
+        self.take(n)
+    }
+
     /// `n` u32s.
     pub(crate) fn u32s(&mut self, n: usize) -> Result<&'a mut [u32]> {
         self.take(n)

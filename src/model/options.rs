@@ -50,3 +50,55 @@ impl SessionOptions {
         SessionOptions { kv, ..self }
     }
 }
+
+/// Arena options of a [`Generator`](super::Generator) (see
+/// [`Decoder::arena_len`](super::Decoder::arena_len)).
+///
+/// Build with [`GeneratorOptions::new`] and the `with_*` methods; the fields can be read and set
+/// (non-exhaustive, so that new options do not break callers).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct GeneratorOptions {
+    /// Positions the key/value cache holds (prompt and generated tokens): `2..=max_position`.
+    pub context: usize,
+    /// Prompt tokens run per forward step, `1..=context`: more is faster, fewer saves RAM.
+    pub chunk: usize,
+    /// Precision of the key/value cache.
+    pub kv: KvPrecision,
+    /// Room for sampling (temperature, top-k/p, min-p, repetition penalty: `4 * vocab` bytes);
+    /// without it only greedy decoding without a penalty runs.
+    pub sampling: bool,
+    /// Longest word (bytes between pre-tokenizer splits) [`Generator::feed_text`](super::Generator::feed_text)
+    /// tokenizes: its scratch is `8 * max_word` bytes.
+    pub max_word: usize,
+}
+
+impl GeneratorOptions {
+    /// `context` positions, prompt chunks of up to 64 tokens, f32 keys and values, sampling,
+    /// words up to 256 bytes.
+    pub const fn new(context: usize) -> GeneratorOptions {
+        let chunk = if context < 64 { context } else { 64 };
+        GeneratorOptions { context, chunk, kv: KvPrecision::F32, sampling: true, max_word: 256 }
+    }
+
+    /// Runs `chunk` prompt tokens per step.
+    pub const fn with_chunk(self, chunk: usize) -> GeneratorOptions {
+        GeneratorOptions { chunk, ..self }
+    }
+
+    /// Keeps keys and values in `kv` precision.
+    pub const fn with_kv(self, kv: KvPrecision) -> GeneratorOptions {
+        GeneratorOptions { kv, ..self }
+    }
+
+    /// With (or without) room for sampling.
+    pub const fn with_sampling(self, sampling: bool) -> GeneratorOptions {
+        GeneratorOptions { sampling, ..self }
+    }
+
+    /// Tokenizes words of up to `max_word` bytes.
+    pub const fn with_max_word(self, max_word: usize) -> GeneratorOptions {
+        GeneratorOptions { max_word, ..self }
+    }
+}

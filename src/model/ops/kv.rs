@@ -73,11 +73,6 @@ impl<'a> KvCache<'a> {
         Ok(KvCache { data, heads, capacity, row, one })
     }
 
-    /// Positions each layer can hold.
-    pub(crate) fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     /// First element of the `[capacity, d]` key block (or `[d, capacity]` value block) of
     /// (`layer`, `kv_head`); the scales of that block start at `block / d`.
     fn block(&self, layer: usize, kv_head: usize) -> usize {
