@@ -16,6 +16,7 @@
 
 pub mod bench;
 pub mod eval;
+pub mod generate;
 pub mod inspect;
 pub mod load;
 pub mod map;

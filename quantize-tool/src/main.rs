@@ -5,12 +5,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use picoformer::format::{Blob, Pooling};
 use picoformer_tool::run::{self, Command, RunOptions};
+use picoformer::{KvPrecision, SamplerSettings};
 use picoformer_tool::{
-    bench, eval, inspect, load_blob, prune, quantize_dir, write, KeepChars, PruneOptions, QuantizeOptions,
+    bench, eval, generate, inspect, load_blob, prune, quantize_dir, write, KeepChars, PruneOptions, QuantizeOptions,
     WeightDtype,
 };
 
@@ -104,14 +105,28 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Accuracy and per-class precision / recall / F1 of a classifier on a labelled TSV file.
+    /// Accuracy and per-class precision / recall / F1 of a classifier on a labelled TSV file, or
+    /// the perplexity of a decoder on a text file.
     Eval {
-        /// The .pfm classifier [default: the bundled sentiment model].
+        /// The .pfm model [default: the bundled sentiment model].
         #[arg(short, long)]
         model: Option<PathBuf>,
         /// Examples, one `label<TAB>text` per line (labels are the model's label names).
+        #[arg(long, value_name = "FILE", required_unless_present = "perplexity", conflicts_with = "perplexity")]
+        tsv: Option<PathBuf>,
+        /// A UTF-8 text file: the decoder's perplexity on it, in non-overlapping windows of
+        /// --ctx tokens (no BOS; the first token of each window is not scored).
         #[arg(long, value_name = "FILE")]
-        tsv: PathBuf,
+        perplexity: Option<PathBuf>,
+        /// Window of --perplexity in tokens.
+        #[arg(long, default_value_t = 256)]
+        ctx: usize,
+        /// With --perplexity: use at most this many tokens of the text (0: all).
+        #[arg(long, default_value_t = 0)]
+        max_tokens: usize,
+        /// With --perplexity: key/value cache precision.
+        #[arg(long, value_enum, default_value = "f32")]
+        kv: KvArg,
         /// Also compare with this model: label agreement and logit differences.
         #[arg(long, value_name = "REF.pfm")]
         reference: Option<PathBuf>,
@@ -121,6 +136,48 @@ enum Cmd {
         /// Maximum sequence length [default: each model's].
         #[arg(long)]
         max_seq: Option<usize>,
+    },
+    /// Continue a prompt with a decoder model (Llama family, GPT-2), streaming the text.
+    Generate {
+        /// The .pfm decoder model.
+        #[arg(short, long)]
+        model: PathBuf,
+        /// The prompt (no BOS or chat template is added unless the model asks for BOS, or --chat).
+        #[arg(long)]
+        prompt: String,
+        /// Most new tokens (0: until the end-of-sequence token or a full context).
+        #[arg(long, default_value_t = 64)]
+        max_tokens: usize,
+        /// Softmax temperature; 0 is greedy.
+        #[arg(long, default_value_t = 0.0)]
+        temperature: f32,
+        /// Keep the K most likely tokens (0: off).
+        #[arg(long, default_value_t = 0)]
+        top_k: usize,
+        /// Nucleus sampling mass (1: off).
+        #[arg(long, default_value_t = 1.0)]
+        top_p: f32,
+        /// Keep tokens at least this fraction as likely as the best (0: off).
+        #[arg(long, default_value_t = 0.0)]
+        min_p: f32,
+        /// Repetition penalty over the context (1: off).
+        #[arg(long, default_value_t = 1.0)]
+        repetition_penalty: f32,
+        /// Random seed of the sampler.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Wrap the prompt in the model's chat template.
+        #[arg(long)]
+        chat: bool,
+        /// Print one JSON line at the end instead of streaming text.
+        #[arg(long)]
+        json: bool,
+        /// Context length in tokens [default: the model's].
+        #[arg(long)]
+        context: Option<usize>,
+        /// Key/value cache precision.
+        #[arg(long, value_enum, default_value = "f32")]
+        kv: KvArg,
     },
     /// Predictions for each [MASK] of each input.
     FillMask {
@@ -178,6 +235,23 @@ enum DtypeArg {
     F32,
     F16,
     Int8,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KvArg {
+    F32,
+    F16,
+    Int8,
+}
+
+impl From<KvArg> for KvPrecision {
+    fn from(k: KvArg) -> KvPrecision {
+        match k {
+            KvArg::F32 => KvPrecision::F32,
+            KvArg::F16 => KvPrecision::F16,
+            KvArg::Int8 => KvPrecision::I8,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -315,7 +389,28 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             }
             Ok(true)
         }
-        Cmd::Eval { model, tsv, reference, json, max_seq } => {
+        Cmd::Eval { model, tsv: _, perplexity: Some(text), ctx, max_tokens, kv, json, .. } => {
+            let (path, blob) = run::model_or_default(model.as_deref())?;
+            let m = generate::decoder(&path, &blob)?;
+            let text = std::fs::read_to_string(&text).with_context(|| format!("{}: cannot read", text.display()))?;
+            let mut ids = generate::encode(m.tokenizer(), &text)?;
+            if max_tokens > 0 {
+                ids.truncate(max_tokens);
+            }
+            let p = generate::perplexity(&m, &ids, ctx, kv.into())?;
+            let mut out = std::io::stdout().lock();
+            match json {
+                true => writeln!(out, "{}", serde_json::to_string(&p)?)?,
+                false => writeln!(
+                    out,
+                    "perplexity {:.4} over {} scored tokens ({} tokens, windows of {}), {:.0} tok/s",
+                    p.perplexity, p.scored, p.tokens, p.window, p.tok_per_s
+                )?,
+            }
+            Ok(true)
+        }
+        Cmd::Eval { model, tsv, reference, json, max_seq, .. } => {
+            let tsv = tsv.context("--tsv or --perplexity is required")?;
             let (model, blob) = run::model_or_default(model.as_deref())?;
             let ref_blob = reference.as_deref().map(load_blob).transpose()?;
             let r = reference.as_deref().zip(ref_blob.as_ref());
@@ -327,6 +422,49 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             }
             Ok(true)
         }
+        Cmd::Generate {
+            model,
+            prompt,
+            max_tokens,
+            temperature,
+            top_k,
+            top_p,
+            min_p,
+            repetition_penalty,
+            seed,
+            chat,
+            json,
+            context,
+            kv,
+        } => {
+            let blob = load_blob(&model)?;
+            let sampler = SamplerSettings { temperature, top_k, top_p, min_p, repetition_penalty, seed };
+            let opts = generate::GenerateOptions {
+                prompt,
+                max_tokens,
+                sampler,
+                chat,
+                context,
+                kv: kv.into(),
+                stream: !json,
+            };
+            let mut out = std::io::stdout().lock();
+            let g = generate::generate(&model, &blob, &opts, &mut out)?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&g)?)?;
+            } else {
+                eprintln!(
+                    "[{} prompt tokens at {:.1} tok/s, {} generated at {:.1} tok/s, stop: {}]",
+                    g.prompt_ids.len(),
+                    g.prompt_tok_per_s,
+                    g.ids.len(),
+                    g.decode_tok_per_s,
+                    g.stop
+                );
+            }
+            Ok(true)
+        }
+        Cmd::Tokenize(a) if is_decoder(a.model.as_deref())? => tokenize_decoder(a),
         Cmd::Tokenize(a) => run_cmd(a, Command::Tokenize),
         Cmd::Embed { run, pooling, normalize } => {
             run_cmd(run, Command::Embed { pooling: pooling.map(Into::into), normalize: normalize.value() })
@@ -334,6 +472,29 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
         Cmd::Classify(a) => run_cmd(a, Command::Classify),
         Cmd::FillMask { run, top_k } => run_cmd(run, Command::FillMask { top_k: top_k as usize }),
     }
+}
+
+/// Whether `-m` names a decoder blob (the bundled default model is an encoder).
+fn is_decoder(model: Option<&Path>) -> Result<bool> {
+    let Some(path) = model else { return Ok(false) };
+    let buf = load_blob(path)?;
+    Ok(Blob::parse(buf.as_bytes())?.header().arch.is_decoder())
+}
+
+/// `tokenize` for a decoder: the BPE ids of each input (no BOS), `{"ids", "truncated"}`.
+fn tokenize_decoder(a: RunArgs) -> Result<bool> {
+    let path = a.model.context("-m is required")?;
+    let blob = load_blob(&path)?;
+    let m = generate::decoder(&path, &blob)?;
+    let mut out = std::io::stdout().lock();
+    for text in run::inputs(&a.text, std::io::stdin().lock()) {
+        let ids = generate::encode(m.tokenizer(), &text?)?;
+        match a.json {
+            true => writeln!(out, "{}", serde_json::json!({ "ids": ids, "truncated": false }))?,
+            false => writeln!(out, "{}", ids.iter().map(u32::to_string).collect::<Vec<_>>().join(" "))?,
+        }
+    }
+    Ok(true)
 }
 
 fn run_cmd(a: RunArgs, cmd: Command) -> Result<bool> {

@@ -1,0 +1,202 @@
+//! The decoder commands: `generate` (streamed text completion), perplexity (`eval --perplexity`)
+//! and `tokenize` for decoder blobs. Each runs the core's [`Generator`] in an arena sized by
+//! [`Decoder::arena_len`].
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use picoformer::format::AlignedBuf;
+use picoformer::tokenizer::bpe::Bpe;
+use picoformer::{Decoder, Generator, GeneratorOptions, KvPrecision, Limits, Sampler, SamplerSettings, Stop};
+use serde::Serialize;
+
+/// Options of [`generate`].
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    /// The prompt text.
+    pub prompt: String,
+    /// Most new tokens (0: until the end-of-sequence token or a full context).
+    pub max_tokens: usize,
+    /// Sampling settings (temperature 0: greedy).
+    pub sampler: SamplerSettings,
+    /// Wrap the prompt in the model's chat template (`chat.prefix` + prompt + `chat.suffix`).
+    pub chat: bool,
+    /// Context length [default: the blob's].
+    pub context: Option<usize>,
+    /// Key/value cache precision.
+    pub kv: KvPrecision,
+    /// Stream the text to the output as it is produced (else only the final JSON line).
+    pub stream: bool,
+}
+
+/// What [`generate`] produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Generated {
+    /// The prompt's ids (with BOS when the model adds one).
+    pub prompt_ids: Vec<u32>,
+    /// The generated ids.
+    pub ids: Vec<u32>,
+    /// Their text.
+    pub text: String,
+    /// Why generation stopped.
+    pub stop: &'static str,
+    /// Prompt tokens per second (prefill).
+    pub prompt_tok_per_s: f64,
+    /// Generated tokens per second.
+    pub decode_tok_per_s: f64,
+}
+
+/// Loads a decoder blob, naming the file on failure.
+pub fn decoder<'b>(path: &Path, blob: &'b AlignedBuf) -> Result<Decoder<'b>> {
+    Decoder::from_bytes(blob.as_bytes()).with_context(|| format!("{}: not a decoder model", path.display()))
+}
+
+/// The prompt's ids: BOS (when the model adds one), then the tokens of `text` (wrapped in the
+/// model's chat template with `chat`).
+pub fn prompt_ids(path: &Path, model: &Decoder<'_>, text: &str, chat: bool) -> Result<Vec<u32>> {
+    let text = match chat {
+        true => {
+            let (prefix, suffix) = chat_template(path, model)?;
+            format!("{prefix}{text}{suffix}")
+        }
+        false => text.to_string(),
+    };
+    let mut ids: Vec<u32> = model.add_bos().then(|| model.bos()).flatten().into_iter().collect();
+    ids.extend(encode(model.tokenizer(), &text)?);
+    Ok(ids)
+}
+
+/// All ids of `text` (no BOS).
+pub fn encode(bpe: &Bpe<'_>, text: &str) -> Result<Vec<u32>> {
+    let mut scratch = vec![0u32; Bpe::scratch_len(text.len())];
+    let mut ids = Vec::new();
+    bpe.for_each_id(text, &mut scratch, |id| {
+        ids.push(id);
+        std::ops::ControlFlow::Continue(())
+    })?;
+    Ok(ids)
+}
+
+/// The text before and after the user's message in the model's chat template (sections
+/// `chat.prefix` and `chat.suffix`, rendered by the tool from the checkpoint's template).
+fn chat_template<'b>(path: &Path, model: &Decoder<'b>) -> Result<(&'b str, &'b str)> {
+    let blob = model.blob();
+    let text = |name: &str| -> Result<&'b str> {
+        let Some((i, s)) = blob.section(name) else {
+            bail!("{}: the model has no chat template (section {name}); drop --chat", path.display());
+        };
+        let bytes = blob.u8s(i, &s)?;
+        std::str::from_utf8(bytes).with_context(|| format!("{}: section {name} is not UTF-8", path.display()))
+    };
+    Ok((text("chat.prefix")?, text("chat.suffix")?))
+}
+
+/// Generates from `opts.prompt`, streaming text pieces to `out` as they come.
+pub fn generate(path: &Path, blob: &AlignedBuf, opts: &GenerateOptions, out: &mut dyn Write) -> Result<Generated> {
+    let model = decoder(path, blob)?;
+    let context = opts.context.unwrap_or(model.default_context());
+    let gopts = GeneratorOptions::new(context).with_kv(opts.kv).with_sampling(!opts.sampler.is_greedy());
+    let mut arena = AlignedBuf::zeroed(model.arena_len(&gopts).with_context(|| format!("context {context}"))?);
+    let mut g = Generator::new(&model, arena.as_mut_bytes(), &gopts)?;
+    let prompt_ids = prompt_ids(path, &model, &opts.prompt, opts.chat)?;
+    if prompt_ids.is_empty() {
+        bail!("the prompt is empty and the model adds no BOS token: nothing to continue");
+    }
+    if prompt_ids.len() >= context {
+        bail!("the prompt has {} tokens; the context holds {context} (use --context)", prompt_ids.len());
+    }
+    let t0 = Instant::now();
+    g.feed(&prompt_ids)?;
+    let prefill = t0.elapsed().as_secs_f64();
+    let mut sampler = Sampler::new(opts.sampler)?;
+    let limits = Limits { max_tokens: opts.max_tokens, stop_ids: &[] };
+    let (mut ids, mut text, t1) = (Vec::new(), String::new(), Instant::now());
+    let stop = loop {
+        let step = g.next(&mut sampler, &limits)?;
+        ids.push(step.id);
+        text.push_str(step.text);
+        if opts.stream {
+            out.write_all(step.text.as_bytes())?;
+            out.flush()?;
+        }
+        if let Some(stop) = step.stop {
+            break stop;
+        }
+    };
+    let decode = t1.elapsed().as_secs_f64();
+    let tail = g.finish()?.to_string();
+    if opts.stream {
+        writeln!(out, "{tail}")?;
+    }
+    text.push_str(&tail);
+    Ok(Generated {
+        prompt_tok_per_s: prompt_ids.len() as f64 / prefill.max(1e-9),
+        decode_tok_per_s: ids.len() as f64 / decode.max(1e-9),
+        prompt_ids,
+        ids,
+        text,
+        stop: stop_name(stop),
+    })
+}
+
+fn stop_name(s: Stop) -> &'static str {
+    match s {
+        Stop::Eos => "eos",
+        Stop::StopToken => "stop_token",
+        Stop::MaxTokens => "max_tokens",
+        Stop::ContextFull => "context_full",
+        _ => "other",
+    }
+}
+
+/// Perplexity of a decoder on a text.
+#[derive(Debug, Clone, Serialize)]
+pub struct Perplexity {
+    /// Tokens of the text used (at most `max_tokens`).
+    pub tokens: usize,
+    /// Tokens scored (the first of each window has no context and is not).
+    pub scored: usize,
+    /// Window (context) length.
+    pub window: usize,
+    /// Sum of the negative log-likelihoods (nats).
+    pub nll_sum: f64,
+    /// `exp(nll_sum / scored)`.
+    pub perplexity: f64,
+    /// Tokens per second through the model (every position's logits computed).
+    pub tok_per_s: f64,
+}
+
+/// Perplexity of `ids` in non-overlapping windows of `window` tokens, each run from position 0;
+/// the first token of each window is not scored (no BOS is added).
+pub fn perplexity(model: &Decoder<'_>, ids: &[u32], window: usize, kv: KvPrecision) -> Result<Perplexity> {
+    let opts = GeneratorOptions::new(window).with_kv(kv).with_sampling(false);
+    let mut arena = AlignedBuf::zeroed(model.arena_len(&opts)?);
+    let mut g = Generator::new(model, arena.as_mut_bytes(), &opts)?;
+    let (mut nll_sum, mut scored, t0) = (0f64, 0usize, Instant::now());
+    for w in ids.chunks(window) {
+        g.reset();
+        g.feed_with(w, |pos, logits| {
+            if let Some(&target) = w.get(pos + 1) {
+                nll_sum += nll(logits, target);
+                scored += 1;
+            }
+        })?;
+    }
+    Ok(Perplexity {
+        tokens: ids.len(),
+        scored,
+        window,
+        nll_sum,
+        perplexity: (nll_sum / scored.max(1) as f64).exp(),
+        tok_per_s: ids.len() as f64 / t0.elapsed().as_secs_f64().max(1e-9),
+    })
+}
+
+/// `-log softmax(logits)[target]`, in f64.
+pub fn nll(logits: &[f32], target: u32) -> f64 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let sum: f64 = logits.iter().map(|&l| (l as f64 - max).exp()).sum();
+    max + sum.ln() - logits.get(target as usize).copied().unwrap_or(f32::NEG_INFINITY) as f64
+}
