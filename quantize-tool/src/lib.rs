@@ -15,6 +15,7 @@
 //! `inspect` / `tokenize` / `embed` / `classify` / `fill-mask` commands, [`eval`] the `eval` one.
 
 pub mod bench;
+pub mod bench_decoder;
 pub mod eval;
 pub mod generate;
 pub mod inspect;
@@ -112,8 +113,12 @@ pub fn quantize_dir(dir: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Repo
 
 /// Reads a `.pfm` file into a 32-byte-aligned buffer and validates its header and section table.
 pub fn load_blob(path: &Path) -> Result<AlignedBuf> {
-    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    let buf = AlignedBuf::from_bytes(&bytes);
+    // read straight into the aligned buffer: the weights are held once (peak memory ~ blob size)
+    let mut file = std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let len = file.metadata().with_context(|| format!("{}: cannot read", path.display()))?.len();
+    let len = usize::try_from(len).with_context(|| format!("{}: too large", path.display()))?;
+    let mut buf = AlignedBuf::zeroed(len);
+    std::io::Read::read_exact(&mut file, buf.as_mut_bytes()).with_context(|| format!("{}: cannot read", path.display()))?;
     Blob::parse(buf.as_bytes()).with_context(|| format!("{}: invalid model file", path.display()))?;
     Ok(buf)
 }

@@ -11,7 +11,7 @@ use picoformer::format::{Blob, Pooling};
 use picoformer_tool::run::{self, Command, RunOptions};
 use picoformer::{KvPrecision, SamplerSettings};
 use picoformer_tool::{
-    bench, eval, generate, inspect, load_blob, prune, quantize_dir, write, KeepChars, PruneOptions, QuantizeOptions,
+    bench, bench_decoder, eval, generate, inspect, load_blob, prune, quantize_dir, write, KeepChars, PruneOptions, QuantizeOptions,
     WeightDtype,
 };
 
@@ -87,7 +87,8 @@ enum Cmd {
     },
     /// Class label and probabilities of each input.
     Classify(RunArgs),
-    /// Single-thread latency of models at given sequence lengths (tokenizer + encoder).
+    /// Single-thread speed: encoders' latency at given sequence lengths (tokenizer + encoder),
+    /// decoders' prompt and decode tokens per second.
     Bench {
         /// The .pfm models.
         #[arg(short, long = "model", required = true)]
@@ -104,6 +105,12 @@ enum Cmd {
         /// One JSON object per row.
         #[arg(long)]
         json: bool,
+        /// Decoders: prompt tokens processed per round.
+        #[arg(long, default_value_t = 64)]
+        prompt: usize,
+        /// Decoders: tokens generated per round.
+        #[arg(long, default_value_t = 64)]
+        decode: usize,
     },
     /// Accuracy and per-class precision / recall / F1 of a classifier on a labelled TSV file, or
     /// the perplexity of a decoder on a text file.
@@ -376,16 +383,31 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             }
             Ok(true)
         }
-        Cmd::Bench { models, seq, seconds, min_iters, json } => {
+        Cmd::Bench { models, seq, seconds, min_iters, json, prompt, decode } => {
             let opts = bench::BenchOptions { seqs: seq, seconds, min_iters };
-            let mut rows = Vec::new();
+            let dopts = bench_decoder::DecoderBenchOptions { prompt, decode, seconds, min_iters };
+            let (mut rows, mut drows) = (Vec::new(), Vec::new());
             for m in &models {
-                rows.extend(bench::bench_model(m, &load_blob(m)?, &opts)?);
+                let blob = load_blob(m)?;
+                match Blob::parse(blob.as_bytes())?.header().arch.is_decoder() {
+                    true => drows.push(bench_decoder::bench_decoder(m, &blob, &dopts)?),
+                    false => rows.extend(bench::bench_model(m, &blob, &opts)?),
+                }
             }
             let mut out = std::io::stdout().lock();
             match json {
-                true => rows.iter().try_for_each(|r| writeln!(out, "{}", serde_json::to_string(r)?))?,
-                false => write!(out, "{}", bench::table(&rows))?,
+                true => {
+                    rows.iter().try_for_each(|r| writeln!(out, "{}", serde_json::to_string(r)?))?;
+                    drows.iter().try_for_each(|r| writeln!(out, "{}", serde_json::to_string(r)?))?;
+                }
+                false => {
+                    if !rows.is_empty() {
+                        write!(out, "{}", bench::table(&rows))?;
+                    }
+                    if !drows.is_empty() {
+                        write!(out, "{}", bench_decoder::table(&drows))?;
+                    }
+                }
             }
             Ok(true)
         }

@@ -1,0 +1,150 @@
+//! `picoformer bench` for decoders: single-thread prompt processing and decode speed.
+//!
+//! Prompt: exactly `prompt` tokens of a fixed English text, fed from position 0 (fresh context)
+//! in one call (`Generator::feed`, chunks of 64). Decode: after that prompt, `decode` greedy tokens
+//! (`Generator::next`), each one forward step of one token at a growing position. Warm-up, then
+//! timed rounds until the time budget is spent (at least `min_iters`); medians reported, with the
+//! process's peak resident memory (Linux `VmHWM`).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use picoformer::format::{AlignedBuf, DType};
+use picoformer::{Decoder, Generator, GeneratorOptions, Limits, Sampler, SamplerSettings};
+use serde::Serialize;
+
+use crate::generate::{decoder, encode};
+
+/// One row of the decoder benchmark.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecoderBenchRow {
+    /// Model file name.
+    pub model: String,
+    /// Weight dtype of the layer matrices.
+    pub dtype: String,
+    /// Blob size in bytes.
+    pub blob_bytes: usize,
+    /// Arena bytes (context = prompt + decode tokens).
+    pub arena_bytes: usize,
+    /// Prompt tokens per round.
+    pub prompt_tokens: usize,
+    /// Median prompt-processing speed.
+    pub prompt_tok_per_s: f64,
+    /// Tokens generated per round.
+    pub decode_tokens: usize,
+    /// Median decode speed.
+    pub decode_tok_per_s: f64,
+    /// Timed rounds.
+    pub iters: usize,
+    /// Peak resident memory of the process so far, bytes (0 where unknown).
+    pub peak_rss_bytes: u64,
+}
+
+/// Decoder benchmark settings.
+#[derive(Debug, Clone)]
+pub struct DecoderBenchOptions {
+    /// Prompt tokens.
+    pub prompt: usize,
+    /// Generated tokens.
+    pub decode: usize,
+    /// Time budget.
+    pub seconds: f64,
+    /// Least number of timed rounds.
+    pub min_iters: usize,
+}
+
+const TEXT: &str = "The old lighthouse keeper climbed the spiral stairs every evening, carrying a lamp, \
+a book and a cup of tea. From the top he could see the whole bay: fishing boats coming home, gulls \
+circling over the harbour, and the long shadow of the cliffs falling across the water. ";
+
+/// Measures one decoder blob.
+pub fn bench_decoder(path: &Path, blob: &AlignedBuf, opts: &DecoderBenchOptions) -> Result<DecoderBenchRow> {
+    let model = decoder(path, blob)?;
+    let prompt = prompt_ids(&model, opts.prompt)?;
+    let gopts = GeneratorOptions::new(opts.prompt + opts.decode + 1).with_sampling(false);
+    let arena_bytes = model.arena_len(&gopts)?;
+    let mut arena = AlignedBuf::zeroed(arena_bytes);
+    let mut g = Generator::new(&model, arena.as_mut_bytes(), &gopts)?;
+    let round = |g: &mut Generator<'_, '_>| -> Result<(f64, f64)> {
+        g.reset();
+        let t = Instant::now();
+        g.feed(&prompt)?;
+        let prefill = t.elapsed().as_secs_f64();
+        let mut sampler = Sampler::new(SamplerSettings::GREEDY)?;
+        let limits = Limits { max_tokens: 0, stop_ids: &[] };
+        let t = Instant::now();
+        for _ in 0..opts.decode {
+            g.next(&mut sampler, &limits)?;
+        }
+        Ok((opts.prompt as f64 / prefill.max(1e-9), opts.decode as f64 / t.elapsed().as_secs_f64().max(1e-9)))
+    };
+    round(&mut g)?;
+    let (budget, start) = (Duration::from_secs_f64(opts.seconds.max(0.0)), Instant::now());
+    let (mut pre, mut dec) = (Vec::new(), Vec::new());
+    while pre.len() < opts.min_iters.max(1) || start.elapsed() < budget {
+        let (p, d) = round(&mut g)?;
+        pre.push(p);
+        dec.push(d);
+    }
+    Ok(DecoderBenchRow {
+        model: path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        dtype: dtype_name(&model).to_string(),
+        blob_bytes: blob.as_bytes().len(),
+        arena_bytes,
+        prompt_tokens: opts.prompt,
+        prompt_tok_per_s: median(&mut pre),
+        decode_tokens: opts.decode,
+        decode_tok_per_s: median(&mut dec),
+        iters: pre.len(),
+        peak_rss_bytes: peak_rss(),
+    })
+}
+
+/// The first `n` tokens of the benchmark text (repeated as needed).
+fn prompt_ids(model: &Decoder<'_>, n: usize) -> Result<Vec<u32>> {
+    let text = TEXT.repeat(n / 16 + 2);
+    let mut ids = encode(model.tokenizer(), &text)?;
+    if ids.len() < n {
+        bail!("the benchmark text gives only {} tokens, {n} asked", ids.len());
+    }
+    ids.truncate(n);
+    Ok(ids)
+}
+
+/// The dtype of the first layer's first matrix.
+fn dtype_name(model: &Decoder<'_>) -> &'static str {
+    let dtype = model.blob().sections().flatten().find(|s| s.ndim == 2 && s.name().contains(".0.")).map(|s| s.dtype);
+    match dtype {
+        Some(DType::F16) => "f16",
+        Some(DType::I8Row) => "int8",
+        _ => "f32",
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), 0 elsewhere.
+pub fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.split_whitespace().next()?.parse().ok());
+    kb.map_or(0, |kb: u64| kb * 1024)
+}
+
+/// The human table.
+pub fn table(rows: &[DecoderBenchRow]) -> String {
+    let mut s = format!(
+        "{:<28} {:>5} {:>12} {:>10} {:>14} {:>14} {:>12}\n",
+        "model", "dtype", "blob bytes", "arena", "prompt tok/s", "decode tok/s", "peak RSS"
+    );
+    for r in rows {
+        s += &format!(
+            "{:<28} {:>5} {:>12} {:>10} {:>14.1} {:>14.1} {:>12}\n",
+            r.model, r.dtype, r.blob_bytes, r.arena_bytes, r.prompt_tok_per_s, r.decode_tok_per_s, r.peak_rss_bytes
+        );
+    }
+    s
+}
