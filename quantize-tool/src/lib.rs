@@ -16,6 +16,7 @@
 
 pub mod bench;
 pub mod bench_decoder;
+pub mod decoder;
 pub mod eval;
 pub mod generate;
 pub mod inspect;
@@ -109,6 +110,60 @@ pub fn quantize_dir(dir: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Repo
     report.prune = pruning.map(|(_, r)| PruneReport { bytes_saved: saved, ..r });
     report.arena_bytes = self_check(&blob, max_seq)?;
     Ok((blob, report))
+}
+
+/// What [`quantize_path`] converted, with its report.
+#[derive(Debug, Clone)]
+pub enum Converted {
+    /// A BERT directory ([`quantize_dir`]).
+    Bert(Report),
+    /// A decoder directory or GGUF file ([`decoder`]).
+    Decoder(decoder::DecoderReport),
+}
+
+impl Converted {
+    /// The report as one line of JSON.
+    pub fn to_json(&self) -> String {
+        match self {
+            Converted::Bert(r) => r.to_json(),
+            Converted::Decoder(r) => r.to_json(),
+        }
+    }
+
+    /// Writes the unused-tensor list (for `--verbose`).
+    pub fn fmt_unused(&self, f: &mut impl std::fmt::Write) -> std::fmt::Result {
+        match self {
+            Converted::Bert(r) => r.fmt_unused(f),
+            Converted::Decoder(r) => r.fmt_unused(f),
+        }
+    }
+}
+
+impl std::fmt::Display for Converted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Converted::Bert(r) => r.fmt(f),
+            Converted::Decoder(r) => r.fmt(f),
+        }
+    }
+}
+
+/// Converts `path` into a validated blob (nothing is written): a `.gguf` file goes to
+/// [`decoder::quantize_gguf`], a directory whose `config.json` names a Llama or GPT-2 causal LM
+/// to [`decoder::quantize_decoder_dir`], anything else to [`quantize_dir`] (BERT).
+pub fn quantize_path(path: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Converted)> {
+    let is_gguf = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+    if path.is_file() && is_gguf {
+        let (blob, r) = decoder::quantize_gguf(path, opts)?;
+        return Ok((blob, Converted::Decoder(r)));
+    }
+    let config = path.join("config.json");
+    if path.is_dir() && config.is_file() && decoder::decoder_arch(&load::read_json(&config)?).is_some() {
+        let (blob, r) = decoder::quantize_decoder_dir(path, opts)?;
+        return Ok((blob, Converted::Decoder(r)));
+    }
+    let (blob, r) = quantize_dir(path, opts)?;
+    Ok((blob, Converted::Bert(r)))
 }
 
 /// Reads a `.pfm` file into a 32-byte-aligned buffer and validates its header and section table.
@@ -277,7 +332,7 @@ fn tensor_sections(
     Ok(out)
 }
 
-fn progress_bar(n: usize, show: bool) -> ProgressBar {
+pub(crate) fn progress_bar(n: usize, show: bool) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }

@@ -11,7 +11,8 @@ use picoformer::format::{Blob, Pooling};
 use picoformer_tool::run::{self, Command, RunOptions};
 use picoformer::{KvPrecision, SamplerSettings};
 use picoformer_tool::{
-    bench, bench_decoder, eval, generate, inspect, load_blob, prune, quantize_dir, write, KeepChars, PruneOptions, QuantizeOptions,
+    bench, bench_decoder, eval, generate, inspect, load_blob, prune, quantize_path, write, KeepChars,
+    PruneOptions, QuantizeOptions,
     WeightDtype,
 };
 
@@ -24,9 +25,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Convert a Hugging Face BERT directory (config.json, model.safetensors, vocab) to a .pfm blob.
+    /// Convert a Hugging Face directory (BERT, Llama, GPT-2: config.json, model.safetensors,
+    /// tokenizer) or a Llama-family .gguf file to a .pfm blob.
     Quantize {
-        /// The Hugging Face model directory.
+        /// The Hugging Face model directory, or a .gguf file.
         dir: PathBuf,
         /// Storage of 2-D weight matrices (biases and LayerNorm stay f32).
         #[arg(long, value_enum, default_value = "f32")]
@@ -350,7 +352,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
                     keep_chars: keep_chars.into(),
                 }),
             };
-            let (blob, report) = quantize_dir(&dir, &opts)?;
+            let (blob, report) = quantize_path(&dir, &opts)?;
             let vocab_txt = vocab_out.as_ref().map(|_| prune::vocab_txt(&blob)).transpose()?;
             write::write_atomic(&output, &blob)?;
             if let (Some(path), Some(text)) = (&vocab_out, &vocab_txt) {

@@ -52,7 +52,7 @@ impl HfDir {
 }
 
 /// `dir/model.safetensors`, or an error that says what to do instead.
-fn weights_file(dir: &Path) -> Result<PathBuf> {
+pub(crate) fn weights_file(dir: &Path) -> Result<PathBuf> {
     let path = dir.join("model.safetensors");
     if path.is_file() {
         return Ok(path);
