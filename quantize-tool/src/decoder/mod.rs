@@ -6,7 +6,7 @@
 //! tokenizer.json | vocab.json+merges.txt | tokenizer.ggml.* --tokenizer--> BPE planes, bos/eos/pad
 //! model.safetensors | GGUF tensors --map (schema::{LLAMA, GPT2}: names, order, shapes)-->
 //!     --transpose GPT-2 Conv1D--> --quantize (f32 / f16 / int8 rows, error per tensor)-->
-//!     --write_blob--> blob --self-check (parse, every schema tensor, tokenizer planes)-->
+//!     --write_blob--> blob --self-check (Decoder::from_bytes, arena_len)-->
 //! ```
 //! GGUF tensors are dequantized one at a time and encoded at once, so only the blob being built
 //! and one f32 tensor are in memory.
@@ -26,7 +26,7 @@ use picoformer::format::{
 };
 use picoformer::model::schema::{Dims, Kind};
 
-pub use self::check::{bpe_from_blob, self_check};
+pub use self::check::self_check;
 pub use self::config::{decoder_arch, DecoderConfig};
 use self::map::{map_decoder, transpose, DecoderMapping, Mapped};
 pub use self::report::DecoderReport;

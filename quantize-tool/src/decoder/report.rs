@@ -66,8 +66,9 @@ pub struct DecoderReport {
     pub unused: Vec<String>,
     /// Blob size in bytes.
     pub blob_bytes: usize,
-    /// Arena bytes at `max_seq` (`None` while the core has no decoder loader to ask).
-    pub arena_bytes: Option<usize>,
+    /// Arena bytes a generator needs at `max_seq` (default `GeneratorOptions`: prompt chunks of
+    /// 64, f32 keys and values, sampling), from the core on the blob loaded back.
+    pub arena_bytes: usize,
 }
 
 impl DecoderReport {
@@ -109,7 +110,7 @@ impl DecoderReport {
             tensors: Vec::new(),
             unused: Vec::new(),
             blob_bytes: 0,
-            arena_bytes: None,
+            arena_bytes: 0,
         }
     }
 
@@ -219,14 +220,7 @@ impl fmt::Display for DecoderReport {
             self.blob_bytes,
             self.bytes_per_param()
         )?;
-        match self.arena_bytes {
-            Some(n) => write!(f, "arena bytes at max_seq {}: {n}", self.max_seq),
-            None => write!(
-                f,
-                "default context (max_seq): {} (arena size: needs the core's decoder loader)",
-                self.max_seq
-            ),
-        }
+        write!(f, "arena bytes at max_seq {} (default generator options): {}", self.max_seq, self.arena_bytes)
     }
 }
 

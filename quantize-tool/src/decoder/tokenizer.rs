@@ -85,8 +85,8 @@ impl DecoderTokenizer {
             Value::Array(list) => list.iter().filter_map(|t| t["template"].as_str()).collect(),
             _ => std::fs::read_to_string(dir.join("chat_template.jinja")).unwrap_or_default(),
         };
-        let t = DecoderTokenizer { source, bpe, pad, add_bos, chat_ml: template.contains(IM_START) };
-        t.check(cfg)?;
+        let mut t = DecoderTokenizer { source, bpe, pad, add_bos, chat_ml: template.contains(IM_START) };
+        t.fit(cfg)?;
         Ok(t)
     }
 
@@ -113,8 +113,8 @@ impl DecoderTokenizer {
         let bpe = from_gguf(&input).with_context(ctx)?;
         let chat_ml = t.chat_template.as_deref().is_some_and(|s| s.contains(IM_START));
         let add_bos = t.add_bos.unwrap_or(false);
-        let out = DecoderTokenizer { source: path.to_path_buf(), bpe, pad: t.padding, add_bos, chat_ml };
-        out.check(cfg)?;
+        let mut out = DecoderTokenizer { source: path.to_path_buf(), bpe, pad: t.padding, add_bos, chat_ml };
+        out.fit(cfg)?;
         Ok(out)
     }
 
@@ -162,8 +162,11 @@ impl DecoderTokenizer {
             .collect()
     }
 
-    /// The vocabulary fits the embedding, and the special ids are tokens.
-    fn check(&self, cfg: &DecoderConfig) -> Result<()> {
+    /// Checks that the vocabulary fits the embedding and that the special ids are tokens, then
+    /// gives the embedding rows past the tokenizer's last token (padding rows of some
+    /// checkpoints) empty tokens, so that token ids and embedding rows match one to one (the
+    /// core requires it); they decode to nothing and no text encodes to them.
+    fn fit(&mut self, cfg: &DecoderConfig) -> Result<()> {
         let (n, vocab) = (self.n_vocab(), cfg.params.vocab_size as usize);
         if n > vocab {
             bail!(
@@ -181,6 +184,8 @@ impl DecoderTokenizer {
         if self.add_bos && c.bos.is_none() {
             bail!("{}: add_bos_token is set but there is no bos token", self.source.display());
         }
+        let end = self.bpe.token_bytes.len() as u32;
+        self.bpe.token_offsets.resize(vocab + 1, end);
         Ok(())
     }
 }
