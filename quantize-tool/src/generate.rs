@@ -23,7 +23,7 @@ pub struct GenerateOptions {
     pub sampler: SamplerSettings,
     /// Wrap the prompt in the model's chat template (`chat.prefix` + prompt + `chat.suffix`).
     pub chat: bool,
-    /// Context length [default: the blob's].
+    /// Context length [default: prompt + `max_tokens`, at most the blob's default context].
     pub context: Option<usize>,
     /// Key/value cache precision.
     pub kv: KvPrecision,
@@ -96,11 +96,15 @@ fn chat_template<'b>(path: &Path, model: &Decoder<'b>) -> Result<(&'b str, &'b s
 /// Generates from `opts.prompt`, streaming text pieces to `out` as they come.
 pub fn generate(path: &Path, blob: &AlignedBuf, opts: &GenerateOptions, out: &mut dyn Write) -> Result<Generated> {
     let model = decoder(path, blob)?;
-    let context = opts.context.unwrap_or(model.default_context());
+    let prompt_ids = prompt_ids(path, &model, &opts.prompt, opts.chat)?;
+    let wanted = match opts.max_tokens {
+        0 => model.default_context(),
+        n => (prompt_ids.len() + n).clamp(2, model.default_context().max(prompt_ids.len() + 1)),
+    };
+    let context = opts.context.unwrap_or(wanted);
     let gopts = GeneratorOptions::new(context).with_kv(opts.kv).with_sampling(!opts.sampler.is_greedy());
     let mut arena = AlignedBuf::zeroed(model.arena_len(&gopts).with_context(|| format!("context {context}"))?);
     let mut g = Generator::new(&model, arena.as_mut_bytes(), &gopts)?;
-    let prompt_ids = prompt_ids(path, &model, &opts.prompt, opts.chat)?;
     if prompt_ids.is_empty() {
         bail!("the prompt is empty and the model adds no BOS token: nothing to continue");
     }

@@ -5,13 +5,13 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use picoformer::format::{Activation, Arch, ArchParams, Blob, DType, Header, RopeScaling, TokenizerParams};
 use picoformer::tokenizer::bpe::PreTokenizer;
-use picoformer::Bert;
+use picoformer::{Bert, Decoder, GeneratorOptions};
 use serde_json::{json, Value};
 
 use crate::report::{dtype_name, pooling_name, task_name};
 
 /// Everything `inspect` shows, as one JSON object.
-pub fn inspect_json(blob: &Blob) -> Result<Value> {
+pub fn inspect_json(blob: &Blob, context: Option<usize>) -> Result<Value> {
     let h = blob.header();
     let mut sections = Vec::new();
     let (mut tensor_params, mut tensor_bytes) = (0usize, 0usize);
@@ -26,13 +26,22 @@ pub fn inspect_json(blob: &Blob) -> Result<Value> {
             "name": s.name(), "dtype": dtype_name(s.dtype), "shape": shape, "offset": s.offset, "bytes": s.len,
         }));
     }
-    let model = Bert::from_blob(*blob);
-    let (labels, arena, error) = match &model {
-        Ok(m) => {
-            let labels: Vec<&str> = (0..m.n_labels()).map(|i| m.label(i).unwrap_or("")).collect();
-            (labels, m.arena_len(m.default_max_seq()).ok(), None)
-        }
-        Err(e) => (Vec::new(), None, Some(e.to_string())),
+    let (labels, arena, error) = match h.arch.is_decoder() {
+        true => match Decoder::from_blob(*blob) {
+            // the arena of a generator with the blob's default context and options
+            Ok(m) => {
+                let ctx = context.unwrap_or(m.default_context());
+                (Vec::new(), m.arena_len(&GeneratorOptions::new(ctx)).ok(), None)
+            }
+            Err(e) => (Vec::new(), None, Some(e.to_string())),
+        },
+        false => match Bert::from_blob(*blob) {
+            Ok(m) => {
+                let labels: Vec<&str> = (0..m.n_labels()).map(|i| m.label(i).unwrap_or("")).collect();
+                (labels, m.arena_len(context.unwrap_or(m.default_max_seq())).ok(), None)
+            }
+            Err(e) => (Vec::new(), None, Some(e.to_string())),
+        },
     };
     Ok(json!({
         "version": format!("{}.{}", picoformer::format::VERSION_MAJOR, h.version_minor),
@@ -52,6 +61,7 @@ pub fn inspect_json(blob: &Blob) -> Result<Value> {
         "sections": sections,
         "totals": { "sections": h.section_count, "tensor_params": tensor_params, "tensor_bytes": tensor_bytes, "file_bytes": h.file_len },
         "arena_bytes": arena,
+        "arena_at": context.unwrap_or(h.task_params.default_max_seq as usize),
         "model_error": error,
     }))
 }
@@ -173,6 +183,6 @@ fn write_text(s: &mut String, v: &Value) -> std::fmt::Result {
     )?;
     match (&v["arena_bytes"], v["model_error"].as_str()) {
         (_, Some(e)) => write!(s, "the model does not load: {e}"),
-        (a, None) => write!(s, "arena bytes at max_seq {}: {a}", v["task_params"]["default_max_seq"]),
+        (a, None) => write!(s, "arena bytes at {} tokens: {a}", v["arena_at"]),
     }
 }

@@ -67,10 +67,13 @@ enum Cmd {
         #[arg(short, long)]
         verbose: bool,
     },
-    /// Show a .pfm blob's header, sections and totals.
+    /// Show a .pfm blob's header, sections, totals and arena size.
     Inspect {
         /// The .pfm file.
         model: PathBuf,
+        /// Arena size for this sequence length (decoders: context) [default: the blob's].
+        #[arg(long)]
+        context: Option<usize>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -181,7 +184,7 @@ enum Cmd {
         /// Print one JSON line at the end instead of streaming text.
         #[arg(long)]
         json: bool,
-        /// Context length in tokens [default: the model's].
+        /// Context length in tokens [default: prompt + --max-tokens, at most the model's].
         #[arg(long)]
         context: Option<usize>,
         /// Key/value cache precision.
@@ -375,9 +378,9 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             }
             Ok(true)
         }
-        Cmd::Inspect { model, json } => {
+        Cmd::Inspect { model, json, context } => {
             let buf = load_blob(&model)?;
-            let v = inspect::inspect_json(&Blob::parse(buf.as_bytes())?)?;
+            let v = inspect::inspect_json(&Blob::parse(buf.as_bytes())?, context)?;
             let mut out = std::io::stdout().lock();
             match json {
                 true => writeln!(out, "{v}")?,

@@ -256,6 +256,7 @@ pub fn task_name(t: Task) -> &'static str {
         Task::Embedding => "embedding",
         Task::Classification => "classification",
         Task::MaskedLm => "masked-lm",
+        Task::CausalLm => "causal-lm",
         _ => "unknown",
     }
 }
