@@ -21,7 +21,7 @@ pub struct GenerateOptions {
     pub max_tokens: usize,
     /// Sampling settings (temperature 0: greedy).
     pub sampler: SamplerSettings,
-    /// Wrap the prompt in the model's chat template (`chat.prefix` + prompt + `chat.suffix`).
+    /// Wrap the prompt in the model's chat template (section `tokenizer.chat`).
     pub chat: bool,
     /// Context length [default: prompt + `max_tokens`, at most the blob's default context].
     pub context: Option<usize>,
@@ -79,18 +79,16 @@ pub fn encode(bpe: &Bpe<'_>, text: &str) -> Result<Vec<u32>> {
     Ok(ids)
 }
 
-/// The text before and after the user's message in the model's chat template (sections
-/// `chat.prefix` and `chat.suffix`, rendered by the tool from the checkpoint's template).
+/// The text before and after the user's message in the model's chat template (section
+/// `tokenizer.chat`: prefix, NUL, suffix; rendered by the tool from the checkpoint's template).
 fn chat_template<'b>(path: &Path, model: &Decoder<'b>) -> Result<(&'b str, &'b str)> {
-    let blob = model.blob();
-    let text = |name: &str| -> Result<&'b str> {
-        let Some((i, s)) = blob.section(name) else {
-            bail!("{}: the model has no chat template (section {name}); drop --chat", path.display());
-        };
-        let bytes = blob.u8s(i, &s)?;
-        std::str::from_utf8(bytes).with_context(|| format!("{}: section {name} is not UTF-8", path.display()))
+    let (blob, name) = (model.blob(), crate::decoder::chat::SECTION);
+    let Some((i, s)) = blob.section(name) else {
+        bail!("{}: the model has no chat template (section {name}); drop --chat", path.display());
     };
-    Ok((text("chat.prefix")?, text("chat.suffix")?))
+    let text = std::str::from_utf8(blob.u8s(i, &s)?)
+        .with_context(|| format!("{}: section {name} is not UTF-8", path.display()))?;
+    text.split_once('\0').with_context(|| format!("{}: section {name} has no NUL separator", path.display()))
 }
 
 /// Generates from `opts.prompt`, streaming text pieces to `out` as they come.

@@ -137,3 +137,32 @@ fn smollm2_perplexity_quantized_close_to_f32() {
         assert!(rel.abs() <= budget, "{name}: perplexity {} vs f32 {}", p.perplexity, reference.perplexity);
     }
 }
+
+#[test]
+fn smollm2_chat_template_and_reply_match_transformers() {
+    let model = Decoder::from_bytes(f32_blob().as_bytes()).unwrap();
+    let chat = &golden()["chat"];
+    let user = chat["messages"][0]["content"].as_str().unwrap();
+    let path = std::path::Path::new("SmolLM2 f32");
+    let prompt = picoformer_tool::generate::prompt_ids(path, &model, user, true).unwrap();
+    assert_eq!(prompt, ids(&chat["ids"]), "apply_chat_template ids");
+    let opts = GeneratorOptions::new(96).with_sampling(false);
+    let mut arena = AlignedBuf::zeroed(model.arena_len(&opts).unwrap());
+    let mut g = Generator::new(&model, arena.as_mut_bytes(), &opts).unwrap();
+    g.feed(&prompt).unwrap();
+    let mut sampler = Sampler::new(SamplerSettings::GREEDY).unwrap();
+    let limits = Limits { max_tokens: 32, stop_ids: &[] };
+    let (mut got, mut text) = (vec![], String::new());
+    loop {
+        let step = g.next(&mut sampler, &limits).unwrap();
+        got.push(step.id);
+        text.push_str(step.text);
+        if let Some(stop) = step.stop {
+            assert_eq!(stop, picoformer::Stop::Eos, "stops at <|im_end|>");
+            break;
+        }
+    }
+    let stop_index = chat["stop_index"].as_u64().unwrap() as usize;
+    assert_eq!(got, ids(&chat["greedy_ids"])[..=stop_index], "reply ids");
+    println!("SmolLM2 f32 chat: {text:?} ({} tokens, stopped at <|im_end|> as transformers)", got.len());
+}

@@ -11,6 +11,7 @@
 //! GGUF tensors are dequantized one at a time and encoded at once, so only the blob being built
 //! and one f32 tensor are in memory.
 
+pub mod chat;
 mod check;
 pub mod config;
 pub mod map;

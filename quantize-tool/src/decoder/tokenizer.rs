@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::chat;
 use anyhow::{anyhow, bail, Context, Result};
 use picoformer::format::{u32_bytes, BpeParams, DType, PendingSection};
 use picoformer::tokenizer::bpe::{byte_level_to_bytes, BpeOwned, PLANES};
@@ -21,6 +22,24 @@ use super::config::{token_id, DecoderConfig};
 use crate::load::bpe::{from_gguf, from_gpt2_files, from_tokenizer_json, GgufBpe};
 use crate::load::gguf::GgufTokenizer;
 use crate::load::read_json;
+
+/// The chat template (empty: none) rendered around one user message, with the tokenizer's bos
+/// and eos texts; errors name the file the template came from.
+fn render_chat(template: &str, bpe: &BpeOwned, source: &Path) -> Result<Option<(String, String)>> {
+    if template.trim().is_empty() {
+        return Ok(None);
+    }
+    let text = |id: Option<u32>| -> String {
+        id.and_then(|i| {
+            let (lo, hi) = (*bpe.token_offsets.get(i as usize)?, *bpe.token_offsets.get(i as usize + 1)?);
+            String::from_utf8(bpe.token_bytes.get(lo as usize..hi as usize)?.to_vec()).ok()
+        })
+        .unwrap_or_default()
+    };
+    let (bos, eos) = (text(bpe.config.bos), text(bpe.config.eos));
+    let parts = chat::prefix_suffix(template, &bos, &eos).with_context(|| format!("{}: chat template", source.display()))?;
+    Ok(Some(parts))
+}
 
 /// ChatML's turn marker.
 const IM_START: &str = "<|im_start|>";
@@ -38,6 +57,8 @@ pub struct DecoderTokenizer {
     pub add_bos: bool,
     /// The chat template is ChatML.
     pub chat_ml: bool,
+    /// The chat template rendered around one user message: `(prefix, suffix)`.
+    pub chat: Option<(String, String)>,
 }
 
 impl DecoderTokenizer {
@@ -85,7 +106,8 @@ impl DecoderTokenizer {
             Value::Array(list) => list.iter().filter_map(|t| t["template"].as_str()).collect(),
             _ => std::fs::read_to_string(dir.join("chat_template.jinja")).unwrap_or_default(),
         };
-        let mut t = DecoderTokenizer { source, bpe, pad, add_bos, chat_ml: template.contains(IM_START) };
+        let chat = render_chat(&template, &bpe, &tc_path)?;
+        let mut t = DecoderTokenizer { source, bpe, pad, add_bos, chat_ml: template.contains(IM_START), chat };
         t.fit(cfg)?;
         Ok(t)
     }
@@ -113,7 +135,8 @@ impl DecoderTokenizer {
         let bpe = from_gguf(&input).with_context(ctx)?;
         let chat_ml = t.chat_template.as_deref().is_some_and(|s| s.contains(IM_START));
         let add_bos = t.add_bos.unwrap_or(false);
-        let mut out = DecoderTokenizer { source: path.to_path_buf(), bpe, pad: t.padding, add_bos, chat_ml };
+        let chat = render_chat(t.chat_template.as_deref().unwrap_or(""), &bpe, path)?;
+        let mut out = DecoderTokenizer { source: path.to_path_buf(), bpe, pad: t.padding, add_bos, chat_ml, chat };
         out.fit(cfg)?;
         Ok(out)
     }
@@ -149,7 +172,7 @@ impl DecoderTokenizer {
             u8s(&b.added_bytes),
             u32s(&b.added, 3),
         ];
-        PLANES
+        let mut out: Vec<PendingSection> = PLANES
             .iter()
             .zip(planes)
             .filter(|(_, (_, _, bytes))| !bytes.is_empty())
@@ -159,7 +182,12 @@ impl DecoderTokenizer {
                 shape,
                 bytes,
             })
-            .collect()
+            .collect();
+        if let Some((prefix, suffix)) = &self.chat {
+            let bytes = chat::section_bytes(prefix, suffix);
+            out.push(PendingSection { name: chat::SECTION.into(), dtype: DType::U8, shape: vec![bytes.len() as u32], bytes });
+        }
+        out
     }
 
     /// Checks that the vocabulary fits the embedding and that the special ids are tokens, then
