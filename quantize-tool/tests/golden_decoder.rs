@@ -152,3 +152,59 @@ fn quantized_tiny_models_stay_close() {
         }
     }
 }
+
+#[test]
+fn arena_len_is_exact_for_decoders() {
+    for name in ["tiny-llama", "tiny-gpt2"] {
+        for dtype in [WeightDtype::F32, WeightDtype::Int8] {
+            let blob = convert(&data(name), dtype);
+            let model = Decoder::from_bytes(blob.as_bytes()).unwrap();
+            for (context, chunk, kv, sampling) in [
+                (2, 1, KvPrecision::F32, false),
+                (64, 64, KvPrecision::F32, true),
+                (100, 7, KvPrecision::F16, true),
+                (128, 16, KvPrecision::I8, false),
+            ] {
+                let opts = GeneratorOptions::new(context).with_chunk(chunk).with_kv(kv).with_sampling(sampling);
+                let len = model.arena_len(&opts).unwrap();
+                let mut arena = AlignedBuf::zeroed(len);
+                let mut g = Generator::new(&model, arena.as_mut_bytes(), &opts).unwrap();
+                // it runs in exactly that arena, up to a full context
+                let ids: Vec<u32> = (0..context as u32).map(|i| i % 50).collect();
+                g.feed(&ids).unwrap();
+                assert_eq!(g.ids().len(), context);
+                let mut short = AlignedBuf::zeroed(len - 1);
+                let err = Generator::new(&model, short.as_mut_bytes(), &opts).err().unwrap();
+                assert_eq!(err, picoformer::Error::ArenaTooSmall { needed: len, got: len - 1 }, "{name} {opts:?}");
+            }
+            let too_long = GeneratorOptions::new(model.config().max_position + 1);
+            assert!(matches!(model.arena_len(&too_long), Err(picoformer::Error::BadSequenceLength { .. })));
+        }
+    }
+}
+
+#[test]
+fn full_context_stops_explicitly() {
+    let blob = convert(&data("tiny-llama"), WeightDtype::F32);
+    let model = Decoder::from_bytes(blob.as_bytes()).unwrap();
+    let opts = GeneratorOptions::new(8).with_sampling(false);
+    let mut arena = AlignedBuf::zeroed(model.arena_len(&opts).unwrap());
+    let mut g = Generator::new(&model, arena.as_mut_bytes(), &opts).unwrap();
+    let mut sampler = Sampler::new(SamplerSettings::GREEDY).unwrap();
+    let limits = Limits { max_tokens: 0, stop_ids: &[] };
+    // nothing fed: no logits to sample from
+    assert!(matches!(g.next(&mut sampler, &limits), Err(picoformer::Error::BadSequenceLength { .. })));
+    g.feed(&[5, 6, 7]).unwrap();
+    let mut stops = vec![];
+    while g.ids().len() < 8 {
+        stops.push(g.next(&mut sampler, &limits).unwrap().stop);
+    }
+    assert_eq!(stops.last(), Some(&Some(picoformer::Stop::ContextFull)));
+    assert!(stops[..stops.len() - 1].iter().all(|s| s.is_none() || *s == Some(picoformer::Stop::Eos)));
+    // no silent wrap: the next step is an error, and feeding more does not fit
+    assert!(matches!(g.next(&mut sampler, &limits), Err(picoformer::Error::BadSequenceLength { asked: 9, max: 8 })));
+    assert!(matches!(g.feed(&[1]), Err(picoformer::Error::BadSequenceLength { .. })));
+    // ids outside the vocabulary are refused, not looked up
+    g.reset();
+    assert_eq!(g.feed(&[400]), Err(picoformer::Error::BadVocab));
+}

@@ -1,4 +1,4 @@
-//! The `.pfm` model file format, version 1.
+//! The `.pfm` model file format, version 1.1.
 //!
 //! One file is a complete deployable model: weights, hyper-parameters, tokenizer and task metadata.
 //! It is read in place (zero-copy) from a `&[u8]` that may live in flash. This page is the
@@ -19,67 +19,78 @@
 //! byte size field
 //!   0   4  magic "PFMT"
 //!   4   2  major version = 1: readers reject other majors (incompatible change)
-//!   6   2  minor version: readers accept any minor of their major; a minor only gives meaning to
-//!          bytes that were reserved (zero) before, so old readers can ignore them safely
+//!   6   2  minor version (see Compatibility)
 //!   8   4  header length = 256
 //!  12   4  checksum: CRC-32 (IEEE, as zlib.crc32) of bytes [16, file length)
 //!  16   8  file length in bytes (u64); trailing bytes after it are ignored
-//!  24   4  required feature bits: a reader rejects a blob with bits it does not know (v1.0: none)
+//!  24   4  required feature bits: a reader rejects a blob with bits it does not know (none yet)
 //!  28   4  section count, 1..=4096
 //!  32   4  section table offset = 256
-//!  36   4  architecture: 1 = BERT encoder
-//!  40   4  task: 0 = embedding (BertModel), 1 = classification, 2 = masked LM
+//!  36   4  architecture: 1 = BERT encoder, 2 = Llama-family decoder (1.1), 3 = GPT-2 decoder (1.1)
+//!  40   4  task: 0 = embedding (BertModel), 1 = classification, 2 = masked LM (BERT only);
+//!          3 = causal LM (decoders only, 1.1)
 //!  44   4  reserved (0)
-//!  48  80  architecture block (BERT): vocab_size, hidden, n_layers, n_heads, intermediate,
-//!          max_position, type_vocab_size (u32 each, bytes 48..76), layer_norm_eps (f32, 76),
-//!          activation (80: 1 = exact erf GELU); 84..128 reserved
+//!  48  80  architecture block, by architecture:
+//!          BERT: vocab_size, hidden, n_layers, n_heads, intermediate, max_position,
+//!            type_vocab_size (u32 each, bytes 48..76), layer_norm_eps (f32, 76),
+//!            activation (80: 1 = exact erf GELU); 84..128 reserved
+//!          decoders (1.1): vocab_size (48), hidden (52), n_layers (56), n_heads (60),
+//!            intermediate (64), max_position = context (68), n_kv_heads (72), norm_eps (f32, 76),
+//!            activation (80: 2 = SwiGLU for Llama, 3 = GELU-tanh for GPT-2), head_dim (84),
+//!            rope_theta (f32, 88; 0 for GPT-2), rope scaling (92: 0 none, 1 linear, 2 Llama 3),
+//!            its factor (f32, 96), low / high frequency factors (f32, 100 / 104), original
+//!            context (108), head flags (112: bit 0 LM head tied to the token embeddings);
+//!            116..128 reserved
 //! 128  32  task block: n_labels (128), pooling (132: 0 = CLS, 1 = mean, 2 = pooler),
-//!          flags (136: bit 0 L2-normalize, bit 1 has pooler), default max sequence (140);
-//!          144..160 reserved
-//! 160  64  tokenizer block: kind (160: 1 = BERT WordPiece), flags (164: bit 0 lowercase,
-//!          bit 1 strip accents, bit 2 split CJK, bit 3 clean text), ids of [UNK] (168), [CLS] (172),
-//!          [SEP] (176), [PAD] (180), [MASK] (184), max characters per word (188); 192..224 reserved
+//!          flags (136: bit 0 L2-normalize, bit 1 has pooler), default max sequence or, for
+//!          decoders, default context (140); 144..160 reserved. Decoders: all 0 but byte 140.
+//! 160  64  tokenizer block: kind (160), then by kind:
+//!          1 = BERT WordPiece: flags (164: bit 0 lowercase, bit 1 strip accents, bit 2 split CJK,
+//!            bit 3 clean text), ids of [UNK] (168), [CLS] (172), [SEP] (176), [PAD] (180),
+//!            [MASK] (184), max characters per word (188); 192..224 reserved
+//!          2 = byte-level BPE (1.1): pre-tokenizer (164: 0 GPT-2, 1 GPT-2 with single digits),
+//!            flags (168: bit 0 ignore_merges), unk (172), bos (176), eos (180), pad (184),
+//!            generation flags (188: bit 0 prepend bos, bit 1 ChatML template); absent ids are
+//!            0xFFFFFFFF; 192..224 reserved
 //! 224  32  reserved (0)
 //! ```
-//! Valid ranges of every field are documented on [`ArchParams`], [`TaskParams`] and
-//! [`TokenizerParams`].
+//! Valid ranges of every field are documented on [`BertParams`], [`DecoderParams`],
+//! [`TaskParams`], [`WordPieceParams`] and [`BpeParams`]; an out-of-range field is
+//! [`Error::BadHeader`](crate::Error::BadHeader) naming it.
 //!
 //! # Sections
 //! Each entry names a section, gives its dtype ([`DType`]), shape and location; the length must be
 //! exactly what the dtype and shape imply, sections ascend without overlapping, and names are
-//! unique. Tensor names follow the Hugging Face state dict (without the `bert.` prefix):
+//! unique. The tensors of each architecture, their names, shapes and presence, are listed once,
+//! in [`model::schema`](crate::model::schema) (`BERT`, `LLAMA`, `GPT2`): Hugging Face state-dict
+//! names without the base-model prefix (`bert.`, `model.`, `transformer.`), layer tensors as
+//! `{layer_prefix}{i}.{name}`. 2-D weights are stored `[out, in]` in F32, F16 or I8Row, chosen per
+//! tensor (mixed precision is allowed; GPT-2's `Conv1D` weights are transposed into this layout);
+//! 1-D tensors (biases, norms) are F32. Besides the tensors:
 //!
 //! | name | dtype | shape |
 //! |---|---|---|
-//! | `embeddings.word_embeddings.weight` | F32/F16/I8Row | `[vocab, hidden]` |
-//! | `embeddings.position_embeddings.weight` | F32/F16/I8Row | `[max_position, hidden]` |
-//! | `embeddings.token_type_embeddings.weight` | F32/F16/I8Row | `[type_vocab, hidden]` |
-//! | `embeddings.LayerNorm.{weight,bias}` | F32 | `[hidden]` |
-//! | `encoder.layer.{i}.attention.self.{query,key,value}.weight` | F32/F16/I8Row | `[hidden, hidden]` |
-//! | `encoder.layer.{i}.attention.self.{query,key,value}.bias` | F32 | `[hidden]` |
-//! | `encoder.layer.{i}.attention.output.dense.weight` / `.bias` | matrix / F32 | `[hidden, hidden]` / `[hidden]` |
-//! | `encoder.layer.{i}.attention.output.LayerNorm.{weight,bias}` | F32 | `[hidden]` |
-//! | `encoder.layer.{i}.intermediate.dense.weight` / `.bias` | matrix / F32 | `[intermediate, hidden]` / `[intermediate]` |
-//! | `encoder.layer.{i}.output.dense.weight` / `.bias` | matrix / F32 | `[hidden, intermediate]` / `[hidden]` |
-//! | `encoder.layer.{i}.output.LayerNorm.{weight,bias}` | F32 | `[hidden]` |
-//! | `pooler.dense.weight` / `.bias` (if has pooler) | matrix / F32 | `[hidden, hidden]` / `[hidden]` |
-//! | `classifier.weight` / `.bias` (classification) | matrix / F32 | `[n_labels, hidden]` / `[n_labels]` |
-//! | `cls.predictions.transform.dense.weight` / `.bias` (masked LM) | matrix / F32 | `[hidden, hidden]` / `[hidden]` |
-//! | `cls.predictions.transform.LayerNorm.{weight,bias}` (masked LM) | F32 | `[hidden]` |
-//! | `cls.predictions.decoder.weight` (masked LM, only if not tied to the word embeddings) | matrix | `[vocab, hidden]` |
-//! | `cls.predictions.bias` (masked LM) | F32 | `[vocab]` |
-//! | `tokenizer.vocab.strings` | U8 | `[bytes]`: all tokens' UTF-8 concatenated in id order |
-//! | `tokenizer.vocab.offsets` | U32 | `[vocab + 1]`: token `i` is `strings[offsets[i]..offsets[i+1]]` |
-//! | `tokenizer.vocab.sorted` | U32 | `[n]`: ids ordered by token bytes, for binary search |
+//! | `tokenizer.vocab.strings` (WordPiece) | U8 | `[bytes]`: all tokens' UTF-8 concatenated in id order |
+//! | `tokenizer.vocab.offsets` (WordPiece) | U32 | `[vocab + 1]`: token `i` is `strings[offsets[i]..offsets[i+1]]` |
+//! | `tokenizer.vocab.sorted` (WordPiece) | U32 | `[n]`: ids ordered by token bytes, for binary search |
+//! | `tokenizer.bpe.*` (BPE) | U8 / U32 | the seven planes of [`crate::tokenizer::bpe::BpePlanes`] (`sorted`, `added_bytes`, `added` may be absent: empty) |
+//! | `tokenizer.chat` (decoders, optional) | U8 | the chat template around one user message: prefix, a NUL byte, suffix |
 //! | `task.labels.strings` / `task.labels.offsets` (classification) | U8 / U32 | as the vocab planes, `[n_labels + 1]` offsets |
 //!
-//! "matrix" means any of F32, F16 or I8Row, chosen per tensor (mixed precision is allowed).
 //! Sections a reader does not need are ignored, so writers may add more.
 //!
 //! # Compatibility
-//! A v1.0 reader rejects: another major version, unknown required feature bits, unknown dtype codes
-//! (codes >= 16 are reserved for group-wise int8/int4 with the group size in the entry), and any
-//! inconsistency, each with its own [`Error`](crate::Error) variant. It never panics.
+//! - A reader rejects another major version, unknown required feature bits, unknown dtype codes
+//!   (codes >= 16 are reserved for group-wise int8/int4 with the group size in the entry), unknown
+//!   architecture, task or tokenizer codes, and any inconsistency, each with its own
+//!   [`Error`](crate::Error) variant. It never panics.
+//! - A minor version gives meaning only to codes that were invalid before or to bytes that were
+//!   reserved (zero). So a reader accepts every minor version of its major: an older reader
+//!   rejects the new codes by name (e.g. a 1.0 reader reports a Llama blob as an unsupported
+//!   architecture) and never misreads them.
+//! - The writer records the lowest minor version that describes the blob
+//!   ([`Header::required_minor`]): BERT with WordPiece is 1.0 (blobs written before 1.1 are
+//!   reproduced byte for byte), decoders and BPE are 1.1.
 
 /// Wraps a blob or an arena so that it starts on a 32-byte boundary (the blob needs 4; 32 gives the
 /// best SIMD loads and an exact [`Bert::arena_len`](crate::Bert::arena_len)):

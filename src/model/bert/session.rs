@@ -16,7 +16,7 @@ use crate::{Error, Result};
 ///
 /// The arena holds the hidden states and the keys and values of all `max_seq` positions, plus
 /// scratch for `chunk` rows ([`SessionOptions`]). With f32 keys and values ([`Session::new`]) the
-/// first three take `3 * max_seq * H * 4` bytes; [`KvPrecision::I8`](super::KvPrecision::I8) cuts keys
+/// first three take `3 * max_seq * H * 4` bytes; [`KvPrecision::I8`](crate::KvPrecision::I8) cuts keys
 /// and values to `max_seq * (H + 4 * heads)` bytes each (about a quarter) at a small cost in
 /// accuracy, and a small `chunk` shrinks the scratch. [`Bert::arena_len_with`] gives the exact size.
 pub struct Session<'m, 'a> {

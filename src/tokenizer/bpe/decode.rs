@@ -65,7 +65,7 @@ impl Utf8State {
 }
 
 /// Turns ids into UTF-8 text incrementally, exactly as the reference's `decode` of the whole
-/// sequence would (see the [module docs](self)).
+/// sequence would (see the module docs of `decode.rs`).
 ///
 /// Ids that are not in the vocabulary decode to nothing, as in the reference. With
 /// `skip_special`, special added tokens decode to nothing too (the reference's

@@ -3,7 +3,7 @@
 //!
 //! Pipeline of [`Bpe::encode`], as the reference runs it:
 //! 1. added tokens (`<|endoftext|>`, `<|im_start|>`, ...) are found in the raw text, leftmost
-//!    first, the longest at a position ([`added`]); the text between them goes on;
+//!    first, the longest at a position (`added.rs`); the text between them goes on;
 //! 2. the [`PreTokenizer`] splits it into words (GPT-2's regex, by hand; SmolLM2 first isolates
 //!    every ASCII digit);
 //! 3. each word starts as one symbol per byte ([`BpePlanes::byte_ids`]) and pairs of adjacent
