@@ -68,8 +68,8 @@ pub mod sampler;
 pub mod tokenizer;
 
 pub use error::{Error, Result};
-pub use sampler::{Sampler, SamplerSettings};
 pub use model::{
-    Bert, Classification, Decoder, Generator, GeneratorOptions, KvPrecision, Limits, Prediction, Session, SessionOptions,
-    Step, Stop,
+    Bert, Classification, Decoder, Generator, GeneratorOptions, KvPrecision, Limits, Prediction, Session,
+    SessionOptions, Step, Stop,
 };
+pub use sampler::{Sampler, SamplerSettings};

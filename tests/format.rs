@@ -151,7 +151,11 @@ fn shape_and_header_inconsistencies() {
     reseal(&mut v);
     assert_eq!(
         Bert::from_bytes(aligned(&v).as_bytes()).unwrap_err(),
-        Error::MissingSection { prefix: "encoder.layer.", layer: Some(2), name: "attention.self.query.weight" }
+        Error::MissingSection {
+            prefix: "encoder.layer.",
+            layer: Some(2),
+            name: "attention.self.query.weight"
+        }
     );
     // hidden not divisible by heads
     let mut v = tiny();

@@ -114,7 +114,8 @@ fn prompt_ids(model: &Decoder<'_>, n: usize) -> Result<Vec<u32>> {
 
 /// The dtype of the first layer's first matrix.
 fn dtype_name(model: &Decoder<'_>) -> &'static str {
-    let dtype = model.blob().sections().flatten().find(|s| s.ndim == 2 && s.name().contains(".0.")).map(|s| s.dtype);
+    let dtype =
+        model.blob().sections().flatten().find(|s| s.ndim == 2 && s.name().contains(".0.")).map(|s| s.dtype);
     match dtype {
         Some(DType::F16) => "f16",
         Some(DType::I8Row) => "int8",
@@ -130,7 +131,10 @@ fn median(v: &mut [f64]) -> f64 {
 /// Peak resident set size of this process (Linux `VmHWM`), 0 elsewhere.
 pub fn peak_rss() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.split_whitespace().next()?.parse().ok());
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok());
     kb.map_or(0, |kb: u64| kb * 1024)
 }
 
@@ -143,7 +147,13 @@ pub fn table(rows: &[DecoderBenchRow]) -> String {
     for r in rows {
         s += &format!(
             "{:<28} {:>5} {:>12} {:>10} {:>14.1} {:>14.1} {:>12}\n",
-            r.model, r.dtype, r.blob_bytes, r.arena_bytes, r.prompt_tok_per_s, r.decode_tok_per_s, r.peak_rss_bytes
+            r.model,
+            r.dtype,
+            r.blob_bytes,
+            r.arena_bytes,
+            r.prompt_tok_per_s,
+            r.decode_tok_per_s,
+            r.peak_rss_bytes
         );
     }
     s

@@ -92,7 +92,12 @@ fn chat_template<'b>(path: &Path, model: &Decoder<'b>) -> Result<(&'b str, &'b s
 }
 
 /// Generates from `opts.prompt`, streaming text pieces to `out` as they come.
-pub fn generate(path: &Path, blob: &AlignedBuf, opts: &GenerateOptions, out: &mut dyn Write) -> Result<Generated> {
+pub fn generate(
+    path: &Path,
+    blob: &AlignedBuf,
+    opts: &GenerateOptions,
+    out: &mut dyn Write,
+) -> Result<Generated> {
     let model = decoder(path, blob)?;
     let prompt_ids = prompt_ids(path, &model, &opts.prompt, opts.chat)?;
     let wanted = match opts.max_tokens {
@@ -101,7 +106,8 @@ pub fn generate(path: &Path, blob: &AlignedBuf, opts: &GenerateOptions, out: &mu
     };
     let context = opts.context.unwrap_or(wanted);
     let gopts = GeneratorOptions::new(context).with_kv(opts.kv).with_sampling(!opts.sampler.is_greedy());
-    let mut arena = AlignedBuf::zeroed(model.arena_len(&gopts).with_context(|| format!("context {context}"))?);
+    let mut arena =
+        AlignedBuf::zeroed(model.arena_len(&gopts).with_context(|| format!("context {context}"))?);
     let mut g = Generator::new(&model, arena.as_mut_bytes(), &gopts)?;
     if prompt_ids.is_empty() {
         bail!("the prompt is empty and the model adds no BOS token: nothing to continue");

@@ -76,10 +76,12 @@ fn params_json(h: &Header) -> Value {
         ArchParams::Decoder(p) => {
             let rope = match p.rope_scaling {
                 RopeScaling::Linear { factor } => json!({ "type": "linear", "factor": shortest(factor) }),
-                RopeScaling::Llama3 { factor, low_freq_factor, high_freq_factor, original_max_position } => json!({
-                    "type": "llama3", "factor": shortest(factor), "low_freq_factor": shortest(low_freq_factor),
-                    "high_freq_factor": shortest(high_freq_factor), "original_max_position": original_max_position,
-                }),
+                RopeScaling::Llama3 { factor, low_freq_factor, high_freq_factor, original_max_position } => {
+                    json!({
+                        "type": "llama3", "factor": shortest(factor), "low_freq_factor": shortest(low_freq_factor),
+                        "high_freq_factor": shortest(high_freq_factor), "original_max_position": original_max_position,
+                    })
+                }
                 _ => Value::Null,
             };
             json!({

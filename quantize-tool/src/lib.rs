@@ -33,8 +33,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use picoformer::format::{
-    align_up, u32_bytes, write_blob, Activation, AlignedBuf, Arch, ArchParams, BertParams, Blob, DType, Header,
-    PendingSection, Pooling, Task, TaskParams, TokenizerParams, WordPieceParams,
+    align_up, u32_bytes, write_blob, Activation, AlignedBuf, Arch, ArchParams, BertParams, Blob, DType,
+    Header, PendingSection, Pooling, Task, TaskParams, TokenizerParams, WordPieceParams,
 };
 use picoformer::Bert;
 
@@ -84,7 +84,8 @@ pub fn quantize_dir(dir: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Repo
     let hf = HfDir::open(dir)?;
     let mapping = map_tensors(&hf.config, &hf.checkpoint)?;
     let mut header = header(&hf, &mapping, opts)?;
-    let (ArchParams::Bert(params), TokenizerParams::WordPiece(wordpiece)) = (&mut header.params, &mut header.tokenizer)
+    let (ArchParams::Bert(params), TokenizerParams::WordPiece(wordpiece)) =
+        (&mut header.params, &mut header.tokenizer)
     else {
         bail!("{}: not a BERT header (converter bug)", dir.display());
     };
@@ -173,7 +174,8 @@ pub fn load_blob(path: &Path) -> Result<AlignedBuf> {
     let len = file.metadata().with_context(|| format!("{}: cannot read", path.display()))?.len();
     let len = usize::try_from(len).with_context(|| format!("{}: too large", path.display()))?;
     let mut buf = AlignedBuf::zeroed(len);
-    std::io::Read::read_exact(&mut file, buf.as_mut_bytes()).with_context(|| format!("{}: cannot read", path.display()))?;
+    std::io::Read::read_exact(&mut file, buf.as_mut_bytes())
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     Blob::parse(buf.as_bytes()).with_context(|| format!("{}: invalid model file", path.display()))?;
     Ok(buf)
 }

@@ -8,12 +8,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use picoformer::format::{Blob, Pooling};
-use picoformer_tool::run::{self, Command, RunOptions};
 use picoformer::{KvPrecision, SamplerSettings};
+use picoformer_tool::run::{self, Command, RunOptions};
 use picoformer_tool::{
     bench, bench_decoder, eval, generate, inspect, load_blob, prune, quantize_path, write, KeepChars,
-    PruneOptions, QuantizeOptions,
-    WeightDtype,
+    PruneOptions, QuantizeOptions, WeightDtype,
 };
 
 #[derive(Parser)]
@@ -124,7 +123,12 @@ enum Cmd {
         #[arg(short, long)]
         model: Option<PathBuf>,
         /// Examples, one `label<TAB>text` per line (labels are the model's label names).
-        #[arg(long, value_name = "FILE", required_unless_present = "perplexity", conflicts_with = "perplexity")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "perplexity",
+            conflicts_with = "perplexity"
+        )]
         tsv: Option<PathBuf>,
         /// A UTF-8 text file: the decoder's perplexity on it, in non-overlapping windows of
         /// --ctx tokens (no BOS; the first token of each window is not scored).
@@ -419,7 +423,8 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
         Cmd::Eval { model, tsv: _, perplexity: Some(text), ctx, max_tokens, kv, json, .. } => {
             let (path, blob) = run::model_or_default(model.as_deref())?;
             let m = generate::decoder(&path, &blob)?;
-            let text = std::fs::read_to_string(&text).with_context(|| format!("{}: cannot read", text.display()))?;
+            let text =
+                std::fs::read_to_string(&text).with_context(|| format!("{}: cannot read", text.display()))?;
             let mut ids = generate::encode(m.tokenizer(), &text)?;
             if max_tokens > 0 {
                 ids.truncate(max_tokens);

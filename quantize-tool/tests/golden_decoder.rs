@@ -165,7 +165,8 @@ fn arena_len_is_exact_for_decoders() {
                 (100, 7, KvPrecision::F16, true),
                 (128, 16, KvPrecision::I8, false),
             ] {
-                let opts = GeneratorOptions::new(context).with_chunk(chunk).with_kv(kv).with_sampling(sampling);
+                let opts =
+                    GeneratorOptions::new(context).with_chunk(chunk).with_kv(kv).with_sampling(sampling);
                 let len = model.arena_len(&opts).unwrap();
                 let mut arena = AlignedBuf::zeroed(len);
                 let mut g = Generator::new(&model, arena.as_mut_bytes(), &opts).unwrap();
@@ -175,7 +176,11 @@ fn arena_len_is_exact_for_decoders() {
                 assert_eq!(g.ids().len(), context);
                 let mut short = AlignedBuf::zeroed(len - 1);
                 let err = Generator::new(&model, short.as_mut_bytes(), &opts).err().unwrap();
-                assert_eq!(err, picoformer::Error::ArenaTooSmall { needed: len, got: len - 1 }, "{name} {opts:?}");
+                assert_eq!(
+                    err,
+                    picoformer::Error::ArenaTooSmall { needed: len, got: len - 1 },
+                    "{name} {opts:?}"
+                );
             }
             let too_long = GeneratorOptions::new(model.config().max_position + 1);
             assert!(matches!(model.arena_len(&too_long), Err(picoformer::Error::BadSequenceLength { .. })));
@@ -202,7 +207,10 @@ fn full_context_stops_explicitly() {
     assert_eq!(stops.last(), Some(&Some(picoformer::Stop::ContextFull)));
     assert!(stops[..stops.len() - 1].iter().all(|s| s.is_none() || *s == Some(picoformer::Stop::Eos)));
     // no silent wrap: the next step is an error, and feeding more does not fit
-    assert!(matches!(g.next(&mut sampler, &limits), Err(picoformer::Error::BadSequenceLength { asked: 9, max: 8 })));
+    assert!(matches!(
+        g.next(&mut sampler, &limits),
+        Err(picoformer::Error::BadSequenceLength { asked: 9, max: 8 })
+    ));
     assert!(matches!(g.feed(&[1]), Err(picoformer::Error::BadSequenceLength { .. })));
     // ids outside the vocabulary are refused, not looked up
     g.reset();

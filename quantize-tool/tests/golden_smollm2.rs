@@ -121,7 +121,11 @@ fn smollm2_perplexity_quantized_close_to_f32() {
         (want / reference.scored as f64).exp(),
         reference.tok_per_s
     );
-    assert!((reference.nll_sum - want).abs() / want < 1e-5, "f32 NLL {} vs transformers {want}", reference.nll_sum);
+    assert!(
+        (reference.nll_sum - want).abs() / want < 1e-5,
+        "f32 NLL {} vs transformers {want}",
+        reference.nll_sum
+    );
     let (f16, int8) = (blob(WeightDtype::F16), blob(WeightDtype::Int8));
     for (name, buf, kv, budget) in [
         ("f16 weights", &f16, KvPrecision::F32, 0.002),
@@ -133,7 +137,12 @@ fn smollm2_perplexity_quantized_close_to_f32() {
         let m = Decoder::from_bytes(buf.as_bytes()).unwrap();
         let p = perplexity(&m, &ids, window, kv).unwrap();
         let rel = p.perplexity / reference.perplexity - 1.0;
-        println!("SmolLM2 {name}: perplexity {:.4} ({:+.3}% vs f32), {:.0} tok/s", p.perplexity, 100.0 * rel, p.tok_per_s);
+        println!(
+            "SmolLM2 {name}: perplexity {:.4} ({:+.3}% vs f32), {:.0} tok/s",
+            p.perplexity,
+            100.0 * rel,
+            p.tok_per_s
+        );
         assert!(rel.abs() <= budget, "{name}: perplexity {} vs f32 {}", p.perplexity, reference.perplexity);
     }
 }

@@ -689,5 +689,10 @@ fn decode_bpe(h: &[u8], vocab: u32) -> Result<BpeParams> {
     if flags & 1 != 0 && config.bos.is_none() {
         return Err(bad(("bpe_flags", 188)));
     }
-    Ok(BpeParams { config, pad: token(h, ("pad", 184), vocab)?, add_bos: flags & 1 != 0, chat_ml: flags & 2 != 0 })
+    Ok(BpeParams {
+        config,
+        pad: token(h, ("pad", 184), vocab)?,
+        add_bos: flags & 1 != 0,
+        chat_ml: flags & 2 != 0,
+    })
 }

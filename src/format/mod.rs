@@ -113,8 +113,8 @@ mod writer;
 
 pub use crc32::crc32;
 pub use header::{
-    Activation, Arch, ArchParams, BertParams, BpeParams, DecoderParams, Header, Pooling, RopeScaling,
-    Task, TaskParams, TokenizerParams, WordPieceParams, ALIGN, CHECKSUM_START, HEADER_LEN, KNOWN_FEATURES, MAGIC,
+    Activation, Arch, ArchParams, BertParams, BpeParams, DecoderParams, Header, Pooling, RopeScaling, Task,
+    TaskParams, TokenizerParams, WordPieceParams, ALIGN, CHECKSUM_START, HEADER_LEN, KNOWN_FEATURES, MAGIC,
     NO_TOKEN, VERSION_MAJOR, VERSION_MINOR,
 };
 pub use reader::{Blob, MAX_SECTIONS};

@@ -29,8 +29,8 @@ impl<'a> Blob<'a> {
         if !(bytes.as_ptr() as usize).is_multiple_of(4) {
             return Err(Error::Misaligned);
         }
-        let file_len =
-            usize::try_from(super::header::u64_at(h, 16)).map_err(|_| Error::BadHeader { field: "file_len" })?;
+        let file_len = usize::try_from(super::header::u64_at(h, 16))
+            .map_err(|_| Error::BadHeader { field: "file_len" })?;
         let Some(bytes) = bytes.get(..file_len) else {
             return Err(Error::Truncated { needed: file_len, got: bytes.len() });
         };

@@ -91,10 +91,7 @@ pub(crate) fn measure<T>(layout: impl FnOnce(&mut Carver<'static>) -> Result<T>)
 
 /// Measures `layout`, checks that `arena` holds it (after aligning its start), then carves it.
 /// Fails with `ArenaTooSmall` (the full need, for this arena's alignment) before touching anything.
-pub(crate) fn carve<'a, T>(
-    arena: &'a mut [u8],
-    layout: impl Fn(&mut Carver<'a>) -> Result<T>,
-) -> Result<T> {
+pub(crate) fn carve<'a, T>(arena: &'a mut [u8], layout: impl Fn(&mut Carver<'a>) -> Result<T>) -> Result<T> {
     let mut probe = Carver { rest: &mut [], used: 0, measuring: true };
     layout(&mut probe)?;
     let total = probe.used;

@@ -15,8 +15,10 @@ pub mod schema;
 pub(crate) mod views;
 
 pub use arena::ALIGN as ARENA_ALIGN;
-pub use bert::{BertConfig, Classification, Embeddings, Head, LayerWeights, MlmHead, Prediction, Session, MAX_LAYERS};
 pub use bert::Bert;
-pub use ops::linear::{Linear, Norm};
+pub use bert::{
+    BertConfig, Classification, Embeddings, Head, LayerWeights, MlmHead, Prediction, Session, MAX_LAYERS,
+};
 pub use decoder::{Decoder, DecoderConfig, DecoderLayerWeights, Generator, Globals, Limits, Step, Stop};
+pub use ops::linear::{Linear, Norm};
 pub use options::{GeneratorOptions, KvPrecision, SessionOptions};

@@ -115,11 +115,21 @@ pub const BERT: Schema = Schema {
         tensor!("pooler.dense.bias", [Hidden], Vector, When::Pooler),
         tensor!("classifier.weight", [Labels, Hidden], Matrix, When::Task(Task::Classification)),
         tensor!("classifier.bias", [Labels], Vector, When::Task(Task::Classification)),
-        tensor!("cls.predictions.transform.dense.weight", [Hidden, Hidden], Matrix, When::Task(Task::MaskedLm)),
+        tensor!(
+            "cls.predictions.transform.dense.weight",
+            [Hidden, Hidden],
+            Matrix,
+            When::Task(Task::MaskedLm)
+        ),
         tensor!("cls.predictions.transform.dense.bias", [Hidden], Vector, When::Task(Task::MaskedLm)),
         tensor!("cls.predictions.transform.LayerNorm.weight", [Hidden], Vector, When::Task(Task::MaskedLm)),
         tensor!("cls.predictions.transform.LayerNorm.bias", [Hidden], Vector, When::Task(Task::MaskedLm)),
-        tensor!("cls.predictions.decoder.weight", [Vocab, Hidden], Matrix, When::TaskIfPresent(Task::MaskedLm)),
+        tensor!(
+            "cls.predictions.decoder.weight",
+            [Vocab, Hidden],
+            Matrix,
+            When::TaskIfPresent(Task::MaskedLm)
+        ),
         tensor!("cls.predictions.bias", [Vocab], Vector, When::Task(Task::MaskedLm)),
     ],
     layer: &[
@@ -201,7 +211,11 @@ impl Schema {
         let (before, after) = self.globals.split_at(self.before_layers.min(self.globals.len()));
         let layer = self.layer;
         let layers = (0..n_layers).flat_map(move |l| layer.iter().map(move |d| (Scope::Layer(l), d)));
-        before.iter().map(|d| (Scope::Global, d)).chain(layers).chain(after.iter().map(|d| (Scope::Global, d)))
+        before
+            .iter()
+            .map(|d| (Scope::Global, d))
+            .chain(layers)
+            .chain(after.iter().map(|d| (Scope::Global, d)))
     }
 
     /// The section name of `def` in `scope`.
@@ -330,7 +344,13 @@ pub enum Scope {
 
 /// Finds `def` in `blob` and checks its dtype and shape: its section index, or `None` for an
 /// absent optional (or unused) tensor. `MissingSection` / `ShapeMismatch` name the section.
-pub fn find(blob: &Blob<'_>, schema: &Schema, dims: &Dims, scope: Scope, def: &TensorDef) -> Result<Option<u16>> {
+pub fn find(
+    blob: &Blob<'_>,
+    schema: &Schema,
+    dims: &Dims,
+    scope: Scope,
+    def: &TensorDef,
+) -> Result<Option<u16>> {
     let Some(required) = dims.required(def) else {
         return Ok(None);
     };
@@ -366,7 +386,12 @@ pub fn find(blob: &Blob<'_>, schema: &Schema, dims: &Dims, scope: Scope, def: &T
 }
 
 /// The section indices of one layer, in [`Schema::layer`] order.
-pub fn find_layer(blob: &Blob<'_>, schema: &Schema, dims: &Dims, l: usize) -> Result<[u16; MAX_LAYER_TENSORS]> {
+pub fn find_layer(
+    blob: &Blob<'_>,
+    schema: &Schema,
+    dims: &Dims,
+    l: usize,
+) -> Result<[u16; MAX_LAYER_TENSORS]> {
     let mut ix = [u16::MAX; MAX_LAYER_TENSORS];
     for (slot, def) in ix.iter_mut().zip(schema.layer) {
         if let Some(i) = find(blob, schema, dims, Scope::Layer(l), def)? {

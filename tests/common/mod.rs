@@ -137,8 +137,10 @@ pub fn tensors(schema: &Schema, header: &Header, dtype: DType, rng: &mut Lcg) ->
         out.push(match def.kind {
             Kind::Matrix => matrix(name, rows as u32, cols as u32, dtype, rng),
             Kind::Vector => {
-                let base = if def.name.ends_with("norm.weight") || def.name.ends_with("Norm.weight")
-                    || def.name.ends_with("ln_1.weight") || def.name.ends_with("ln_2.weight")
+                let base = if def.name.ends_with("norm.weight")
+                    || def.name.ends_with("Norm.weight")
+                    || def.name.ends_with("ln_1.weight")
+                    || def.name.ends_with("ln_2.weight")
                     || def.name.ends_with("ln_f.weight")
                 {
                     1.0
@@ -156,25 +158,22 @@ pub fn sections(t: &Tiny) -> Vec<PendingSection> {
     let mut rng = Lcg(42);
     let words = vocab(t);
     let mut s = tensors(&schema::BERT, &header(t), t.dtype, &mut rng);
-    match t.task {
-        Task::Classification => {
-            let labels = ["negative", "positive"];
-            let strings: Vec<u8> = labels.concat().into_bytes();
-            let offsets = [0u32, 8, 16];
-            s.push(PendingSection {
-                name: "task.labels.strings".into(),
-                dtype: DType::U8,
-                shape: vec![strings.len() as u32],
-                bytes: strings,
-            });
-            s.push(PendingSection {
-                name: "task.labels.offsets".into(),
-                dtype: DType::U32,
-                shape: vec![3],
-                bytes: u32_bytes(&offsets),
-            });
-        }
-        _ => {}
+    if t.task == Task::Classification {
+        let labels = ["negative", "positive"];
+        let strings: Vec<u8> = labels.concat().into_bytes();
+        let offsets = [0u32, 8, 16];
+        s.push(PendingSection {
+            name: "task.labels.strings".into(),
+            dtype: DType::U8,
+            shape: vec![strings.len() as u32],
+            bytes: strings,
+        });
+        s.push(PendingSection {
+            name: "task.labels.offsets".into(),
+            dtype: DType::U32,
+            shape: vec![3],
+            bytes: u32_bytes(&offsets),
+        });
     }
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let (strings, offsets, sorted) = picoformer::tokenizer::build_planes(&words);

@@ -37,7 +37,8 @@ fn render_chat(template: &str, bpe: &BpeOwned, source: &Path) -> Result<Option<(
         .unwrap_or_default()
     };
     let (bos, eos) = (text(bpe.config.bos), text(bpe.config.eos));
-    let parts = chat::prefix_suffix(template, &bos, &eos).with_context(|| format!("{}: chat template", source.display()))?;
+    let parts = chat::prefix_suffix(template, &bos, &eos)
+        .with_context(|| format!("{}: chat template", source.display()))?;
     Ok(Some(parts))
 }
 
@@ -107,7 +108,8 @@ impl DecoderTokenizer {
             _ => std::fs::read_to_string(dir.join("chat_template.jinja")).unwrap_or_default(),
         };
         let chat = render_chat(&template, &bpe, &tc_path)?;
-        let mut t = DecoderTokenizer { source, bpe, pad, add_bos, chat_ml: template.contains(IM_START), chat };
+        let mut t =
+            DecoderTokenizer { source, bpe, pad, add_bos, chat_ml: template.contains(IM_START), chat };
         t.fit(cfg)?;
         Ok(t)
     }
@@ -136,7 +138,8 @@ impl DecoderTokenizer {
         let chat_ml = t.chat_template.as_deref().is_some_and(|s| s.contains(IM_START));
         let add_bos = t.add_bos.unwrap_or(false);
         let chat = render_chat(t.chat_template.as_deref().unwrap_or(""), &bpe, path)?;
-        let mut out = DecoderTokenizer { source: path.to_path_buf(), bpe, pad: t.padding, add_bos, chat_ml, chat };
+        let mut out =
+            DecoderTokenizer { source: path.to_path_buf(), bpe, pad: t.padding, add_bos, chat_ml, chat };
         out.fit(cfg)?;
         Ok(out)
     }
@@ -185,7 +188,12 @@ impl DecoderTokenizer {
             .collect();
         if let Some((prefix, suffix)) = &self.chat {
             let bytes = chat::section_bytes(prefix, suffix);
-            out.push(PendingSection { name: chat::SECTION.into(), dtype: DType::U8, shape: vec![bytes.len() as u32], bytes });
+            out.push(PendingSection {
+                name: chat::SECTION.into(),
+                dtype: DType::U8,
+                shape: vec![bytes.len() as u32],
+                bytes,
+            });
         }
         out
     }

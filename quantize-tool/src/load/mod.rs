@@ -1,8 +1,8 @@
 //! Reading a Hugging Face model directory: `config.json`, `model.safetensors`, the vocabulary and
 //! tokenizer settings, and the sentence-transformers pooling modules. Every error names its file.
 
-mod config;
 pub mod bpe;
+mod config;
 pub mod gguf;
 mod pooling;
 mod safetensors;

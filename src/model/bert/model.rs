@@ -1,10 +1,10 @@
 //! A BERT model borrowed from a validated blob: configuration, weight indices, tokenizer, labels.
 
 use super::arena::State;
-use crate::model::arena;
 use super::config::{BertConfig, MAX_LAYERS};
 use super::weights;
 use crate::format::{Arch, Blob, Pooling, Task, TokenizerParams};
+use crate::model::arena;
 use crate::model::ops::linear::{Linear, Norm};
 use crate::model::options::SessionOptions;
 use crate::model::schema::{self, find_globals, find_layer, index_of, Dims, BERT, MAX_LAYER_TENSORS};

@@ -5,10 +5,10 @@ use super::arena::State;
 use super::encoder::forward;
 use super::model::{Bert, Head};
 use crate::format::Pooling;
+use crate::kernels;
 use crate::model::arena;
 use crate::model::ops::linear::linear;
 use crate::model::SessionOptions;
-use crate::kernels;
 use crate::tokenizer::Encoding;
 use crate::{Error, Result};
 

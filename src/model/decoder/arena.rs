@@ -59,7 +59,11 @@ pub(crate) struct State<'a> {
 
 impl<'a> State<'a> {
     /// Every buffer of a generator of `model` with `opts` (checked by the caller), from `c`.
-    pub(crate) fn layout(c: &mut Carver<'a>, model: &Decoder<'_>, opts: &GeneratorOptions) -> Result<State<'a>> {
+    pub(crate) fn layout(
+        c: &mut Carver<'a>,
+        model: &Decoder<'_>,
+        opts: &GeneratorOptions,
+    ) -> Result<State<'a>> {
         let cfg = model.config();
         let (s, ch, h, i, v) = (opts.context, opts.chunk, cfg.hidden, cfg.intermediate, cfg.vocab_size);
         let (q, kv) = (cfg.q_dim(), cfg.kv_dim());

@@ -47,14 +47,22 @@ fn embed(model: &Decoder<'_>, st: &mut State<'_>, ids: &[u32], p0: usize) {
 }
 
 /// `x += o(attention(q, k, v))` over the normed rows, appending this step's keys and values.
-fn attention_block(model: &Decoder<'_>, w: &LayerWeights<'_>, st: &mut State<'_>, l: usize, p0: usize, m: usize) {
+fn attention_block(
+    model: &Decoder<'_>,
+    w: &LayerWeights<'_>,
+    st: &mut State<'_>,
+    l: usize,
+    p0: usize,
+    m: usize,
+) {
     let c = model.config();
     let (h, q, kv) = (c.hidden, c.q_dim(), c.kv_dim());
     norm_rows(st.xn, st.x, &w.attn_norm, c.eps, h, m);
     // q [m, Q], k [m, KV], v [m, KV]
     project_qkv(model, w, st, m);
     for t in 0..m {
-        let (qr, kr, vr) = (&mut st.q[t * q..(t + 1) * q], &mut st.k[t * kv..(t + 1) * kv], &st.v[t * kv..(t + 1) * kv]);
+        let (qr, kr, vr) =
+            (&mut st.q[t * q..(t + 1) * q], &mut st.k[t * kv..(t + 1) * kv], &st.v[t * kv..(t + 1) * kv]);
         if c.uses_rope() {
             rope::angles(st.cos, st.sin, st.inv_freq, p0 + t);
             rope::rotate(qr, st.cos, st.sin);

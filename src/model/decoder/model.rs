@@ -143,7 +143,11 @@ fn planes<'a>(blob: &Blob<'a>) -> Result<BpePlanes<'a>> {
         merges: u32s("tokenizer.bpe.merges")?,
         byte_ids: u32s("tokenizer.bpe.byte_ids")?,
         sorted: or_empty(u32s("tokenizer.bpe.sorted"))?,
-        added_bytes: if blob.section("tokenizer.bpe.added_bytes").is_some() { u8s("tokenizer.bpe.added_bytes")? } else { &[] },
+        added_bytes: if blob.section("tokenizer.bpe.added_bytes").is_some() {
+            u8s("tokenizer.bpe.added_bytes")?
+        } else {
+            &[]
+        },
         added: or_empty(u32s("tokenizer.bpe.added"))?,
     })
 }

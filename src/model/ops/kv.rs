@@ -64,7 +64,9 @@ impl<'a> KvCache<'a> {
         let data = match precision {
             KvPrecision::F32 => KvData::F32 { k: c.f32s(n)?, v: c.f32s(n)? },
             KvPrecision::F16 => KvData::F16 { k: c.f16s(n)?, v: c.f16s(n)? },
-            KvPrecision::I8 => KvData::I8 { k: c.i8s(n)?, ks: c.f32s(scales)?, v: c.i8s(n)?, vs: c.f32s(scales)? },
+            KvPrecision::I8 => {
+                KvData::I8 { k: c.i8s(n)?, ks: c.f32s(scales)?, v: c.i8s(n)?, vs: c.f32s(scales)? }
+            }
         };
         let int8 = precision == KvPrecision::I8;
         let row = c.i8s(if int8 { heads.head_dim } else { 0 })?;
