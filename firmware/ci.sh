@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Firmware CI: install what is missing, build the firmware (release) and the core for two more
-# bare-metal targets, run `classify` under QEMU mps2-an386, decode its defmt output and check it
-# against the host:
+# Firmware CI: install what is missing, build the firmware for QEMU mps2-an386 (boards/qemu-mps2)
+# and for two real boards, build only (boards/stm32h743: NUCLEO-H743ZI on embassy-stm32;
+# boards/rp2350: Pico 2 on rp235x-hal, checked to contain the core's SXTB16/SMLAD kernel), build
+# the core alone for three more bare-metal targets, print per-board sizes, run `classify` under
+# QEMU, decode its defmt output and check it against the host:
 #   1. host-ref (firmware/host-ref): identical SessionOptions (64 tokens, chunk 2, int8 KV) and the
 #      same portable scalar kernels -> same labels and |logit diff| <= TOL (1e-4; observed: 0, bit-exact);
 #   2. the host tool `picoformer classify --json --max-seq 64 --chunk 2 --kv-int8` (the same arena
@@ -20,7 +22,13 @@ ROOT=$(cd "$HERE/.." && pwd)
 TOL=${TOL:-1e-4}
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-300}
 FW_TARGET=thumbv7em-none-eabihf
-CORE_TARGETS="thumbv7m-none-eabi riscv32imac-unknown-none-elf"
+CORE_TARGETS="thumbv7m-none-eabi thumbv8m.main-none-eabihf riscv32imac-unknown-none-elf"
+# The DSP extension (SXTB16, SMLAD) is optional on Armv8-M Mainline and the bare target does not
+# assume it, while the core's build script turns its DSP kernels on for every thumbv8m.main
+# target: build for a core that has it (the RP2350's Cortex-M33, as boards/rp2350 does).
+V8M_RUSTFLAGS="-C target-cpu=cortex-m33"
+# Real boards (build only): folder under boards/, target, ELF name, core (for the disassembler).
+BOARDS="stm32h743:thumbv7em-none-eabihf:stm32h743-classify:cortex-m7 rp2350:thumbv8m.main-none-eabihf:rp2350-classify:cortex-m33"
 MAX_SEQ=64
 OUT="$HERE/target/ci"
 ELF="$HERE/target/$FW_TARGET/release/classify"
@@ -55,41 +63,68 @@ if ! defmt-print -V 2>/dev/null | grep -q ' 1\.2\.'; then
 fi
 
 # ---------------------------------------------------------------- builds
-phase "build firmware ($FW_TARGET, release)"
-(cd "$HERE" && cargo build --release --bin classify --bin kernel_check)
+phase "build firmware for QEMU mps2-an386 ($FW_TARGET, release)"
+(cd "$HERE/boards/qemu-mps2" && cargo build --release --bin classify --bin kernel_check)
+for b in $BOARDS; do
+    IFS=: read -r dir t _ _ <<< "$b"
+    phase "build firmware for $dir ($t, release; build only)"
+    (cd "$HERE/boards/$dir" && cargo build --release)
+done
 for t in $CORE_TARGETS; do
     phase "build core for $t (build only)"
-    (cd "$ROOT" && cargo build -p picoformer --release --target "$t")
+    (cd "$ROOT" && CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_RUSTFLAGS="$V8M_RUSTFLAGS" \
+        cargo build -p picoformer --release --target "$t")
 done
 
-# ---------------------------------------------------------------- sizes
+# ---------------------------------------------------------------- sizes, DSP kernel
 phase "sizes"
-SIZE=""
-for c in rust-size llvm-size $(ls "$(rustc --print sysroot)"/lib/rustlib/*/bin/llvm-size 2>/dev/null) \
-         $(compgen -c llvm-size- 2>/dev/null | sort -u) arm-none-eabi-size; do
-    if command -v "$c" >/dev/null 2>&1; then SIZE=$c; break; fi
-done
-if [ -z "$SIZE" ] && [ "${SKIP_INSTALL:-0}" != 1 ]; then
-    apt_install binutils-arm-none-eabi && SIZE=arm-none-eabi-size
+# find_llvm NAME: llvm-NAME (or rust-NAME) on PATH, in the rustup sysroot, or a versioned one.
+find_llvm() {
+    local c
+    for c in "rust-$1" "llvm-$1" $(ls "$(rustc --print sysroot)"/lib/rustlib/*/bin/llvm-"$1" 2>/dev/null) \
+             $(compgen -c "llvm-$1-" 2>/dev/null | sort -u); do
+        if command -v "$c" >/dev/null 2>&1; then echo "$c"; return 0; fi
+    done
+    return 1
+}
+if ! SIZE=$(find_llvm size) || ! OBJDUMP=$(find_llvm objdump) || ! NM=$(find_llvm nm); then
+    apt_install llvm
+    SIZE=$(find_llvm size) && OBJDUMP=$(find_llvm objdump) && NM=$(find_llvm nm) || die "no llvm size/objdump/nm"
 fi
-ARENA_RS=$(ls -t "$HERE"/target/$FW_TARGET/release/build/picoformer-firmware-*/out/arena.rs | head -1)
+ARENA_RS=$(ls -t "$HERE"/target/$FW_TARGET/release/build/picoformer-app-*/out/arena.rs | head -1)
 ARENA_LEN=$(sed -n 's/^pub const ARENA_LEN: usize = \([0-9]*\);/\1/p' "$ARENA_RS")
 MODEL_LEN=$(sed -n 's/^pub const MODEL_LEN: usize = \([0-9]*\);/\1/p' "$ARENA_RS")
-if [ -n "$SIZE" ]; then
-    echo "($SIZE -A)"
-    "$SIZE" -A "$ELF" | awk -v arena="$ARENA_LEN" -v model="$MODEL_LEN" '
-        $1==".vector_table"||$1==".text"||$1==".rodata"||$1==".data" { flash += $2 }
+# sizes LABEL ELF: flash (everything loaded from flash) and static RAM, from `$SIZE -A`.
+sizes() {
+    echo "-- $1: $2"
+    "$SIZE" -A "$2" | awk -v arena="$ARENA_LEN" -v model="$MODEL_LEN" '
+        $1==".vector_table"||$1==".start_block"||$1==".text"||$1==".rodata"||$1==".bi_entries"||$1==".end_block"||$1==".data" { flash += $2 }
         $1==".data"||$1==".bss"||$1==".uninit" { ram += $2 }
         $1==".text" { text = $2 } $1==".rodata" { ro = $2 } $1==".bss" { bss = $2 }
         END {
-            printf "flash: %d B (%.2f MiB) = .text %d + .rodata %d (model %d) + vectors/.data\n", flash, flash/1048576, text, ro, model
+            printf "flash: %d B (%.2f MiB) = .text %d + .rodata %d (model %d) + vectors/boot blocks/.data\n", flash, flash/1048576, text, ro, model
             printf "RAM (static): %d B = .bss %d (arena %d) + .data/.uninit; the stack takes the rest of RAM\n", ram, bss, arena
-            printf "code without the model: %d B\n", flash - model
+            printf "code and tables without the model: %d B\n", flash - model
         }'
-else
-    echo "no size tool found (tried rust-size, llvm-size, arm-none-eabi-size)"
-fi
+}
+echo "($SIZE -A)"
+sizes "qemu-mps2 (Cortex-M4F)" "$ELF"
+for b in $BOARDS; do
+    IFS=: read -r dir t bin _ <<< "$b"
+    sizes "$dir ($t)" "$HERE/target/$t/release/$bin"
+done
 echo "ARENA_LEN = $ARENA_LEN (SessionOptions::new($MAX_SEQ).with_chunk(2).with_kv(KvPrecision::I8))"
+
+phase "DSP kernel in the real-board builds (nm: kernels::cortex_m, objdump: SMLAD)"
+# --mcpu makes the disassembler decode the DSP extension (it does not by default).
+for b in $BOARDS; do
+    IFS=: read -r dir t bin cpu <<< "$b"
+    e="$HERE/target/$t/release/$bin"
+    sym=$("$NM" -C "$e" | grep -c 'picoformer::kernels::cortex_m::matmul_i8_i16' || true)
+    smlad=$("$OBJDUMP" -d --mcpu="$cpu" "$e" | grep -cw smlad || true)
+    echo "$dir: kernels::cortex_m::matmul_i8_i16 symbols $sym, SMLAD instructions $smlad"
+    [ "$sym" -ge 1 ] && [ "$smlad" -ge 1 ] || die "$dir: the DSP matmul kernel is not in $bin"
+done
 
 # ---------------------------------------------------------------- QEMU
 phase "kernel_check under QEMU: dispatched (DSP) matmul_i8_i16 vs generic, bit-identical"
@@ -119,6 +154,7 @@ if ! timeout "$QEMU_TIMEOUT" qemu-system-arm -machine mps2-an386 -cpu cortex-m4 
 fi
 cat "$OUT/device.log"
 grep -q "DONE n=$N\$" "$OUT/device.log" || die "device did not report DONE n=$N"
+grep -q "LEDS led0=" "$OUT/device.log" || die "device did not report its LED register"
 
 # device lines -> "label<TAB>tokens<TAB>logits(comma separated)"
 sed -n 's/.*RESULT idx=[0-9]* label=\([^ ]*\) tokens=\([0-9]*\) .* logits=\[\(.*\)\].*/\1\t\2\t\3/p' "$OUT/device.log" \

@@ -8,7 +8,7 @@
 # The counter is the project's QEMU TCG plugin, firmware/tools/icount.c, built for the installed
 # QEMU by firmware/tools/build-icount.sh into firmware/target/icount/libicount.so.
 #
-# Runs the `bench` firmware bin, which calls `icount_mark` right before and right after each
+# Runs the `bench` firmware bin (boards/qemu-mps2), which calls `icount_mark` right before and right after each
 # `Session::classify` (tokenize + 4-layer encoder + pooler + head; SessionOptions as in ci.sh:
 # max 64 tokens, chunk 2, int8 KV). The plugin counts instructions between consecutive marks.
 # MACs: int8 (i16 x i8) multiply-accumulates of the model (4 layers, hidden 128, FFN 512):
@@ -49,7 +49,7 @@ icount_plugin "$WORK"
 
 run() { # $1 = label, $2 = cargo target dir, rest: env
     local label=$1 tdir=$2; shift 2
-    (cd "$HERE" && env "$@" CARGO_TARGET_DIR="$tdir" cargo build -q --release --bin bench)
+    (cd "$HERE/boards/qemu-mps2" && env "$@" CARGO_TARGET_DIR="$tdir" cargo build -q --release --bin bench)
     local elf="$tdir/$T/release/bench"
     local addr
     addr=$(icount_mark_addr "$elf")

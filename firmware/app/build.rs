@@ -1,12 +1,12 @@
-//! Copies `memory.x` next to the linker and computes, on the host, the exact arena the embedded
-//! model needs with the firmware's session options (`OUT_DIR/arena.rs`).
+//! Computes, on the host, the exact arena the embedded model needs with the firmware's session
+//! options (`OUT_DIR/arena.rs`: `ARENA_LEN`, `MODEL_LEN`, `MAX_SEQ`, `CHUNK`).
 
 use std::{env, fs, path::PathBuf};
 
 use picoformer::format::AlignedBuf;
 use picoformer::{Bert, KvPrecision, SessionOptions};
 
-/// Must match `picoformer_firmware::session_options()` (checked at run time by `Session::with_options`).
+/// Must match `picoformer_app::session_options()` (checked at run time by `Session::with_options`).
 const MAX_SEQ: usize = 64;
 const CHUNK: usize = 2;
 
@@ -14,14 +14,10 @@ fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     let dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
 
-    fs::copy(dir.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
-    println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rerun-if-changed=memory.x");
-
-    let model_path = dir.join("../models/sentiment-int8.pfm");
+    let model_path = dir.join("../../models/sentiment-int8.pfm");
     println!("cargo:rerun-if-changed={}", model_path.display());
     println!("cargo:rerun-if-changed=build.rs");
-    let bytes = fs::read(&model_path).expect("read ../models/sentiment-int8.pfm");
+    let bytes = fs::read(&model_path).expect("read ../../models/sentiment-int8.pfm");
     let blob = AlignedBuf::from_bytes(&bytes);
     let bert = Bert::from_bytes(blob.as_bytes()).expect("parse the model");
     let opts = SessionOptions::new(MAX_SEQ).with_chunk(CHUNK).with_kv(KvPrecision::I8);

@@ -9,7 +9,7 @@
 use cortex_m as _; // critical-section implementation (single core)
 use cortex_m_rt::entry;
 use picoformer::kernels::{self, generic, i16_act_max};
-use picoformer_firmware as fw;
+use picoformer_qemu_mps2 as fw;
 
 const MAX_M: usize = 3;
 const MAX_N: usize = 9;

@@ -1,70 +1,63 @@
-//! CMSDK APB UART (UART0 of the mps2 boards at `0x4000_4000`) behind [`embedded_io::Read`], and a
-//! line reader written only against that trait.
+//! Input plumbing, written against traits only: [`IdleRead`] turns a non-blocking serial receiver
+//! (`embedded_hal_nb::serial::Read`, which the HALs' UARTs implement) and a [`DelayNs`] into an
+//! [`embedded_io::Read`] stream that ends after a stretch of silence; [`LineReader`] splits any
+//! such stream into lines.
 
-use core::ptr::{read_volatile, write_volatile};
-
+use embedded_hal::delay::DelayNs;
+use embedded_hal_nb::serial;
 use embedded_io::{ErrorKind, ErrorType, Read};
 
-const DATA: usize = 0x00;
-const STATE: usize = 0x04;
-const CTRL: usize = 0x08;
-const STATE_RX_FULL: u32 = 1 << 1;
-const CTRL_RX_EN: u32 = 1 << 1;
-const CTRL_TX_EN: u32 = 1 << 0;
+/// Poll period while waiting for the first byte of a read, in microseconds.
+const POLL_US: u32 = 10;
 
-/// A CMSDK UART in polled mode. A stream that stays silent for `idle_polls` status reads is
-/// treated as ended (`read` returns `Ok(0)`): with QEMU's `-serial none` no byte ever arrives.
-pub struct CmsdkUart {
-    base: usize,
-    idle_polls: u32,
+/// A non-blocking serial receiver as a blocking [`Read`] stream: `read` waits for the first byte,
+/// polling every 10 µs, and reports the end of the stream (`Ok(0)`) once `idle_ms` pass without
+/// one; then it takes whatever else is already waiting. A receive error (overrun, framing,
+/// parity, noise) drops that byte and is logged.
+pub struct IdleRead<S, D> {
+    serial: S,
+    delay: D,
+    idle_us: u32,
 }
 
-impl CmsdkUart {
-    /// Base address of UART0 on mps2-an385/an386/an500.
-    pub const UART0: usize = 0x4000_4000;
-
-    /// Enables the receiver and transmitter of the UART at `base`.
-    ///
-    /// # Safety
-    /// `base` must be a CMSDK UART that nothing else uses.
-    pub unsafe fn new(base: usize, idle_polls: u32) -> Self {
-        write_volatile((base + CTRL) as *mut u32, CTRL_RX_EN | CTRL_TX_EN);
-        CmsdkUart { base, idle_polls }
+impl<S: serial::Read<u8>, D: DelayNs> IdleRead<S, D> {
+    /// Wraps `serial`; `idle_ms` (at most 4,294,967) is the silence that ends the stream.
+    pub fn new(serial: S, delay: D, idle_ms: u32) -> Self {
+        IdleRead { serial, delay, idle_us: idle_ms.saturating_mul(1000) }
     }
 
+    /// The next byte if one is waiting (receive errors are logged and skipped).
     fn try_byte(&mut self) -> Option<u8> {
-        // SAFETY: `new` was given a CMSDK UART; these are its STATE and DATA registers.
-        unsafe {
-            if read_volatile((self.base + STATE) as *const u32) & STATE_RX_FULL == 0 {
-                return None;
+        loop {
+            match self.serial.read() {
+                Ok(b) => return Some(b),
+                Err(nb::Error::WouldBlock) => return None,
+                Err(nb::Error::Other(_)) => defmt::warn!("UART receive error: byte dropped"),
             }
-            Some(read_volatile((self.base + DATA) as *const u32) as u8)
         }
     }
 }
 
-impl ErrorType for CmsdkUart {
+impl<S, D> ErrorType for IdleRead<S, D> {
     type Error = ErrorKind;
 }
 
-impl Read for CmsdkUart {
-    /// Blocks for the first byte (up to the idle limit, then `Ok(0)`: end of stream), then takes
-    /// whatever else is already waiting.
+impl<S: serial::Read<u8>, D: DelayNs> Read for IdleRead<S, D> {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
-        if buf.is_empty() {
+        let Some(first_slot) = buf.first_mut() else {
             return Ok(0);
-        }
-        let mut polls = 0;
-        let first = loop {
+        };
+        let mut waited = 0u32;
+        *first_slot = loop {
             if let Some(b) = self.try_byte() {
                 break b;
             }
-            polls += 1;
-            if polls >= self.idle_polls {
+            if waited >= self.idle_us {
                 return Ok(0);
             }
+            self.delay.delay_us(POLL_US);
+            waited = waited.saturating_add(POLL_US);
         };
-        buf[0] = first;
         let mut n = 1;
         while n < buf.len() {
             match self.try_byte() {

@@ -1,6 +1,6 @@
 //! Instruction-count benchmark: classifies inputs of exactly 16, 32 and 64 tokens ([CLS] and [SEP]
 //! included; the text is made of words that are single tokens in the bundled model's vocabulary,
-//! and the count is checked on device) and calls [`fw::icount_mark`] right before and right after each
+//! and the count is checked on device) and calls [`app::icount_mark`] right before and right after each
 //! `Session::classify` (tokenize + encoder + pooler + head). `firmware/icount.sh` runs it under QEMU
 //! with the instruction-counting plugin and reads the counts between those marks.
 #![no_std]
@@ -10,10 +10,8 @@ use cortex_m as _; // critical-section implementation (single core)
 use cortex_m_rt::entry;
 use picoformer::format::Aligned;
 use picoformer::{Bert, Session};
-use picoformer_firmware::{self as fw, ARENA_LEN};
-
-const MODEL_BYTES: &[u8; fw::MODEL_LEN] = include_bytes!("../../../models/sentiment-int8.pfm");
-static MODEL: Aligned<[u8; fw::MODEL_LEN]> = Aligned(*MODEL_BYTES);
+use picoformer_app::{self as app, ARENA_LEN, MODEL};
+use picoformer_qemu_mps2 as fw;
 
 /// Words cycled to build the inputs (each must be one token; checked via the total count).
 const WORDS: [&str; 8] = ["the", "movie", "was", "good", "and", "the", "story", "fun"];
@@ -25,7 +23,7 @@ fn main() -> ! {
     let arena: &'static mut Aligned<[u8; ARENA_LEN]> =
         cortex_m::singleton!(: Aligned<[u8; ARENA_LEN]> = Aligned([0; ARENA_LEN])).unwrap();
     let model = Bert::from_bytes(&MODEL.0).unwrap_or_else(|e| fail("model", e));
-    let opts = fw::session_options();
+    let opts = app::session_options();
     let mut session =
         Session::with_options(&model, &mut arena.0, &opts).unwrap_or_else(|e| fail("session", e));
 
@@ -43,12 +41,12 @@ fn main() -> ! {
             len += word.len();
         }
         let text = core::str::from_utf8(&buf[..len]).unwrap();
-        fw::icount_mark(2 * i as u32);
+        app::icount_mark(2 * i as u32);
         let label = match session.classify(text) {
             Ok(c) => c.label,
             Err(e) => fail("classify", e),
         };
-        fw::icount_mark(2 * i as u32 + 1);
+        app::icount_mark(2 * i as u32 + 1);
         let tokens = session.ids().len();
         defmt::info!("BENCH tokens={=usize} label={=str}", tokens, model.label(label).unwrap_or("?"));
         if tokens != want {

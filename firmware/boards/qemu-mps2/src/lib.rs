@@ -1,0 +1,42 @@
+//! Board layer for QEMU mps2-an386 (Cortex-M4F), the board CI runs: the CMSDK UART0 as a
+//! non-blocking serial receiver, the two FPGAIO LEDs as output pins, a delay over a free-running
+//! SysTick, the defmt logger over semihosting, the panic and HardFault handlers and [`exit`].
+#![no_std]
+#![deny(missing_docs)]
+
+use cortex_m_rt::{exception, ExceptionFrame};
+use defmt_semihosting as _; // global defmt logger over semihosting stdout
+
+mod delay;
+mod led;
+mod uart;
+pub use delay::SysTickDelay;
+pub use led::FpgaLed;
+pub use uart::CmsdkUart;
+
+/// SysTick (core) clock of the mps2 boards in QEMU, in Hz.
+pub const CORE_HZ: u32 = 25_000_000;
+
+/// Exit code after a panic.
+pub const EXIT_PANIC: i32 = 101;
+/// Exit code after a HardFault.
+pub const EXIT_HARDFAULT: i32 = 102;
+/// Exit code after a model, session or board error.
+pub const EXIT_ERROR: i32 = 1;
+
+/// Ends the program: under QEMU (or a probe with semihosting) `code` becomes the exit status.
+pub fn exit(code: i32) -> ! {
+    semihosting::process::exit(code)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    defmt::error!("panic: {}", defmt::Display2Format(info));
+    exit(EXIT_PANIC)
+}
+
+#[exception]
+unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
+    defmt::error!("HardFault at pc={=u32:#010x} lr={=u32:#010x}", ef.pc(), ef.lr());
+    exit(EXIT_HARDFAULT)
+}
