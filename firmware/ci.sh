@@ -102,7 +102,7 @@ sizes() {
         $1==".data"||$1==".bss"||$1==".uninit" { ram += $2 }
         $1==".text" { text = $2 } $1==".rodata" { ro = $2 } $1==".bss" { bss = $2 }
         END {
-            printf "flash: %d B (%.2f MiB) = .text %d + .rodata %d (model %d) + vectors/boot blocks/.data\n", flash, flash/1048576, text, ro, model
+            printf "flash: %d B (%.2f MiB) = .text %d + .rodata %d (model %d) + vectors/boot block/.data\n", flash, flash/1048576, text, ro, model
             printf "RAM (static): %d B = .bss %d (arena %d) + .data/.uninit; the stack takes the rest of RAM\n", ram, bss, arena
             printf "code and tables without the model: %d B\n", flash - model
         }'
