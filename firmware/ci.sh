@@ -23,9 +23,10 @@ TOL=${TOL:-1e-4}
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-300}
 FW_TARGET=thumbv7em-none-eabihf
 CORE_TARGETS="thumbv7m-none-eabi thumbv8m.main-none-eabihf riscv32imac-unknown-none-elf"
-# The DSP extension (SXTB16, SMLAD) is optional on Armv8-M Mainline and the bare target does not
-# assume it, while the core's build script turns its DSP kernels on for every thumbv8m.main
-# target: build for a core that has it (the RP2350's Cortex-M33, as boards/rp2350 does).
+# The DSP extension (SXTB16, SMLAD) is optional on Armv8-M Mainline: the core's build script turns
+# its DSP kernels on only for a core that has it. The core-only build names the RP2350's
+# Cortex-M33 (as boards/rp2350 does) so that the DSP kernels are compiled; a second build of the
+# bare target checks the generic fallback.
 V8M_RUSTFLAGS="-C target-cpu=cortex-m33"
 # Real boards (build only): folder under boards/, target, ELF name, core (for the disassembler).
 BOARDS="stm32h743:thumbv7em-none-eabihf:stm32h743-classify:cortex-m7 rp2350:thumbv8m.main-none-eabihf:rp2350-classify:cortex-m33"
@@ -75,6 +76,8 @@ for t in $CORE_TARGETS; do
     (cd "$ROOT" && CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_RUSTFLAGS="$V8M_RUSTFLAGS" \
         cargo build -p picoformer --release --target "$t")
 done
+phase "build core for thumbv8m.main-none-eabihf without a DSP core (generic kernels; build only)"
+(cd "$ROOT" && CARGO_TARGET_DIR="$ROOT/target/v8m-nodsp" cargo build -p picoformer --release --target thumbv8m.main-none-eabihf)
 
 # ---------------------------------------------------------------- sizes, DSP kernel
 phase "sizes"
