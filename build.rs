@@ -19,7 +19,8 @@ fn main() {
         .iter()
         .any(|cpu| flags.contains(&format!("target-cpu={cpu}")));
     let dsp_feature = flags.contains("+dsp") || features.split(',').any(|f| f == "dsp");
-    let dsp = target.starts_with("thumbv7em-") || (target.starts_with("thumbv8m.main-") && (dsp_core || dsp_feature));
+    let dsp = target.starts_with("thumbv7em-")
+        || (target.starts_with("thumbv8m.main-") && (dsp_core || dsp_feature));
     let off = std::env::var("PICOFORMER_NO_DSP").is_ok_and(|v| !v.is_empty() && v != "0");
     if dsp && !off {
         println!("cargo::rustc-cfg=picoformer_dsp");

@@ -107,7 +107,7 @@ impl Report {
 
     /// Total number of weights and biases converted.
     pub fn params(&self) -> usize {
-        self.tensors.iter().map(|t| t.params).sum()
+        total_params(&self.tensors)
     }
 
     /// Blob bytes per parameter.
@@ -117,7 +117,7 @@ impl Report {
 
     /// The largest `max_abs_err` and `rel_rmse` over all tensors.
     pub fn worst(&self) -> (f32, f32) {
-        self.tensors.iter().fold((0.0, 0.0), |(a, r), t| (a.max(t.max_abs_err), r.max(t.rel_rmse)))
+        worst_errors(&self.tensors)
     }
 
     /// The report as one line of JSON, with the totals (`params`, `bytes_per_param`,
@@ -136,11 +136,7 @@ impl Report {
 
     /// Writes the unused-tensor list (for `--verbose`).
     pub fn fmt_unused(&self, f: &mut impl fmt::Write) -> fmt::Result {
-        writeln!(f, "unused tensors ({}):", self.unused.len())?;
-        for n in &self.unused {
-            writeln!(f, "  {n}")?;
-        }
-        Ok(())
+        write_unused(f, &self.unused)
     }
 }
 
@@ -268,4 +264,23 @@ pub fn pooling_name(p: Pooling) -> &'static str {
         Pooling::Mean => "mean",
         Pooling::Pooler => "pooler",
     }
+}
+
+/// Parameters of the converted tensors.
+pub(crate) fn total_params(tensors: &[TensorReport]) -> usize {
+    tensors.iter().map(|t| t.params).sum()
+}
+
+/// The largest `max_abs_err` and `rel_rmse` over `tensors`.
+pub(crate) fn worst_errors(tensors: &[TensorReport]) -> (f32, f32) {
+    tensors.iter().fold((0.0, 0.0), |(a, r), t| (a.max(t.max_abs_err), r.max(t.rel_rmse)))
+}
+
+/// The unused-tensor list (for `--verbose`).
+pub(crate) fn write_unused(f: &mut impl fmt::Write, unused: &[String]) -> fmt::Result {
+    writeln!(f, "unused tensors ({}):", unused.len())?;
+    for n in unused {
+        writeln!(f, "  {n}")?;
+    }
+    Ok(())
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::tokenizer::DecoderTokenizer;
 use crate::report::TensorReport;
+use crate::report::{total_params, worst_errors, write_unused};
 
 /// What `quantize` did to a decoder checkpoint.
 #[derive(Debug, Clone, Serialize)]
@@ -116,7 +117,7 @@ impl DecoderReport {
 
     /// Total number of weights converted.
     pub fn params(&self) -> usize {
-        self.tensors.iter().map(|t| t.params).sum()
+        total_params(&self.tensors)
     }
 
     /// Blob bytes per parameter.
@@ -126,7 +127,7 @@ impl DecoderReport {
 
     /// The largest `max_abs_err` and `rel_rmse` over all tensors.
     pub fn worst(&self) -> (f32, f32) {
-        self.tensors.iter().fold((0.0, 0.0), |(a, r), t| (a.max(t.max_abs_err), r.max(t.rel_rmse)))
+        worst_errors(&self.tensors)
     }
 
     /// The report as one line of JSON, with the totals (`params`, `bytes_per_param`,
@@ -145,11 +146,7 @@ impl DecoderReport {
 
     /// Writes the unused-tensor list (for `--verbose`).
     pub fn fmt_unused(&self, f: &mut impl fmt::Write) -> fmt::Result {
-        writeln!(f, "unused tensors ({}):", self.unused.len())?;
-        for n in &self.unused {
-            writeln!(f, "  {n}")?;
-        }
-        Ok(())
+        write_unused(f, &self.unused)
     }
 }
 
