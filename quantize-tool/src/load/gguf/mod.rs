@@ -7,7 +7,7 @@
 //! ggml's reference. (Passed over: `gguf-rs`, whose non-optional dependencies include a CLI stack
 //! and serde_json's `arbitrary_precision`, which would change JSON numbers for the whole tool;
 //! `ggus` + `ggml-quants`, which read enum discriminants from file bytes unchecked and leave Q6_K
-//! dequantization as `todo!()`; candle-core's `gguf_file`, a whole tensor framework for a parser.) This module adds what the converter needs on top: every tensor's byte range
+//! dequantization unimplemented; candle-core's `gguf_file`, a whole tensor framework for a parser.) This module adds what the converter needs on top: every tensor's byte range
 //! is checked against the file once at [`Gguf::open`], every error names the file (and the key or
 //! tensor), and tensor bytes are read one tensor at a time, so converting a model holds the f32
 //! values of one tensor, never the whole file.
