@@ -1,28 +1,39 @@
-//! Computes, on the host, the exact arena the embedded model needs with the firmware's session
-//! options (`OUT_DIR/arena.rs`: `ARENA_LEN`, `MODEL_LEN`, `MAX_SEQ`, `CHUNK`).
+//! Computes, on the host, the exact arenas the embedded models need with the firmware's options
+//! (`OUT_DIR/arena.rs`): for the sentiment classifier `ARENA_LEN`, `MODEL_LEN`, `MAX_SEQ`, `CHUNK`;
+//! for the tiny GPT `GPT_ARENA_LEN`, `GPT_MODEL_LEN`, `GPT_CONTEXT`, `GPT_CHUNK`.
 
-use std::{env, fs, path::PathBuf};
+use std::{env, fs, path::Path, path::PathBuf};
 
 use picoformer::format::AlignedBuf;
-use picoformer::{Bert, KvPrecision, SessionOptions};
+use picoformer::{Bert, Decoder, GeneratorOptions, KvPrecision, SessionOptions};
 
 /// Must match `picoformer_app::session_options()` (checked at run time by `Session::with_options`).
 const MAX_SEQ: usize = 64;
 const CHUNK: usize = 2;
+/// Written out as `GPT_CONTEXT` / `GPT_CHUNK`, which `picoformer_app::generator_options()` reads;
+/// the precision and sampling below must match it (checked at run time by `Generator::new`).
+const GPT_CONTEXT: usize = 256;
+const GPT_CHUNK: usize = 4;
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     let dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    println!("cargo:rerun-if-changed=build.rs");
+    let mut src = sentiment(&dir);
+    src.push_str(&gpt(&dir));
+    fs::write(out.join("arena.rs"), src).expect("write arena.rs");
+}
 
+/// The sentiment classifier's constants.
+fn sentiment(dir: &Path) -> String {
     let model_path = dir.join("../../models/sentiment-int8.pfm");
     println!("cargo:rerun-if-changed={}", model_path.display());
-    println!("cargo:rerun-if-changed=build.rs");
     let bytes = fs::read(&model_path).expect("read ../../models/sentiment-int8.pfm");
     let blob = AlignedBuf::from_bytes(&bytes);
     let bert = Bert::from_bytes(blob.as_bytes()).expect("parse the model");
     let opts = SessionOptions::new(MAX_SEQ).with_chunk(CHUNK).with_kv(KvPrecision::I8);
     let arena = bert.arena_len_with(&opts).expect("arena_len_with");
-    let src = format!(
+    format!(
         "/// Arena bytes for the embedded model with `SessionOptions::new({MAX_SEQ}).with_chunk({CHUNK}).with_kv(KvPrecision::I8)` (computed by build.rs).\n\
          pub const ARENA_LEN: usize = {arena};\n\
          /// Size of the embedded model blob in bytes.\n\
@@ -32,6 +43,31 @@ fn main() {
          /// Rows processed at a time.\n\
          pub const CHUNK: usize = {CHUNK};\n",
         bytes.len()
-    );
-    fs::write(out.join("arena.rs"), src).expect("write arena.rs");
+    )
+}
+
+/// The tiny GPT's constants: the generator arena for
+/// `GeneratorOptions::new(GPT_CONTEXT).with_chunk(GPT_CHUNK).with_kv(KvPrecision::I8).with_sampling(false)`.
+fn gpt(dir: &Path) -> String {
+    let model_path = dir.join("../../models/tiny-gpt-int8.pfm");
+    println!("cargo:rerun-if-changed={}", model_path.display());
+    let bytes = fs::read(&model_path).expect("read ../../models/tiny-gpt-int8.pfm");
+    let blob = AlignedBuf::from_bytes(&bytes);
+    let model = Decoder::from_bytes(blob.as_bytes()).expect("parse the tiny GPT");
+    let opts = GeneratorOptions::new(GPT_CONTEXT)
+        .with_chunk(GPT_CHUNK)
+        .with_kv(KvPrecision::I8)
+        .with_sampling(false);
+    let arena = model.arena_len(&opts).expect("Decoder::arena_len");
+    format!(
+        "/// Arena bytes of the tiny GPT's generator with `GeneratorOptions::new({GPT_CONTEXT}).with_chunk({GPT_CHUNK}).with_kv(KvPrecision::I8).with_sampling(false)`, int8 key/value cache included (computed by build.rs).\n\
+         pub const GPT_ARENA_LEN: usize = {arena};\n\
+         /// Size of the embedded tiny GPT blob in bytes.\n\
+         pub const GPT_MODEL_LEN: usize = {};\n\
+         /// Positions (prompt and generated tokens) the generator arena holds.\n\
+         pub const GPT_CONTEXT: usize = {GPT_CONTEXT};\n\
+         /// Prompt tokens run per forward step.\n\
+         pub const GPT_CHUNK: usize = {GPT_CHUNK};\n",
+        bytes.len()
+    )
 }

@@ -206,7 +206,7 @@ where
 }
 
 /// Drives `pin`; a pin error is logged and otherwise ignored (the result is in the log anyway).
-fn set<P: OutputPin>(pin: &mut P, high: bool) {
+pub(crate) fn set<P: OutputPin>(pin: &mut P, high: bool) {
     let r = if high { pin.set_high() } else { pin.set_low() };
     if r.is_err() {
         defmt::warn!("output pin error");

@@ -12,21 +12,30 @@
 //! A board crate (`firmware/boards/*`) only builds those parts from its HAL, picks the defmt
 //! transport and the panic handler, and calls [`App::run`]. No board type appears here; the
 //! `cortex-m` feature adds [`Dwt`], the cycle counter all Cortex-M boards share.
+//!
+//! The same plumbing runs the bundled tiny GPT ([`GenApp`]): prompts in over the UART (or the
+//! compiled-in [`PROMPTS`]), greedy tokens out in the defmt log, one `TOKEN` line each.
+//! ```text
+//! LineReader -> GenApp::run: each line (or PROMPTS) -> Generator (GPT_MODEL in flash, an arena of
+//!   GPT_ARENA_LEN bytes): reset, BOS, feed_text, next() x up to MAX_NEW -> `TOKEN` / `GEN` lines
+//! ```
 #![no_std]
 #![deny(missing_docs)]
 
 mod app;
 #[cfg(feature = "cortex-m")]
 mod dwt;
+mod gen;
 mod lines;
 
 pub use app::{App, Config, CycleCounter, Indicators, NoCycles, NoPin, LINE_LEN, MAX_LABELS};
 #[cfg(feature = "cortex-m")]
 pub use dwt::Dwt;
+pub use gen::{GenApp, Generation, MAX_NEW};
 pub use lines::{IdleRead, LineReader};
 
 use picoformer::format::Aligned;
-use picoformer::{KvPrecision, SessionOptions};
+use picoformer::{GeneratorOptions, KvPrecision, SessionOptions};
 
 include!(concat!(env!("OUT_DIR"), "/arena.rs"));
 
@@ -42,9 +51,27 @@ pub const fn session_options() -> SessionOptions {
     SessionOptions::new(MAX_SEQ).with_chunk(CHUNK).with_kv(KvPrecision::I8)
 }
 
+/// The bundled tiny GPT (Llama architecture, int8 weights), in flash, 32-byte aligned.
+pub static GPT_MODEL: Aligned<[u8; GPT_MODEL_LEN]> =
+    Aligned(*include_bytes!("../../../models/tiny-gpt-int8.pfm"));
+
+/// The prompts continued when no UART input arrives (one per line; ci.sh feeds the same file to
+/// the host).
+pub const PROMPTS: &str = include_str!("../../prompts.txt");
+
+/// The options `GPT_ARENA_LEN` was computed for: a context of `GPT_CONTEXT` (256) positions,
+/// prompts run `GPT_CHUNK` (4) tokens per step, int8 keys and values, greedy decoding only (no
+/// sampling scratch). build.rs writes both constants; `Generator::new` fails with `ArenaTooSmall`
+/// if these options need more than it measured.
+pub const fn generator_options() -> GeneratorOptions {
+    GeneratorOptions::new(GPT_CONTEXT).with_chunk(GPT_CHUNK).with_kv(KvPrecision::I8).with_sampling(false)
+}
+
 /// The marker the QEMU instruction-count plugin watches (`mark=0x<address>`, from `nm`): it counts
 /// the guest instructions between consecutive calls. [`App`] calls it right before (`2 * idx`) and
-/// right after (`2 * idx + 1`) each `Session::classify`. On hardware it costs a call and a return.
+/// right after (`2 * idx + 1`) each `Session::classify`, [`GenApp`] right before (`2 * k`) and
+/// right after (`2 * k + 1`) the `k`-th `Generator::next` of the run (all prompts together). On
+/// hardware it costs a call and a return.
 #[inline(never)]
 #[no_mangle]
 pub extern "C" fn icount_mark(id: u32) {
