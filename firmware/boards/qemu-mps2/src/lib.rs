@@ -1,6 +1,7 @@
 //! Board layer for QEMU mps2-an386 (Cortex-M4F), the board CI runs: the CMSDK UART0 as a
 //! non-blocking serial receiver, the two FPGAIO LEDs as output pins, a delay over a free-running
-//! SysTick, the defmt logger over semihosting, the panic and HardFault handlers and [`exit`].
+//! SysTick, the defmt logger over semihosting, the panic and HardFault handlers, [`exit`] and a
+//! stack high-water mark ([`stack`]).
 #![no_std]
 #![deny(missing_docs)]
 
@@ -9,6 +10,7 @@ use defmt_semihosting as _; // global defmt logger over semihosting stdout
 
 mod delay;
 mod led;
+pub mod stack;
 mod uart;
 pub use delay::SysTickDelay;
 pub use led::FpgaLed;
