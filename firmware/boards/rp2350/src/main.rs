@@ -1,6 +1,7 @@
 //! Raspberry Pi Pico 2 (RP2350, Cortex-M33 at 150 MHz, 4 MiB flash): [`picoformer_app::App`] on
-//! rp235x-hal. The core's SXTB16/SMLAD kernels run here (`target-cpu=cortex-m33` in
-//! `.cargo/config.toml` enables the DSP extension; the root build script sets `picoformer_dsp`).
+//! rp235x-hal; the board setup is in the crate's library ([`picoformer_rp2350::init`]). The core's
+//! SXTB16/SMLAD kernels run here (`target-cpu=cortex-m33` in `.cargo/config.toml` enables the DSP
+//! extension; the root build script sets `picoformer_dsp`).
 //!
 //! - Input: UART0 on GP0 (TX) / GP1 (RX), 115200 8N1. Lines typed within 2 s of reset are
 //!   classified; after 2 s of silence the compiled-in sentences are, then every later line.
@@ -15,21 +16,14 @@ use defmt_rtt as _; // defmt over RTT
 use panic_probe as _; // panics print over defmt and halt for the probe
 use picoformer::format::Aligned;
 use picoformer::Bert;
-use picoformer_app::{App, Config, Dwt, IdleRead, Indicators, ARENA_LEN, MODEL};
+use picoformer_app::{App, Config, IdleRead, Indicators, ARENA_LEN, MODEL};
 use rp235x_hal as hal;
-
-use hal::fugit::RateExtU32;
-use hal::gpio::{FunctionUart, Pins};
-use hal::uart::{DataBits, StopBits, UartConfig, UartPeripheral};
-use hal::Clock;
 
 /// Tells the boot ROM this is a secure Arm executable (`.start_block`, placed by memory.x).
 #[link_section = ".start_block"]
 #[used]
 pub static IMAGE_DEF: hal::block::ImageDef = hal::block::ImageDef::secure_exe();
 
-/// The Pico 2's crystal.
-const XTAL_HZ: u32 = 12_000_000;
 /// UART silence that ends an input stream, in ms.
 const IDLE_MS: u32 = 2000;
 /// Pause after each result so the LEDs can be seen, in ms.
@@ -37,47 +31,18 @@ const HOLD_MS: u32 = 300;
 
 #[hal::entry]
 fn main() -> ! {
-    let mut pac = hal::pac::Peripherals::take().unwrap();
-    let cp = cortex_m::Peripherals::take().unwrap();
-    let mut watchdog = hal::Watchdog::new(pac.WATCHDOG);
-    let clocks = hal::clocks::init_clocks_and_plls(
-        XTAL_HZ,
-        pac.XOSC,
-        pac.CLOCKS,
-        pac.PLL_SYS,
-        pac.PLL_USB,
-        &mut pac.RESETS,
-        &mut watchdog,
-    )
-    .unwrap_or_else(|_| defmt::panic!("clock setup"));
-    let timer = hal::Timer::new_timer0(pac.TIMER0, &mut pac.RESETS, &clocks);
-    let cycles = Dwt::new(cp.DCB, cp.DWT);
-
-    let sio = hal::Sio::new(pac.SIO);
-    let pins = Pins::new(pac.IO_BANK0, pac.PADS_BANK0, sio.gpio_bank0, &mut pac.RESETS);
-    let busy = pins.gpio25.into_push_pull_output();
-    let labels = [
-        pins.gpio14.into_push_pull_output().into_dyn_pin(),
-        pins.gpio15.into_push_pull_output().into_dyn_pin(),
-    ];
-    let uart_pins = (pins.gpio0.into_function::<FunctionUart>(), pins.gpio1.into_function::<FunctionUart>());
-    let uart = UartPeripheral::new(pac.UART0, uart_pins, &mut pac.RESETS)
-        .enable(
-            UartConfig::new(115_200.Hz(), DataBits::Eight, None, StopBits::One),
-            clocks.peripheral_clock.freq(),
-        )
-        .unwrap_or_else(|_| defmt::panic!("UART0 configuration"));
+    let board = picoformer_rp2350::init();
 
     // The arena: taken exactly once, no heap.
     let arena: &'static mut Aligned<[u8; ARENA_LEN]> =
         cortex_m::singleton!(: Aligned<[u8; ARENA_LEN]> = Aligned([0; ARENA_LEN])).unwrap();
     let model = Bert::from_bytes(&MODEL.0).unwrap_or_else(|e| defmt::panic!("model: {}", e));
-    let out = Indicators { busy, labels };
+    let out = Indicators { busy: board.busy, labels: board.labels };
     let cfg = Config { hold_ms: HOLD_MS };
-    let mut app = App::new(&model, &mut arena.0, out, timer, cycles, cfg)
+    let mut app = App::new(&model, &mut arena.0, out, board.timer, board.cycles, cfg)
         .unwrap_or_else(|e| defmt::panic!("session: {}", e));
 
-    let mut input = IdleRead::new(uart, timer, IDLE_MS);
+    let mut input = IdleRead::new(board.uart, board.timer, IDLE_MS);
     if let Err(e) = app.run(&mut input) {
         defmt::panic!("classify: {}", e);
     }
