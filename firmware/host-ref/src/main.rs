@@ -1,20 +1,28 @@
-//! The host oracle for firmware parity. Classifies stdin lines with the bundled model, the
-//! firmware's session options and the same generic scalar kernels (the core is built without its
-//! `std` feature, so no runtime SIMD dispatch), printing JSON lines shaped like
-//! `picoformer classify --json` plus `"tokens"`. `--max-seq N --chunk C --kv i8|f32` override the
-//! options (default: 64, 2, i8, as the firmware).
+//! The host oracle for firmware parity, with the firmware's options and the same generic scalar
+//! kernels (the core is built without its `std` feature, so no runtime SIMD dispatch).
+//!
+//! - Default mode: classifies stdin lines with the bundled sentiment model, printing JSON lines
+//!   shaped like `picoformer classify --json` plus `"tokens"`. `--max-seq N --chunk C --kv i8|f32`
+//!   override the options (default: 64, 2, i8, as the firmware).
+//! - `generate`: continues stdin lines (prompts) with the bundled tiny GPT as the firmware's
+//!   `GenApp` does (see `generate.rs`).
 
 use std::io::BufRead;
 
 use picoformer::format::Aligned;
 use picoformer::{Bert, KvPrecision, Session, SessionOptions};
 
+mod generate;
+
 const BYTES: &[u8] = include_bytes!("../../../models/sentiment-int8.pfm");
 static MODEL: Aligned<[u8; BYTES.len()]> = Aligned(*include_bytes!("../../../models/sentiment-int8.pfm"));
 
 fn main() {
-    let (mut max_seq, mut chunk, mut kv) = (64usize, 2usize, KvPrecision::I8);
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("generate") {
+        return generate::main(&args[1..]);
+    }
+    let (mut max_seq, mut chunk, mut kv) = (64usize, 2usize, KvPrecision::I8);
     for w in args.chunks(2) {
         match (w[0].as_str(), w.get(1).map(String::as_str)) {
             ("--max-seq", Some(v)) => max_seq = v.parse().expect("--max-seq N"),
