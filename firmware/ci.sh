@@ -13,6 +13,16 @@
 # instructions of each Session::classify (between the icount_mark calls).
 # Before that, `kernel_check` checks the dispatched matmul_i8_i16 (SXTB16/SMLAD on this M4) against
 # the generic kernel under QEMU, bit for bit.
+# Then the tiny GPT (models/tiny-gpt-int8.pfm): checks that its generator arena (context 256, chunk
+# 4, int8 KV, GPT_ARENA_LEN) fits the 128 KiB budget, runs `generate` under QEMU with the plugin
+# (greedy, up to 32 new tokens for each line of prompts.txt) and checks every prompt against
+#   3. host-ref `generate` (same GeneratorOptions, scalar kernels) -> the same ids and the same max
+#      logit bits before every generated token, exactly;
+#   4. the host tool `picoformer generate --temperature 0 --json --kv int8 --context 256
+#      --max-tokens 32` (prompt in one 64-token chunk, SIMD kernels) -> the same ids;
+# and runs `gen_bench` (greedy until the 256-token context is full) for the guest instructions per
+# generated token at positions 16, 128 and 255, and what they mean in tokens/s at 1 cycle per
+# instruction on a 168 MHz Cortex-M4 and a 150 MHz Cortex-M33 (RP2350).
 # Exits non-zero on any mismatch, on a QEMU or decoder failure, or on a build failure.
 # Env: TOL, QEMU_TIMEOUT (s), SKIP_INSTALL=1 (never install anything).
 set -euo pipefail
@@ -28,11 +38,21 @@ CORE_TARGETS="thumbv7m-none-eabi thumbv8m.main-none-eabihf riscv32imac-unknown-n
 # Cortex-M33 (as boards/rp2350 does) so that the DSP kernels are compiled; a second build of the
 # bare target checks the generic fallback.
 V8M_RUSTFLAGS="-C target-cpu=cortex-m33"
-# Real boards (build only): folder under boards/, target, ELF name, core (for the disassembler).
-BOARDS="stm32h743:thumbv7em-none-eabihf:stm32h743-classify:cortex-m7 rp2350:thumbv8m.main-none-eabihf:rp2350-classify:cortex-m33"
+# Real boards (build only): folder under boards/, target, ELF name prefix (bins PREFIX-classify
+# and PREFIX-generate), core (for the disassembler).
+BOARDS="stm32h743:thumbv7em-none-eabihf:stm32h743:cortex-m7 rp2350:thumbv8m.main-none-eabihf:rp2350:cortex-m33"
 MAX_SEQ=64
+# The tiny GPT's generator (GPT_CONTEXT, GPT_CHUNK in app/build.rs), new tokens per prompt
+# (MAX_NEW in app/src/gen.rs), the arena budget, and the clocks the tokens/s figures assume.
+GPT_CONTEXT=256
+GPT_CHUNK=4
+GPT_MAX_NEW=32
+GPT_ARENA_BUDGET=131072
+BENCH_POSITIONS="16 128 255"
 OUT="$HERE/target/ci"
 ELF="$HERE/target/$FW_TARGET/release/classify"
+GEN_ELF="$HERE/target/$FW_TARGET/release/generate"
+GB_ELF="$HERE/target/$FW_TARGET/release/gen_bench"
 mkdir -p "$OUT"
 # shellcheck source=icount.sh
 source "$HERE/icount.sh"   # icount_plugin, icount_mark_addr (sourced: defines them, runs nothing)
@@ -65,7 +85,7 @@ fi
 
 # ---------------------------------------------------------------- builds
 phase "build firmware for QEMU mps2-an386 ($FW_TARGET, release)"
-(cd "$HERE/boards/qemu-mps2" && cargo build --release --bin classify --bin kernel_check)
+(cd "$HERE/boards/qemu-mps2" && cargo build --release --bin classify --bin kernel_check --bin generate --bin gen_bench)
 for b in $BOARDS; do
     IFS=: read -r dir t _ _ <<< "$b"
     phase "build firmware for $dir ($t, release; build only)"
@@ -95,12 +115,17 @@ if ! SIZE=$(find_llvm size) || ! OBJDUMP=$(find_llvm objdump) || ! NM=$(find_llv
     SIZE=$(find_llvm size) && OBJDUMP=$(find_llvm objdump) && NM=$(find_llvm nm) || die "no llvm size/objdump/nm"
 fi
 ARENA_RS=$(ls -t "$HERE"/target/$FW_TARGET/release/build/picoformer-app-*/out/arena.rs | head -1)
-ARENA_LEN=$(sed -n 's/^pub const ARENA_LEN: usize = \([0-9]*\);/\1/p' "$ARENA_RS")
-MODEL_LEN=$(sed -n 's/^pub const MODEL_LEN: usize = \([0-9]*\);/\1/p' "$ARENA_RS")
-# sizes LABEL ELF: flash (everything loaded from flash) and static RAM, from `$SIZE -A`.
+const_of() { sed -n "s/^pub const $1: usize = \([0-9]*\);/\1/p" "$ARENA_RS"; }
+ARENA_LEN=$(const_of ARENA_LEN)
+MODEL_LEN=$(const_of MODEL_LEN)
+GPT_ARENA_LEN=$(const_of GPT_ARENA_LEN)
+GPT_MODEL_LEN=$(const_of GPT_MODEL_LEN)
+[ "$(const_of GPT_CONTEXT)" = "$GPT_CONTEXT" ] && [ "$(const_of GPT_CHUNK)" = "$GPT_CHUNK" ] \
+    || die "$ARENA_RS: GPT_CONTEXT/GPT_CHUNK differ from ci.sh's $GPT_CONTEXT/$GPT_CHUNK"
+# sizes LABEL ELF [ARENA MODEL]: flash (everything loaded from flash) and static RAM, from `$SIZE -A`.
 sizes() {
     echo "-- $1: $2"
-    "$SIZE" -A "$2" | awk -v arena="$ARENA_LEN" -v model="$MODEL_LEN" '
+    "$SIZE" -A "$2" | awk -v arena="${3:-$ARENA_LEN}" -v model="${4:-$MODEL_LEN}" '
         $1==".vector_table"||$1==".start_block"||$1==".text"||$1==".rodata"||$1==".bi_entries"||$1==".end_block"||$1==".data" { flash += $2 }
         $1==".data"||$1==".bss"||$1==".uninit" { ram += $2 }
         $1==".text" { text = $2 } $1==".rodata" { ro = $2 } $1==".bss" { bss = $2 }
@@ -112,21 +137,29 @@ sizes() {
 }
 echo "($SIZE -A)"
 sizes "qemu-mps2 (Cortex-M4F)" "$ELF"
+sizes "qemu-mps2 (Cortex-M4F), tiny GPT" "$GEN_ELF" "$GPT_ARENA_LEN" "$GPT_MODEL_LEN"
 for b in $BOARDS; do
     IFS=: read -r dir t bin _ <<< "$b"
-    sizes "$dir ($t)" "$HERE/target/$t/release/$bin"
+    sizes "$dir ($t)" "$HERE/target/$t/release/$bin-classify"
+    sizes "$dir ($t), tiny GPT" "$HERE/target/$t/release/$bin-generate" "$GPT_ARENA_LEN" "$GPT_MODEL_LEN"
 done
 echo "ARENA_LEN = $ARENA_LEN (SessionOptions::new($MAX_SEQ).with_chunk(2).with_kv(KvPrecision::I8))"
+echo "GPT_ARENA_LEN = $GPT_ARENA_LEN (GeneratorOptions::new($GPT_CONTEXT).with_chunk($GPT_CHUNK).with_kv(KvPrecision::I8).with_sampling(false); int8 KV cache included)"
+[ "$GPT_ARENA_LEN" -le "$GPT_ARENA_BUDGET" ] \
+    || die "GPT_ARENA_LEN $GPT_ARENA_LEN B exceeds the budget of $GPT_ARENA_BUDGET B (128 KiB at context $GPT_CONTEXT)"
+echo "GPT_ARENA_LEN within the budget: $GPT_ARENA_LEN <= $GPT_ARENA_BUDGET B (128 KiB)"
 
 phase "DSP kernel in the real-board builds (nm: kernels::cortex_m, objdump: SMLAD)"
 # --mcpu makes the disassembler decode the DSP extension (it does not by default).
 for b in $BOARDS; do
-    IFS=: read -r dir t bin cpu <<< "$b"
-    e="$HERE/target/$t/release/$bin"
-    sym=$("$NM" -C "$e" | grep -c 'picoformer::kernels::cortex_m::matmul_i8_i16' || true)
-    smlad=$("$OBJDUMP" -d --mcpu="$cpu" "$e" | grep -cw smlad || true)
-    echo "$dir: kernels::cortex_m::matmul_i8_i16 symbols $sym, SMLAD instructions $smlad"
-    [ "$sym" -ge 1 ] && [ "$smlad" -ge 1 ] || die "$dir: the DSP matmul kernel is not in $bin"
+    IFS=: read -r dir t prefix cpu <<< "$b"
+    for bin in "$prefix-classify" "$prefix-generate"; do
+        e="$HERE/target/$t/release/$bin"
+        sym=$("$NM" -C "$e" | grep -c 'picoformer::kernels::cortex_m::matmul_i8_i16' || true)
+        smlad=$("$OBJDUMP" -d --mcpu="$cpu" "$e" | grep -cw smlad || true)
+        echo "$bin: kernels::cortex_m::matmul_i8_i16 symbols $sym, SMLAD instructions $smlad"
+        [ "$sym" -ge 1 ] && [ "$smlad" -ge 1 ] || die "$dir: the DSP matmul kernel is not in $bin"
+    done
 done
 
 # ---------------------------------------------------------------- QEMU
@@ -211,4 +244,8 @@ paste "$OUT/device.tsv" "$OUT/host-ref.tsv" "$OUT/host-tool.tsv" "$OUT/insns.tsv
         if (bad) { printf "PARITY FAILED: %d of %d sentences\nparity: %d passed, %d failed\n", bad, NR, NR - bad, bad; exit 1 }
         printf "PARITY OK: %d sentences\nparity: %d passed, 0 failed\n", NR, NR
     }'
+
+# ---------------------------------------------------------------- tiny GPT
+# shellcheck source=ci-generate.sh
+source "$HERE/ci-generate.sh"   # generate under QEMU, parity with host-ref and the host tool, gen_bench
 phase "done"

@@ -15,6 +15,14 @@
 #   per layer 12*L*128^2 (QKV, output, FFN) + 2*L^2*128 (scores, attention x V); plus 128^2 + 2*128
 #   (pooler, classifier). insn/MAC = all instructions of the inference / those MACs.
 #
+# Then the `gen_bench` bin (the tiny GPT, models/tiny-gpt-int8.pfm: greedy Generator::next until the
+# 256-token context is full, icount_mark around each call): guest instructions of one generated
+# token at positions 16, 128 and 255, and tokens/s at 1 cycle per instruction on a 168 MHz
+# Cortex-M4 and a 150 MHz Cortex-M33. MACs of the token at position p (4 layers, hidden 128, 4 query
+# heads and 1 key/value head of 32, FFN 384, vocab 1024, tied head):
+#   per layer 2*128^2 (q, o) + 2*128*32 (k, v) + 3*128*384 (gate, up, down) + 2*4*32*(p+1)
+#   (scores, attention x V); plus 1024*128 (LM head).
+#
 # ci.sh sources this file for its two helpers (icount_plugin, icount_mark_addr) and runs nothing
 # else from it; executed, it runs the benchmark below.
 
@@ -36,6 +44,18 @@ icount_mark_addr() {
     printf '0x%x\n' $(( 0x$addr & ~1 ))
 }
 
+# gen_bench_counts DEVICE_LOG ICOUNT_LOG: one line "pos<TAB>insns" per Generator::next of the
+# `gen_bench` bin: its decoded `STEP k=K pos=P` lines paired with the plugin's `mark 2K+1` (the
+# instructions between the marks 2K and 2K+1 around the K-th call). Fails if a count has no step.
+gen_bench_counts() {
+    awk 'FNR == NR {
+             if (match($0, /STEP k=[0-9]+ pos=[0-9]+/)) { split(substr($0, RSTART, RLENGTH), a, /[= ]/); pos[a[3]] = a[5] }
+             next
+         }
+         /^mark [0-9]+:/ { k = $2 + 0; if (k % 2 == 1) { s = (k - 1) / 2; if (s in pos) print pos[s] "\t" $3; else bad = 1 } }
+         END { exit bad }' "$1" "$2"
+}
+
 # Sourced (by ci.sh): only the helpers above.
 if [ "${BASH_SOURCE[0]}" != "$0" ]; then return 0; fi
 
@@ -49,7 +69,7 @@ icount_plugin "$WORK"
 
 run() { # $1 = label, $2 = cargo target dir, rest: env
     local label=$1 tdir=$2; shift 2
-    (cd "$HERE/boards/qemu-mps2" && env "$@" CARGO_TARGET_DIR="$tdir" cargo build -q --release --bin bench)
+    (cd "$HERE/boards/qemu-mps2" && env "$@" CARGO_TARGET_DIR="$tdir" cargo build -q --release --bin bench --bin gen_bench)
     local elf="$tdir/$T/release/bench"
     local addr
     addr=$(icount_mark_addr "$elf")
@@ -61,6 +81,17 @@ run() { # $1 = label, $2 = cargo target dir, rest: env
     grep -q "BENCH DONE" "$WORK/$label.device.log" || { cat "$WORK/$label.device.log"; echo "bench failed ($label)" >&2; exit 1; }
     # marks 1, 3, 5 = the three inferences (mark 2k -> 2k+1)
     awk '/^mark [135]:/{printf "%s ", $3} END {print ""}' "$WORK/$label.log" > "$WORK/$label.counts"
+
+    elf="$tdir/$T/release/gen_bench"
+    addr=$(icount_mark_addr "$elf")
+    rm -f "$WORK/gen-$label.log"
+    timeout 600 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -display none -serial none -monitor none \
+        -semihosting-config enable=on,target=native -kernel "$elf" \
+        -plugin "$ICOUNT_SO,mark=$addr" -d plugin -D "$WORK/gen-$label.log" </dev/null \
+        | defmt-print -e "$elf" > "$WORK/gen-$label.device.log"
+    grep -q "BENCH DONE" "$WORK/gen-$label.device.log" || { tail -20 "$WORK/gen-$label.device.log"; echo "gen_bench failed ($label)" >&2; exit 1; }
+    # "pos<TAB>insns" per generated token
+    gen_bench_counts "$WORK/gen-$label.device.log" "$WORK/gen-$label.log" > "$WORK/gen-$label.tsv"
 }
 
 run dsp "$HERE/target"
@@ -79,3 +110,20 @@ for L in 16 32 64; do
         printf "| %d | %d | %d | %d | %.3f | %.2f | %.2f |\n", L, macs, g, d, d / g, g / macs, d / macs }'
     i=$((i + 1))
 done
+
+echo
+grep "BENCH prompt" "$WORK/gen-dsp.device.log"
+echo
+echo "tiny GPT, one generated token (Generator::next) at position pos; tok/s assume 1 cycle per instruction"
+printf '| pos | int8 MACs | insns, generic | insns, DSP (SMLAD) | DSP / generic | insn/MAC DSP | tok/s 168 MHz M4 (DSP) | tok/s 150 MHz M33 (DSP) |\n'
+printf '|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+awk -F'\t' 'FNR == NR { g[$1] = $2; next } { d[$1] = $2 }
+    END {
+        split("16 128 255", want, " ")
+        for (i = 1; i <= 3; i++) {
+            p = want[i]
+            macs = 4 * (2 * 128 * 128 + 2 * 128 * 32 + 3 * 128 * 384 + 2 * 4 * 32 * (p + 1)) + 1024 * 128
+            printf "| %d | %d | %d | %d | %.3f | %.2f | %.1f | %.1f |\n", p, macs, g[p], d[p], d[p] / g[p], \
+                d[p] / macs, 168e6 / d[p], 150e6 / d[p]
+        }
+    }' "$WORK/gen-nodsp.tsv" "$WORK/gen-dsp.tsv"
