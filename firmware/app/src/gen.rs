@@ -81,16 +81,22 @@ impl<'m, 'a, B: OutputPin, C: CycleCounter> GenApp<'m, 'a, B, C> {
         Ok(n)
     }
 
-    /// Continues every non-empty line of `uart` until the stream ends; returns how many.
+    /// Continues every non-empty line of `uart` until the stream ends; returns how many lines
+    /// came. A line the generator cannot take (more tokens than the context, a word longer than
+    /// `max_word` bytes) is reported as `GEN idx=.. skipped: <error>` and the next one is served.
     pub fn serve<R: Read>(&mut self, uart: R) -> Result<usize, Error> {
         let mut lines = LineReader::<R, LINE_LEN>::new(uart);
         let mut n = 0;
         while let Some(line) = lines.next_line() {
             let text = line.trim();
-            if !text.is_empty() {
-                self.generate(text)?;
-                n += 1;
+            if text.is_empty() {
+                continue;
             }
+            if let Err(e) = self.generate(text) {
+                defmt::warn!("GEN idx={=usize} skipped: {}", self.count, e);
+                self.count += 1;
+            }
+            n += 1;
         }
         Ok(n)
     }
