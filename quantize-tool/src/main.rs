@@ -119,7 +119,8 @@ enum Cmd {
     /// Accuracy and per-class precision / recall / F1 of a classifier on a labelled TSV file, or
     /// the perplexity of a decoder on a text file.
     Eval {
-        /// The .pfm model [default: the bundled sentiment model].
+        /// The .pfm model [default: the bundled sentiment model; with --perplexity, the bundled
+        /// tiny GPT].
         #[arg(short, long)]
         model: Option<PathBuf>,
         /// Examples, one `label<TAB>text` per line (labels are the model's label names).
@@ -155,9 +156,9 @@ enum Cmd {
     },
     /// Continue a prompt with a decoder model (Llama family, GPT-2), streaming the text.
     Generate {
-        /// The .pfm decoder model.
+        /// The .pfm decoder model [default: the bundled tiny GPT].
         #[arg(short, long)]
-        model: PathBuf,
+        model: Option<PathBuf>,
         /// The prompt (no BOS or chat template is added unless the model asks for BOS, or --chat).
         #[arg(long)]
         prompt: String,
@@ -421,7 +422,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             Ok(true)
         }
         Cmd::Eval { model, tsv: _, perplexity: Some(text), ctx, max_tokens, kv, json, .. } => {
-            let (path, blob) = run::model_or_default(model.as_deref())?;
+            let (path, blob) = run::decoder_or_default(model.as_deref())?;
             let m = generate::decoder(&path, &blob)?;
             let text =
                 std::fs::read_to_string(&text).with_context(|| format!("{}: cannot read", text.display()))?;
@@ -469,7 +470,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             context,
             kv,
         } => {
-            let blob = load_blob(&model)?;
+            let (model, blob) = run::decoder_or_default(model.as_deref())?;
             let sampler = SamplerSettings { temperature, top_k, top_p, min_p, repetition_penalty, seed };
             let opts = generate::GenerateOptions {
                 prompt,

@@ -52,11 +52,26 @@ pub const DEFAULT_MODEL_NAME: &str = "bundled sentiment model (models/sentiment-
 /// The bundled default model: the int8 sentiment student, compiled into the binary.
 pub static DEFAULT_MODEL: &[u8] = include_bytes!("../../models/sentiment-int8.pfm");
 
+/// Where the bundled default text-completion model comes from (for messages).
+pub const DEFAULT_GPT_NAME: &str = "bundled tiny GPT (models/tiny-gpt-int8.pfm)";
+
+/// The bundled default text-completion model: the project's tiny Llama-architecture GPT (int8),
+/// compiled into the binary.
+pub static DEFAULT_GPT: &[u8] = include_bytes!("../../models/tiny-gpt-int8.pfm");
+
 /// The model to run: the file given with `-m`, else the bundled default model.
 pub fn model_or_default(m: Option<&Path>) -> Result<(PathBuf, AlignedBuf)> {
     match m {
         Some(path) => Ok((path.to_path_buf(), crate::load_blob(path)?)),
         None => Ok((PathBuf::from(DEFAULT_MODEL_NAME), AlignedBuf::from_bytes(DEFAULT_MODEL))),
+    }
+}
+
+/// The decoder to run: the file given with `-m`, else the bundled tiny GPT.
+pub fn decoder_or_default(m: Option<&Path>) -> Result<(PathBuf, AlignedBuf)> {
+    match m {
+        Some(path) => Ok((path.to_path_buf(), crate::load_blob(path)?)),
+        None => Ok((PathBuf::from(DEFAULT_GPT_NAME), AlignedBuf::from_bytes(DEFAULT_GPT))),
     }
 }
 
