@@ -7,7 +7,7 @@ use embedded_hal::digital::{ErrorType, OutputPin};
 use embedded_io::Read;
 use picoformer::{Bert, Error, Session};
 
-use crate::lines::LineReader;
+use crate::lines::{each_line, serve_or_fallback};
 use crate::{icount_mark, session_options, MODEL_LEN, SENTENCES};
 
 /// Most labels a classification head may have here (the bundled model has 2).
@@ -117,33 +117,12 @@ where
     /// Classifies every line of `uart` until it ends; if it ended before any non-empty line, the
     /// compiled-in [`SENTENCES`]. Logs `DONE n=..` and returns the number of sentences.
     pub fn run<R: Read>(&mut self, uart: R) -> Result<usize, Error> {
-        let mut n = self.serve(uart)?;
-        if n == 0 {
-            defmt::info!(
-                "no UART input: classifying the {=usize} compiled-in sentences",
-                SENTENCES.lines().count()
-            );
-            for line in SENTENCES.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                self.classify(line)?;
-                n += 1;
-            }
-        }
-        defmt::info!("DONE n={=usize}", n);
-        Ok(n)
+        serve_or_fallback(uart, SENTENCES, ("classifying", "sentences"), |text| self.classify(text).map(drop))
     }
 
     /// Classifies every non-empty line of `uart` until the stream ends; returns how many.
     pub fn serve<R: Read>(&mut self, uart: R) -> Result<usize, Error> {
-        let mut lines = LineReader::<R, LINE_LEN>::new(uart);
-        let mut n = 0;
-        while let Some(line) = lines.next_line() {
-            let text = line.trim();
-            if !text.is_empty() {
-                self.classify(text)?;
-                n += 1;
-            }
-        }
-        Ok(n)
+        each_line(uart, |text| self.classify(text).map(drop))
     }
 
     /// Classifies one sentence: busy pin high around the inference, `icount_mark` right before and

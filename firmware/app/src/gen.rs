@@ -6,8 +6,8 @@ use picoformer::sampler::argmax;
 use picoformer::{Decoder, Error, Generator, Limits, Sampler, SamplerSettings, Stop};
 
 use crate::app::{set, CycleCounter};
-use crate::lines::LineReader;
-use crate::{generator_options, icount_mark, GPT_MODEL_LEN, LINE_LEN, PROMPTS};
+use crate::lines::{each_line, serve_or_fallback};
+use crate::{generator_options, icount_mark, GPT_MODEL_LEN, PROMPTS};
 
 /// Most new tokens per prompt (fewer when the model ends the text or the context fills up).
 pub const MAX_NEW: usize = 32;
@@ -66,39 +66,23 @@ impl<'m, 'a, B: OutputPin, C: CycleCounter> GenApp<'m, 'a, B, C> {
     /// Continues every line of `uart` until it ends; if it ended before any non-empty line, the
     /// compiled-in [`PROMPTS`]. Logs `DONE n=..` and returns the number of prompts.
     pub fn run<R: Read>(&mut self, uart: R) -> Result<usize, Error> {
-        let mut n = self.serve(uart)?;
-        if n == 0 {
-            defmt::info!(
-                "no UART input: continuing the {=usize} compiled-in prompts",
-                PROMPTS.lines().count()
-            );
-            for line in PROMPTS.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                self.generate(line)?;
-                n += 1;
-            }
-        }
-        defmt::info!("DONE n={=usize}", n);
-        Ok(n)
+        serve_or_fallback(uart, PROMPTS, ("continuing", "prompts"), |text| self.take(text))
     }
 
     /// Continues every non-empty line of `uart` until the stream ends; returns how many lines
     /// came. A line the generator cannot take (more tokens than the context, a word longer than
     /// `max_word` bytes) is reported as `GEN idx=.. skipped: <error>` and the next one is served.
     pub fn serve<R: Read>(&mut self, uart: R) -> Result<usize, Error> {
-        let mut lines = LineReader::<R, LINE_LEN>::new(uart);
-        let mut n = 0;
-        while let Some(line) = lines.next_line() {
-            let text = line.trim();
-            if text.is_empty() {
-                continue;
-            }
-            if let Err(e) = self.generate(text) {
-                defmt::warn!("GEN idx={=usize} skipped: {}", self.count, e);
-                self.count += 1;
-            }
-            n += 1;
+        each_line(uart, |text| self.take(text))
+    }
+
+    /// One line of input: generated from, or reported and skipped when the generator cannot take it.
+    fn take(&mut self, text: &str) -> Result<(), Error> {
+        if let Err(e) = self.generate(text) {
+            defmt::warn!("GEN idx={=usize} skipped: {}", self.count, e);
+            self.count += 1;
         }
-        Ok(n)
+        Ok(())
     }
 
     /// Continues one prompt, busy pin high throughout: empties the context, feeds BOS (when the

@@ -7,6 +7,8 @@ use embedded_hal::delay::DelayNs;
 use embedded_hal_nb::serial;
 use embedded_io::{ErrorKind, ErrorType, Read};
 
+use crate::LINE_LEN;
+
 /// Poll period while waiting for the first byte of a read, in microseconds.
 const POLL_US: u32 = 10;
 
@@ -112,4 +114,41 @@ impl<R: Read, const N: usize> LineReader<R, N> {
         }
         Some(core::str::from_utf8(&self.buf[..len]).unwrap_or(""))
     }
+}
+
+/// The input of both apps: every non-empty line (trimmed) of `uart` goes to `f` until the stream
+/// ends; when it ended before any, every non-empty line of the compiled-in `fallback` does
+/// (logged as `no UART input: <job> the N compiled-in <items>`). Logs `DONE n=..` and returns how many lines `f` got;
+/// stops at the first error `f` returns.
+pub fn serve_or_fallback<R: Read, E>(
+    uart: R,
+    fallback: &str,
+    (job, items): (&str, &str),
+    mut f: impl FnMut(&str) -> Result<(), E>,
+) -> Result<usize, E> {
+    let mut n = each_line(uart, &mut f)?;
+    if n == 0 {
+        let count = fallback.lines().filter(|l| !l.trim().is_empty()).count();
+        defmt::info!("no UART input: {=str} the {=usize} compiled-in {=str}", job, count, items);
+        for line in fallback.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            f(line)?;
+            n += 1;
+        }
+    }
+    defmt::info!("DONE n={=usize}", n);
+    Ok(n)
+}
+
+/// Every non-empty line (trimmed) of `uart` to `f` until the stream ends; returns how many.
+pub fn each_line<R: Read, E>(uart: R, mut f: impl FnMut(&str) -> Result<(), E>) -> Result<usize, E> {
+    let mut lines = LineReader::<R, LINE_LEN>::new(uart);
+    let mut n = 0;
+    while let Some(line) = lines.next_line() {
+        let text = line.trim();
+        if !text.is_empty() {
+            f(text)?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
