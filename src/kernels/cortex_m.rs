@@ -102,8 +102,8 @@ fn tail(acc: i32, a: &[i16], b: &[i8]) -> i32 {
     a.iter().zip(b).fold(acc, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32))
 }
 
-/// DSP variant of [`super::generic::matmul_i8_i16`] (same contract, bit-exact). Two weight rows
-/// share each rearranged activation group. A violated length contract falls back to the generic
+/// DSP variant of [`super::generic::matmul_i8_i16`] (same contract, bit-exact). Four weight rows
+/// (then two, then one) share each rearranged activation group. A violated length contract falls back to the generic
 /// kernel (which then behaves as documented there).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_i8_i16(
@@ -127,8 +127,37 @@ pub fn matmul_i8_i16(
     let k4 = k & !3;
     for ((orow, xrow), &sx) in out.chunks_exact_mut(n).zip(xq.chunks_exact(k)).zip(xs) {
         let (xv, xt) = xrow.split_at(k4);
+        // Four columns at a time: each rearranged activation group (2 loads + 2 packs) serves
+        // four weight words (1 load + 2 SXTB16 + 2 SMLAD each).
+        let n4 = n & !3;
+        for (o4, (w4, s4)) in
+            orow[..n4].chunks_exact_mut(4).zip(w[..n4 * k].chunks_exact(4 * k).zip(ws[..n4].chunks_exact(4)))
+        {
+            let (w0, rest) = w4.split_at(k);
+            let (w1, rest) = rest.split_at(k);
+            let (w2, w3) = rest.split_at(k);
+            let (w0v, w0t) = w0.split_at(k4);
+            let (w1v, w1t) = w1.split_at(k4);
+            let (w2v, w2t) = w2.split_at(k4);
+            let (w3v, w3t) = w3.split_at(k4);
+            let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+            let groups = xv.chunks_exact(4).zip(w0v.chunks_exact(4)).zip(w1v.chunks_exact(4));
+            for (((x4, g0), g1), (g2, g3)) in groups.zip(w2v.chunks_exact(4).zip(w3v.chunks_exact(4))) {
+                let (xe, xo) = x_lanes(x4);
+                a0 = mac4(a0, xe, xo, g0);
+                a1 = mac4(a1, xe, xo, g1);
+                a2 = mac4(a2, xe, xo, g2);
+                a3 = mac4(a3, xe, xo, g3);
+            }
+            let acc = [tail(a0, xt, w0t), tail(a1, xt, w1t), tail(a2, xt, w2t), tail(a3, xt, w3t)];
+            for ((o, a), s) in o4.iter_mut().zip(acc).zip(s4) {
+                *o = (a as f32 * sx) * s;
+            }
+        }
+        let (orow, w, ws) = (&mut orow[n4..], &w[n4 * k..], &ws[n4..]);
+        let n = n - n4;
         let mut j = 0;
-        // Two columns at a time.
+        // Then two columns at a time.
         for (o2, (w2, s2)) in orow.chunks_exact_mut(2).zip(w.chunks_exact(2 * k).zip(ws.chunks_exact(2))) {
             let (w0, w1) = w2.split_at(k);
             let (w0v, w0t) = w0.split_at(k4);
