@@ -194,9 +194,21 @@ pub fn quantize_row_i16(dst: &mut [i16], src: &[f32], qmax: i32) -> f32 {
     }
     let inv = q / amax;
     for (d, &s) in dst.iter_mut().zip(src) {
-        *d = libm::roundf(s * inv).clamp(-q, q) as i16;
+        *d = round_clamped(s * inv, q) as i16;
     }
     amax / q
+}
+
+/// `roundf(v).clamp(-q, q)` as an integer (round half away from zero; NaN gives 0) for an
+/// integer-valued `q` in `1..=32767`, without a software rounding routine: the conversion to
+/// `i32` truncates in hardware (VCVT on a Cortex-M4F), the fraction `c - t` is exact, and it alone
+/// decides the step. Clamping before rounding gives the same result because `q` is an integer.
+#[inline(always)]
+pub(crate) fn round_clamped(v: f32, q: f32) -> i32 {
+    let c = v.clamp(-q, q); // NaN stays NaN
+    let t = c as i32; // NaN -> 0
+    let f = c - t as f32; // exact: |c| < 2^24 and t = trunc(c)
+    t + (f >= 0.5) as i32 - (f <= -0.5) as i32
 }
 
 /// `out[i,j] = ((Σ_p xq[i,p] · w[j,p]) as f32 · xs[i]) · ws[j]`: 16-bit activations times int8
@@ -266,8 +278,7 @@ pub fn quantize_row_i8(dst: &mut [i8], src: &[f32]) -> f32 {
 /// One element of [`quantize_row_i8`]: `clamp(roundf(s * inv), -127, 127) as i8`, NaN → 0.
 #[inline(always)]
 pub(crate) fn quantize_one(s: f32, inv: f32) -> i8 {
-    // `as i8` saturates and maps NaN to 0; the clamp keeps -128 out.
-    libm::roundf(s * inv).clamp(-127.0, 127.0) as i8
+    round_clamped(s * inv, 127.0) as i8
 }
 
 /// `y += a * x` elementwise (separate multiply and add, not fused).
@@ -473,5 +484,41 @@ pub fn f16_to_f32(dst: &mut [f32], src: &[f16]) {
     debug_assert_eq!(dst.len(), src.len(), "f16_to_f32: length mismatch");
     for (d, s) in dst.iter_mut().zip(src) {
         *d = s.to_f32();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_clamped;
+
+    /// The specification of `round_clamped`: libm's `roundf`, then the clamp.
+    fn reference(v: f32, q: f32) -> i32 {
+        libm::roundf(v).clamp(-q, q) as i32
+    }
+
+    #[test]
+    fn round_clamped_is_roundf_then_clamp() {
+        let specials = [0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, 0.49999997, -0.49999997, 126.5, 127.49998,
+            127.5, -127.5, 32766.5, 32767.0, 32767.5, -32768.0, 1e30, -1e30, f32::INFINITY, f32::NEG_INFINITY,
+            f32::NAN, f32::MIN_POSITIVE, 8388607.5, 16777216.0];
+        for q in [1.0f32, 127.0, 255.0, 32767.0] {
+            for &v in &specials {
+                assert_eq!(round_clamped(v, q), reference(v, q), "v {v:e} q {q}");
+            }
+            // every half-integer and its neighbours in range
+            for k in -33000..33000 {
+                let h = k as f32 + 0.5;
+                for v in [h, f32::from_bits(h.to_bits() - 1), f32::from_bits(h.to_bits() + 1)] {
+                    assert_eq!(round_clamped(v, q), reference(v, q), "v {v:e} q {q}");
+                }
+            }
+        }
+        // a sweep of bit patterns up to 65536.0, both signs
+        for bits in (0u32..0x4780_0000).step_by(61) {
+            for v in [f32::from_bits(bits), -f32::from_bits(bits)] {
+                assert_eq!(round_clamped(v, 32767.0), reference(v, 32767.0), "v {v:e}");
+                assert_eq!(round_clamped(v, 127.0), reference(v, 127.0), "v {v:e}");
+            }
+        }
     }
 }
