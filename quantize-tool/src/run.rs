@@ -61,17 +61,19 @@ pub static DEFAULT_GPT: &[u8] = include_bytes!("../../models/tiny-gpt-int8.pfm")
 
 /// The model to run: the file given with `-m`, else the bundled default model.
 pub fn model_or_default(m: Option<&Path>) -> Result<(PathBuf, AlignedBuf)> {
-    match m {
-        Some(path) => Ok((path.to_path_buf(), crate::load_blob(path)?)),
-        None => Ok((PathBuf::from(DEFAULT_MODEL_NAME), AlignedBuf::from_bytes(DEFAULT_MODEL))),
-    }
+    file_or_bundled(m, DEFAULT_MODEL_NAME, DEFAULT_MODEL)
 }
 
 /// The decoder to run: the file given with `-m`, else the bundled tiny GPT.
 pub fn decoder_or_default(m: Option<&Path>) -> Result<(PathBuf, AlignedBuf)> {
+    file_or_bundled(m, DEFAULT_GPT_NAME, DEFAULT_GPT)
+}
+
+/// `m` read from disk, else the bundled `bytes` under the display name `name`.
+fn file_or_bundled(m: Option<&Path>, name: &str, bytes: &[u8]) -> Result<(PathBuf, AlignedBuf)> {
     match m {
         Some(path) => Ok((path.to_path_buf(), crate::load_blob(path)?)),
-        None => Ok((PathBuf::from(DEFAULT_GPT_NAME), AlignedBuf::from_bytes(DEFAULT_GPT))),
+        None => Ok((PathBuf::from(name), AlignedBuf::from_bytes(bytes))),
     }
 }
 
