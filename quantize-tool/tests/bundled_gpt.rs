@@ -62,7 +62,10 @@ fn bundled_gpt_fits_a_microcontroller() {
     let buf = AlignedBuf::from_bytes(DEFAULT_GPT);
     let m = Decoder::from_bytes(buf.as_bytes()).unwrap();
     let arena_len = m.arena_len(&device_options()).unwrap();
-    println!("bundled tiny GPT: {} bytes, arena at context 256 (int8 KV, chunk 4): {arena_len} bytes", DEFAULT_GPT.len());
+    println!(
+        "bundled tiny GPT: {} bytes, arena at context 256 (int8 KV, chunk 4): {arena_len} bytes",
+        DEFAULT_GPT.len()
+    );
     assert!(DEFAULT_GPT.len() <= 1 << 20, "blob is {} bytes", DEFAULT_GPT.len());
     assert!(arena_len <= 128 * 1024, "arena {arena_len}");
     // it runs in exactly that arena to a full context
@@ -122,7 +125,11 @@ fn f32_conversion_matches_pytorch() {
     let buf = checkpoint_blob(WeightDtype::F32);
     for opts in [GeneratorOptions::new(256), GeneratorOptions::new(256).with_chunk(4)] {
         let (worst, same) = run_cases(&buf, &g.cases, &opts);
-        println!("f32, chunk {}: max |logit diff| {worst:.2e}, greedy identical {same}/{}", opts.chunk, g.cases.len());
+        println!(
+            "f32, chunk {}: max |logit diff| {worst:.2e}, greedy identical {same}/{}",
+            opts.chunk,
+            g.cases.len()
+        );
         assert!(worst <= 1e-4, "max logit diff {worst}");
         assert_eq!(same, g.cases.len());
     }
@@ -133,7 +140,10 @@ fn bundled_int8_stays_close_to_pytorch() {
     let g = golden();
     let buf = AlignedBuf::from_bytes(DEFAULT_GPT);
     let (worst, same) = run_cases(&buf, &g.cases, &device_options());
-    println!("bundled int8, int8 KV: max |logit diff| {worst:.3}, greedy 32 identical {same}/{}", g.cases.len());
+    println!(
+        "bundled int8, int8 KV: max |logit diff| {worst:.3}, greedy 32 identical {same}/{}",
+        g.cases.len()
+    );
     assert!(worst <= 0.5, "max logit diff {worst}");
 }
 
@@ -151,7 +161,10 @@ fn heldout_perplexity_reproduces() {
         let mut ids = encode(m.tokenizer(), &text).unwrap();
         ids.truncate(p.max_tokens);
         let r = perplexity(&m, &ids, p.window, kv).unwrap();
-        println!("{name} weights, {kv:?} KV: perplexity {:.4} over {} tokens (PyTorch f32: {:.4})", r.perplexity, r.scored, p.perplexity);
+        println!(
+            "{name} weights, {kv:?} KV: perplexity {:.4} over {} tokens (PyTorch f32: {:.4})",
+            r.perplexity, r.scored, p.perplexity
+        );
         assert_eq!(r.scored, p.scored);
         got.push(r.perplexity);
     }

@@ -498,9 +498,33 @@ mod tests {
 
     #[test]
     fn round_clamped_is_roundf_then_clamp() {
-        let specials = [0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, 0.49999997, -0.49999997, 126.5, 127.49998,
-            127.5, -127.5, 32766.5, 32767.0, 32767.5, -32768.0, 1e30, -1e30, f32::INFINITY, f32::NEG_INFINITY,
-            f32::NAN, f32::MIN_POSITIVE, 8388607.5, 16777216.0];
+        let specials = [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            0.49999997,
+            -0.49999997,
+            126.5,
+            127.49998,
+            127.5,
+            -127.5,
+            32766.5,
+            32767.0,
+            32767.5,
+            -32768.0,
+            1e30,
+            -1e30,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MIN_POSITIVE,
+            8388607.5,
+            16777216.0,
+        ];
         for q in [1.0f32, 127.0, 255.0, 32767.0] {
             for &v in &specials {
                 assert_eq!(round_clamped(v, q), reference(v, q), "v {v:e} q {q}");
