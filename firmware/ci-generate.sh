@@ -14,17 +14,12 @@
 #    Cortex-M33 (RP2350).
 
 phase "run generate under QEMU mps2-an386 (tiny GPT, greedy, instruction-count plugin)"
-GEN_MARK=$(icount_mark_addr "$GEN_ELF") || die "no icount_mark address in $GEN_ELF"
 PROMPTS="$OUT/prompts.txt"
 sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$HERE/prompts.txt" > "$PROMPTS"
 NP=$(wc -l < "$PROMPTS")
-rm -f "$OUT/gen.icount.log"
-if ! timeout "$QEMU_TIMEOUT" qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -display none -serial none \
-        -monitor none -semihosting-config enable=on,target=native -kernel "$GEN_ELF" \
-        -plugin "$ICOUNT_SO,mark=$GEN_MARK" -d plugin -D "$OUT/gen.icount.log" </dev/null \
-        | defmt-print -e "$GEN_ELF" > "$OUT/gen.device.log"; then
+if ! qemu_icount "$GEN_ELF" "$OUT/gen.icount.log" "$OUT/gen.device.log"; then
     cat "$OUT/gen.device.log"
-    die "generate: QEMU or defmt-print failed (statuses: ${PIPESTATUS[*]})"
+    die "generate: QEMU or defmt-print failed"
 fi
 grep -v ' TOKEN ' "$OUT/gen.device.log"
 echo "($(grep -c ' TOKEN ' "$OUT/gen.device.log") TOKEN lines in $OUT/gen.device.log; the first:)"
@@ -95,14 +90,9 @@ paste "$OUT/gen.device.tsv" "$OUT/gen.host-ref.tsv" "$OUT/gen.host-tool.tsv" "$P
     }'
 
 phase "gen_bench under QEMU: guest instructions per generated token at positions $BENCH_POSITIONS"
-GB_MARK=$(icount_mark_addr "$GB_ELF") || die "no icount_mark address in $GB_ELF"
-rm -f "$OUT/gen_bench.icount.log"
-if ! timeout "$QEMU_TIMEOUT" qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -display none -serial none \
-        -monitor none -semihosting-config enable=on,target=native -kernel "$GB_ELF" \
-        -plugin "$ICOUNT_SO,mark=$GB_MARK" -d plugin -D "$OUT/gen_bench.icount.log" </dev/null \
-        | defmt-print -e "$GB_ELF" > "$OUT/gen_bench.device.log"; then
+if ! qemu_icount "$GB_ELF" "$OUT/gen_bench.icount.log" "$OUT/gen_bench.device.log"; then
     tail -20 "$OUT/gen_bench.device.log"
-    die "gen_bench: QEMU or defmt-print failed (statuses: ${PIPESTATUS[*]})"
+    die "gen_bench: QEMU or defmt-print failed"
 fi
 grep -v ' STEP ' "$OUT/gen_bench.device.log"
 grep -q "BENCH DONE" "$OUT/gen_bench.device.log" || die "gen_bench did not report BENCH DONE"

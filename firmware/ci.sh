@@ -55,7 +55,7 @@ GEN_ELF="$HERE/target/$FW_TARGET/release/generate"
 GB_ELF="$HERE/target/$FW_TARGET/release/gen_bench"
 mkdir -p "$OUT"
 # shellcheck source=icount.sh
-source "$HERE/icount.sh"   # icount_plugin, icount_mark_addr (sourced: defines them, runs nothing)
+source "$HERE/icount.sh"   # icount_plugin, icount_mark_addr, qemu_icount (sourced: defines them, runs nothing)
 
 T0=$SECONDS
 phase() { printf '\n== %s (t=%ds)\n' "$1" $((SECONDS - T0)); }
@@ -176,17 +176,12 @@ grep -q "KERNEL_CHECK OK" "$OUT/kernel_check.log" || die "kernel_check did not r
 
 phase "run classify under QEMU mps2-an386 (instruction-count plugin)"
 icount_plugin "$HERE/target/icount" || die "cannot build the QEMU instruction-count plugin (see above)"
-MARK=$(icount_mark_addr "$ELF") || die "no icount_mark address in $ELF"
 SENT="$OUT/sentences.txt"
 sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$HERE/sentences.txt" > "$SENT"
 N=$(wc -l < "$SENT")
-rm -f "$OUT/icount.log"
-if ! timeout "$QEMU_TIMEOUT" qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -display none -serial none \
-        -monitor none -semihosting-config enable=on,target=native -kernel "$ELF" \
-        -plugin "$ICOUNT_SO,mark=$MARK" -d plugin -D "$OUT/icount.log" </dev/null \
-        | defmt-print -e "$ELF" > "$OUT/device.log"; then
+if ! qemu_icount "$ELF" "$OUT/icount.log" "$OUT/device.log"; then
     cat "$OUT/device.log"
-    die "QEMU or defmt-print failed (statuses: ${PIPESTATUS[*]})"
+    die "QEMU or defmt-print failed"
 fi
 cat "$OUT/device.log"
 grep -q "DONE n=$N\$" "$OUT/device.log" || die "device did not report DONE n=$N"

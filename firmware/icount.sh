@@ -23,7 +23,7 @@
 #   per layer 2*128^2 (q, o) + 2*128*32 (k, v) + 3*128*384 (gate, up, down) + 2*4*32*(p+1)
 #   (scores, attention x V); plus 1024*128 (LM head).
 #
-# ci.sh sources this file for its two helpers (icount_plugin, icount_mark_addr) and runs nothing
+# ci.sh sources this file for its helpers (icount_plugin, icount_mark_addr, qemu_icount) and runs nothing
 # else from it; executed, it runs the benchmark below.
 
 # icount_plugin WORKDIR: builds the plugin into WORKDIR/libicount.so for the installed QEMU (sets
@@ -56,6 +56,20 @@ gen_bench_counts() {
          END { exit bad }' "$1" "$2"
 }
 
+# qemu_icount ELF PLUGIN_LOG DEVICE_LOG: runs ELF on QEMU mps2-an386 (Cortex-M4, no serial input)
+# with the plugin counting between ELF's icount_mark calls (into PLUGIN_LOG) and its defmt output
+# decoded into DEVICE_LOG. Needs ICOUNT_SO (icount_plugin); QEMU_TIMEOUT seconds (default 600).
+# Fails when QEMU or defmt-print does.
+qemu_icount() {
+    local elf=$1 plog=$2 dlog=$3 mark
+    mark=$(icount_mark_addr "$elf") || return 1
+    rm -f "$plog"
+    timeout "${QEMU_TIMEOUT:-600}" qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -display none \
+        -serial none -monitor none -semihosting-config enable=on,target=native -kernel "$elf" \
+        -plugin "$ICOUNT_SO,mark=$mark" -d plugin -D "$plog" </dev/null \
+        | defmt-print -e "$elf" > "$dlog"
+}
+
 # Sourced (by ci.sh): only the helpers above.
 if [ "${BASH_SOURCE[0]}" != "$0" ]; then return 0; fi
 
@@ -70,25 +84,12 @@ icount_plugin "$WORK"
 run() { # $1 = label, $2 = cargo target dir, rest: env
     local label=$1 tdir=$2; shift 2
     (cd "$HERE/boards/qemu-mps2" && env "$@" CARGO_TARGET_DIR="$tdir" cargo build -q --release --bin bench --bin gen_bench)
-    local elf="$tdir/$T/release/bench"
-    local addr
-    addr=$(icount_mark_addr "$elf")
-    rm -f "$WORK/$label.log"
-    timeout 600 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -display none -serial none -monitor none \
-        -semihosting-config enable=on,target=native -kernel "$elf" \
-        -plugin "$ICOUNT_SO,mark=$addr" -d plugin -D "$WORK/$label.log" </dev/null \
-        | defmt-print -e "$elf" > "$WORK/$label.device.log"
+    qemu_icount "$tdir/$T/release/bench" "$WORK/$label.log" "$WORK/$label.device.log"
     grep -q "BENCH DONE" "$WORK/$label.device.log" || { cat "$WORK/$label.device.log"; echo "bench failed ($label)" >&2; exit 1; }
     # marks 1, 3, 5 = the three inferences (mark 2k -> 2k+1)
     awk '/^mark [135]:/{printf "%s ", $3} END {print ""}' "$WORK/$label.log" > "$WORK/$label.counts"
 
-    elf="$tdir/$T/release/gen_bench"
-    addr=$(icount_mark_addr "$elf")
-    rm -f "$WORK/gen-$label.log"
-    timeout 600 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -display none -serial none -monitor none \
-        -semihosting-config enable=on,target=native -kernel "$elf" \
-        -plugin "$ICOUNT_SO,mark=$addr" -d plugin -D "$WORK/gen-$label.log" </dev/null \
-        | defmt-print -e "$elf" > "$WORK/gen-$label.device.log"
+    qemu_icount "$tdir/$T/release/gen_bench" "$WORK/gen-$label.log" "$WORK/gen-$label.device.log"
     grep -q "BENCH DONE" "$WORK/gen-$label.device.log" || { tail -20 "$WORK/gen-$label.device.log"; echo "gen_bench failed ($label)" >&2; exit 1; }
     # "pos<TAB>insns" per generated token
     gen_bench_counts "$WORK/gen-$label.device.log" "$WORK/gen-$label.log" > "$WORK/gen-$label.tsv"
