@@ -354,12 +354,57 @@ fn any_f32() -> impl Strategy<Value = f32> {
     ]
 }
 
+type Quant16 = fn(&mut [i16], &[f32], i32) -> f32;
+
+fn all_quant16() -> Vec<(&'static str, Quant16)> {
+    let mut v: Vec<(&'static str, Quant16)> =
+        vec![("generic", generic::quantize_row_i16), ("dispatched", kernels::quantize_row_i16)];
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        v.push(("x86", kernels::x86::quantize_row_i16));
+    }
+    v
+}
+
+/// The 16-bit activation quantizer: every path equal to generic, scale bits included.
+fn check_quant16_exact(src: &[f32], qmax: i32) {
+    let mut want = vec![0i16; src.len()];
+    let ws = generic::quantize_row_i16(&mut want, src, qmax);
+    for (name, f) in all_quant16() {
+        let mut got = vec![99i16; src.len()];
+        let s = f(&mut got, src, qmax);
+        assert_eq!(s.to_bits(), ws.to_bits(), "{name}: i16 scale differs (qmax {qmax}) for {src:?}");
+        assert_eq!(got, want, "{name}: i16 values differ (qmax {qmax}) for {src:?}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
     fn quantize_bit_exact(src in proptest::collection::vec(any_f32(), 0..300)) {
         check_quant_exact(&src);
+    }
+
+    #[test]
+    fn quantize_i16_bit_exact(
+        src in proptest::collection::vec(any_f32(), 0..300),
+        qmax in prop_oneof![Just(32767), Just(1), Just(100), 1i32..=32767],
+    ) {
+        check_quant16_exact(&src, qmax);
+    }
+
+    #[test]
+    fn quantize_i16_ties_bit_exact(
+        halves in proptest::collection::vec((-2000i32..=2000).prop_map(|h| h as f32 * 0.5), 0..40),
+        at in any::<proptest::sample::Index>(),
+        neg in any::<bool>(),
+    ) {
+        // amax = qmax = 1000 makes inv = 1: every x.5 element is an exact rounding tie.
+        let mut src = halves;
+        let pos = at.index(src.len() + 1);
+        src.insert(pos, if neg { -1000.0 } else { 1000.0 });
+        check_quant16_exact(&src, 1000);
     }
 
     #[test]
@@ -458,6 +503,18 @@ fn quantize_named_cases() {
     let mut q = [0i8; 9];
     generic::quantize_row_i8(&mut q, &cases[0]);
     assert_eq!((q[0], q[1], q[2], q[8]), (127, -127, 0, -127));
+    for c in &cases {
+        for qmax in [1, 127, 511, 32767] {
+            check_quant16_exact(c, qmax);
+        }
+    }
+    // Ties at 16 bits (amax = qmax makes inv = 1), in the SIMD body and the tail.
+    let ties: Vec<f32> =
+        [32767.0, 0.5, -0.5, 1.5, -1.5, 32766.5, -32766.5, 0.49999997, 7.5, -7.5, 2.5].into_iter().collect();
+    let mut q = vec![0i16; ties.len()];
+    assert_eq!(generic::quantize_row_i16(&mut q, &ties, 32767), 1.0);
+    assert_eq!(q, [32767, 1, -1, 2, -2, 32767, -32767, 0, 8, -8, 3]);
+    check_quant16_exact(&ties, 32767);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -491,6 +548,10 @@ const ACT_ATOL: f64 = 3e-7;
 
 fn all_softmax() -> Vec<(&'static str, Act)> {
     let mut v: Vec<(&'static str, Act)> = vec![("dispatched softmax", kernels::softmax)];
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        v.push(("x86::softmax", kernels::x86::softmax));
+    }
     #[cfg(target_arch = "x86_64")]
     if avx512() {
         v.push(("x86_avx512::softmax", kernels::x86_avx512::softmax));
@@ -542,6 +603,41 @@ fn gelu_erf_sweep() {
         let mut got = x.clone();
         f(&mut got);
         assert_act_close(&got, &want, &x, name);
+    }
+}
+
+type SiluMul = fn(&mut [f32], &[f32]);
+
+fn all_silu_mul() -> Vec<(&'static str, SiluMul)> {
+    let mut v: Vec<(&'static str, SiluMul)> = vec![("dispatched silu_mul", kernels::silu_mul)];
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        v.push(("x86::silu_mul", kernels::x86::silu_mul));
+    }
+    v
+}
+
+/// SwiGLU over a sweep of the whole f32 range for the gate (every 2^11-th bit pattern: both signs,
+/// subnormals, ±inf, NaNs) and a dense grid over [-100, 100], times `up` values of both signs and
+/// magnitudes; every length tail. Tolerance as for GELU, scaled by `max(1, |gate · up|)`.
+#[test]
+fn silu_mul_sweep() {
+    let mut g: Vec<f32> = (0..=u32::MAX).step_by(1 << 11).map(f32::from_bits).collect();
+    g.extend((-100_000..=100_000).map(|i| i as f32 * 1e-3));
+    g.extend([f32::INFINITY, f32::NEG_INFINITY, f32::MAX, f32::MIN, 88.7, -88.7, 103.9, -103.9]);
+    let up: Vec<f32> = (0..g.len()).map(|i| [1.0, -0.75, 3.0, 1e-3, -20.0][i % 5]).collect();
+    let mut want = g.clone();
+    generic::silu_mul(&mut want, &up);
+    let scale: Vec<f32> = g.iter().zip(&up).map(|(a, b)| a * b).collect();
+    for (name, f) in all_silu_mul() {
+        let mut got = g.clone();
+        f(&mut got, &up);
+        assert_act_close(&got, &want, &scale, name);
+        for len in 0..=17 {
+            let mut got = g[1000..1000 + len].to_vec();
+            f(&mut got, &up[1000..1000 + len]);
+            assert_act_close(&got, &want[1000..1000 + len], &scale[1000..1000 + len], name);
+        }
     }
 }
 

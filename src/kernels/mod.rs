@@ -7,6 +7,7 @@
 //! Layout of this module (one file per instruction set, identical function names and signatures):
 //! - [`generic`]: scalar reference kernels — the specification, and the fallback everywhere.
 //! - [`x86`] (x86_64): AVX2 + FMA variants (+ F16C for f16 weights).
+//! - [`x86_avx512`] (x86_64): AVX-512 F/BW/VL/VNNI variants, taken before [`x86`] where present.
 //! - `cortex_m` (Armv7E-M / Armv8-M Mainline DSP: Cortex-M4, M7, M33): `SXTB16` + `SMLAD` inline-asm
 //!   [`matmul_i8_i16`], bit-exact with [`generic`]. A compile-time choice only: the root `build.rs`
 //!   sets the `picoformer_dsp` cfg for `thumbv7em-*` and `thumbv8m.main-*` targets (stable Rust
@@ -21,9 +22,11 @@
 //!    an `AtomicU8` (one relaxed load per call afterwards);
 //! 3. otherwise the [`generic`] kernel.
 //!
-//! Numerics: float SIMD variants differ from [`generic`] only by summation order and FMA rounding
-//! (tested to a relative 1e-5 of `Σ|a·b|`); integer paths (`matmul_i8_i16`, `quantize_row_i8`) are
-//! bit-exact on every path. Kernels with no arch variant here call [`generic`] directly.
+//! Numerics: float SIMD matmuls and dots differ from [`generic`] only by summation order and FMA
+//! rounding (tested to a relative 1e-5 of `Σ|a·b|`); integer paths (`matmul_i8_i16`,
+//! `quantize_row_i8`, `quantize_row_i16`) are bit-exact on every path; the SIMD `softmax`,
+//! `silu_mul` and `gelu_erf` use polynomial `exp`/`erf` a few ulp from libm's (tested to `3e-7`
+//! absolute + 4 ulp relative). Kernels with no arch variant here call [`generic`] directly.
 
 use half::f16;
 
@@ -259,6 +262,10 @@ pub fn quantize_rows_i16<'s>(
 /// Symmetric per-row 16-bit activation quantization (see [`generic::quantize_row_i16`]).
 #[inline]
 pub fn quantize_row_i16(dst: &mut [i16], src: &[f32], qmax: i32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        return x86::quantize_row_i16(dst, src, qmax);
+    }
     generic::quantize_row_i16(dst, src, qmax)
 }
 
@@ -310,6 +317,10 @@ pub fn softmax(x: &mut [f32]) {
     if has_avx512() {
         return x86_avx512::softmax(x);
     }
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        return x86::softmax(x);
+    }
     generic::softmax(x)
 }
 
@@ -332,6 +343,10 @@ pub fn gelu_tanh(x: &mut [f32]) {
 /// SwiGLU: `gate = silu(gate) * up` (see [`generic::silu_mul`]).
 #[inline]
 pub fn silu_mul(gate: &mut [f32], up: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        return x86::silu_mul(gate, up);
+    }
     generic::silu_mul(gate, up)
 }
 
