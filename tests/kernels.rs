@@ -562,6 +562,10 @@ fn all_softmax() -> Vec<(&'static str, Act)> {
 fn all_gelu() -> Vec<(&'static str, Act)> {
     let mut v: Vec<(&'static str, Act)> = vec![("dispatched gelu_erf", kernels::gelu_erf)];
     #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        v.push(("x86::gelu_erf", kernels::x86::gelu_erf));
+    }
+    #[cfg(target_arch = "x86_64")]
     if avx512() {
         v.push(("x86_avx512::gelu_erf", kernels::x86_avx512::gelu_erf));
     }

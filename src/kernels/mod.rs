@@ -331,6 +331,10 @@ pub fn gelu_erf(x: &mut [f32]) {
     if has_avx512() {
         return x86_avx512::gelu_erf(x);
     }
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        return x86::gelu_erf(x);
+    }
     generic::gelu_erf(x)
 }
 

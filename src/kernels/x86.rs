@@ -1,6 +1,7 @@
 //! x86_64 variants: AVX2 + FMA (+ F16C for f16 weights). Same names and signatures as [`generic`]:
 //! the three matmuls, the int8 and 16-bit row quantizers (bit-exact), dot/axpy, and softmax and
-//! SwiGLU with a polynomial `exp` ([`exp8`], a few ulp from libm's `expf`).
+//! SwiGLU with a polynomial `exp` ([`exp8`], a few ulp from libm's `expf`), GELU with a rational
+//! `erf` ([`erf8`]).
 //!
 //! Every public function here is safe to call on any x86_64 CPU: it runs the SIMD path only when
 //! [`super::has_avx2_fma`] (or [`super::has_avx2_fma_f16c`]) says the CPU supports it **and** the
@@ -114,6 +115,16 @@ pub fn softmax(x: &mut [f32]) {
     }
     // SAFETY: the CPU supports AVX2 and FMA (checked above).
     unsafe { softmax_avx2(x) }
+}
+
+/// AVX2 + FMA variant of [`generic::gelu_erf`]: `erf` by the rational approximation of [`erf8`]
+/// (float tolerance vs generic).
+pub fn gelu_erf(x: &mut [f32]) {
+    if !super::has_avx2_fma() {
+        return generic::gelu_erf(x);
+    }
+    // SAFETY: the CPU supports AVX2 and FMA (checked above).
+    unsafe { gelu_erf_avx2(x) }
 }
 
 /// AVX2 + FMA variant of [`generic::silu_mul`]: `exp` by [`exp8`] (float tolerance vs generic).
@@ -656,6 +667,51 @@ fn exp8(x: __m256) -> __m256 {
     let f1 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(n1, bias)));
     let f2 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(n2, bias)));
     _mm256_mul_ps(_mm256_mul_ps(p, f1), f2)
+}
+
+/// `erf(x)` per lane, the approximation of the AVX-512 `erf16`: Eigen's rational function
+/// `x·P(x²)/Q(x²)` on `x` clamped to `[-4, 4]`, exactly ±1 from `|x| >= 3.92` on (where erf rounds
+/// to ±1 in f32). Max absolute error about 1e-7; NaN propagates.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn erf8(x: __m256) -> __m256 {
+    let x = _mm256_min_ps(_mm256_set1_ps(4.0), _mm256_max_ps(_mm256_set1_ps(-4.0), x));
+    let x2 = _mm256_mul_ps(x, x);
+    let mut p = _mm256_set1_ps(-2.726_142_3e-10);
+    for c in [2.770_681_4e-8, -2.101_024e-6, -5.692_506_4e-5, -7.349_906_3e-4, -2.954_6e-3, -1.609_603_3e-2] {
+        p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(c));
+    }
+    let mut q = _mm256_set1_ps(-1.456_607_2e-5);
+    for c in [-2.133_740_5e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2] {
+        q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(c));
+    }
+    let e = _mm256_div_ps(_mm256_mul_ps(x, p), q);
+    let sign = _mm256_set1_ps(-0.0);
+    let abs = _mm256_andnot_ps(sign, x);
+    let big = _mm256_cmp_ps(abs, _mm256_set1_ps(3.92), _CMP_GE_OQ);
+    let one = _mm256_or_ps(_mm256_set1_ps(1.0), _mm256_and_ps(x, sign)); // ±1 with the sign of x
+    _mm256_blendv_ps(e, one, big)
+}
+
+/// Requires AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gelu_erf_avx2(x: &mut [f32]) {
+    let len = x.len();
+    let xp = x.as_mut_ptr();
+    let (half, one) = (_mm256_set1_ps(0.5), _mm256_set1_ps(1.0));
+    let rsqrt2 = _mm256_set1_ps(core::f32::consts::FRAC_1_SQRT_2);
+    // SAFETY: every access covers the lanes of `tail_mask` at p < len, inside `x`.
+    unsafe {
+        let mut p = 0;
+        while p < len {
+            let mask = tail_mask((len - p).min(8));
+            let v = _mm256_maskload_ps(xp.add(p), mask);
+            let e = erf8(_mm256_mul_ps(v, rsqrt2));
+            let g = _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, e));
+            _mm256_maskstore_ps(xp.add(p), mask, g);
+            p += 8;
+        }
+    }
 }
 
 /// Requires AVX2 and FMA.
