@@ -11,7 +11,8 @@
 //!   the result is bit-identical on every target. `matmul_f32` / `matmul_f16` produce, per output,
 //!   exactly `dot_f32(x_row, w_row)` (with `w_row` widened to f32 for f16).
 //! - Integer paths are exact: `matmul_i8_i16` accumulates in `i32`, `quantize_row_i8` rounds half away
-//!   from zero. SIMD variants of these are bit-exact with this file.
+//!   from zero. SIMD variants of these are bit-exact with this file. `matmul_i4_i16` sums exact i32
+//!   group dot products times f16 group scales in f32, group by group (multiply, then add).
 //!
 //! Contracts (lengths) are stated per function and checked with `debug_assert!`. In release builds a
 //! violated contract never causes undefined behaviour: the kernels only use checked slice access and
@@ -251,6 +252,94 @@ pub fn matmul_i8_i16(
 #[inline(always)]
 pub(crate) fn dot_i16_i8(a: &[i16], b: &[i8]) -> i32 {
     a.iter().zip(b).fold(0i32, |s, (&x, &y)| s.wrapping_add(x as i32 * y as i32))
+}
+
+/// Values per int4 block: a block is 16 bytes, byte `t` holding value `t` in its low nibble and
+/// value `16 + t` in its high nibble (see [`matmul_i4_i16`]).
+pub const I4_BLOCK: usize = 32;
+
+/// `out[i,j] = acc · xs[i]` with `acc = Σ_g (d_g as f32) · ws[j, g]` summed over the groups in order
+/// (multiply, then add: two roundings, never fused) and `d_g = Σ_{p in group g} xq[i,p] · q[j,p]`
+/// exact in i32: 16-bit activations times group-wise int4 weights, half the weight bytes of
+/// [`matmul_i8_i16`].
+///
+/// Weights `w[n, k]` (PyTorch `Linear` layout) hold two values per byte: row `j` is the bytes
+/// `[j·k/2, (j+1)·k/2)`, a sequence of blocks of [`I4_BLOCK`] values in 16 bytes; byte `t` of block
+/// `b` holds value `32b + t` in its low nibble and value `32b + 16 + t` in its high nibble. A nibble
+/// `u` is the integer `q = u - 8` (`-8..=7`). Value `p` of row `j` has the scale
+/// `ws[j·(k/group) + p/group]` (f16, widened exactly to f32). `|d_g| <= 64 · 32768 · 8 = 2^24`, so
+/// `d_g` is exact in i32 and in f32 for any i16 activations.
+///
+/// Contract: `group` is 32 or 64, `k % group == 0`, `xq.len() == m*k`, `xs.len() == m`,
+/// `w.len() == n*k/2`, `ws.len() == n*(k/group)`, `out.len() == m*n` (any of `m`, `n`, `k` may be 0;
+/// `k == 0` gives zeros). In release builds a broken contract gives unspecified values, never a panic.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_i4_i16(
+    out: &mut [f32],
+    xq: &[i16],
+    xs: &[f32],
+    w: &[u8],
+    ws: &[f16],
+    group: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    debug_assert!(group == 32 || group == 64, "matmul_i4_i16: group is not 32 or 64");
+    debug_assert!(k.is_multiple_of(group), "matmul_i4_i16: k % group != 0");
+    debug_assert_eq!(xq.len(), m * k, "matmul_i4_i16: xq.len() != m*k");
+    debug_assert_eq!(xs.len(), m, "matmul_i4_i16: xs.len() != m");
+    debug_assert_eq!(w.len(), n * k / 2, "matmul_i4_i16: w.len() != n*k/2");
+    debug_assert_eq!(
+        ws.len(),
+        n * k.checked_div(group).unwrap_or(0),
+        "matmul_i4_i16: ws.len() != n*(k/group)"
+    );
+    debug_assert_eq!(out.len(), m * n, "matmul_i4_i16: out.len() != m*n");
+    if n == 0 {
+        return;
+    }
+    // Groups per row; 0 for k == 0 (and for a broken contract, which also yields zeros).
+    let gpr = if group >= I4_BLOCK && group.is_multiple_of(I4_BLOCK) { k / group } else { 0 };
+    if gpr == 0 {
+        out.fill(0.0);
+        return;
+    }
+    let row_bytes = k / 2;
+    for ((orow, xrow), &sx) in out.chunks_exact_mut(n).zip(xq.chunks_exact(k)).zip(xs).take(m) {
+        for ((o, wrow), srow) in orow.iter_mut().zip(w.chunks_exact(row_bytes)).zip(ws.chunks_exact(gpr)) {
+            *o = dot_i4_groups(xrow, wrow, srow, group) * sx;
+        }
+    }
+}
+
+/// `Σ_g (d_g as f32) · s_g` in group order (multiply, then add) for one activation row `x` and one
+/// weight row `w` with its scales `s` ([`matmul_i4_i16`] before the final `· xs[i]`).
+#[inline(always)]
+pub(crate) fn dot_i4_groups(x: &[i16], w: &[u8], s: &[f16], group: usize) -> f32 {
+    let mut acc = 0.0f32;
+    if group < 2 {
+        return acc;
+    }
+    for ((xg, wg), s) in x.chunks_exact(group).zip(w.chunks_exact(group / 2)).zip(s) {
+        acc += dot_i16_i4(xg, wg) as f32 * s.to_f32();
+    }
+    acc
+}
+
+/// Exact integer dot product of `i16` values and int4 blocks (layout of [`matmul_i4_i16`]): `x` holds
+/// [`I4_BLOCK`] values per 16 bytes of `w` (i32 accumulation, wrapping; exact for one group).
+#[inline(always)]
+pub(crate) fn dot_i16_i4(x: &[i16], w: &[u8]) -> i32 {
+    let mut d = 0i32;
+    for (xb, wb) in x.chunks_exact(I4_BLOCK).zip(w.chunks_exact(I4_BLOCK / 2)) {
+        let (xlo, xhi) = xb.split_at(I4_BLOCK / 2);
+        for ((&b, &xl), &xh) in wb.iter().zip(xlo).zip(xhi) {
+            let (ql, qh) = ((b & 0x0F) as i32 - 8, (b >> 4) as i32 - 8);
+            d = d.wrapping_add(xl as i32 * ql).wrapping_add(xh as i32 * qh);
+        }
+    }
+    d
 }
 
 /// Symmetric per-row int8 quantization: the reference quantizer (the host tool makes blobs with it,

@@ -1,5 +1,5 @@
-//! x86_64 variants: AVX2 + FMA (+ F16C for f16 weights). Same names and signatures as [`generic`]:
-//! the three matmuls, the int8 and 16-bit row quantizers (bit-exact), dot/axpy, and softmax and
+//! x86_64 variants: AVX2 + FMA (+ F16C for f16 weights and int4 scales). Same names and signatures as
+//! [`generic`]: the four matmuls, the int8 and 16-bit row quantizers (bit-exact), dot/axpy, and softmax and
 //! SwiGLU with a polynomial `exp` ([`exp8`], a few ulp from libm's `expf`), GELU with a rational
 //! `erf` ([`erf8`]).
 //!
@@ -22,7 +22,10 @@
 //! alone does not follow the `NR` short row streams in time.
 //!
 //! `matmul_i8_i16` widens the i8 weights to i16 (`vpmovsxbw`) and uses `vpmaddwd` into i32 lanes with
-//! wrapping adds, so it is bit-exact with [`generic::matmul_i8_i16`]. No alignment is required anywhere
+//! wrapping adds, so it is bit-exact with [`generic::matmul_i8_i16`]. `matmul_i4_i16` (group-wise
+//! int4 weights) widens the nibbles to i16 the same way, reduces the i32 lanes to exact per-group
+//! sums (`vphaddd`, a lane per output) and then does the f32 operations of the generic kernel in its
+//! order, so it is bit-exact too; it uses F16C for the scales. No alignment is required anywhere
 //! (unaligned loads; f32 tails use masked loads, integer tails scalar code).
 #![allow(unsafe_code)]
 
@@ -87,6 +90,49 @@ pub fn matmul_i8_i16(
     }
     // SAFETY: the CPU supports AVX2 (checked above); lengths checked above.
     unsafe { matmul_i8_i16_avx2(out, xq, xs, w, ws, m, k, n) }
+}
+
+/// AVX2 + FMA + F16C variant of [`generic::matmul_i4_i16`] (same contract; bit-exact with generic,
+/// so well within the float tolerance of the module docs).
+///
+/// Bit-exact because it performs the same arithmetic: each group dot product `d_g` exactly in i32
+/// (unsigned nibbles by `vpmaddwd`, minus `8 · Σx` of the group), `d_g as f32 · scale` rounded once
+/// (no FMA), the products added to the accumulator group by group in order, then `· xs[i]`. Only the
+/// order of the exact integer additions differs from [`generic`]. Falls back to the generic kernel
+/// when the contract does not hold, and for rows of more than `I4_SX_CAP / 2` = 2048 groups (`k`
+/// over 65536 at group 32), beyond the stack buffer of per-group activation sums (16 KiB).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_i4_i16(
+    out: &mut [f32],
+    xq: &[i16],
+    xs: &[f32],
+    w: &[u8],
+    ws: &[f16],
+    group: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    let ok = (group == 32 || group == 64)
+        && k != 0
+        && k.is_multiple_of(group)
+        && k / group <= I4_SX_CAP / 2
+        && m.checked_mul(k) == Some(xq.len())
+        && n.checked_mul(k / 2) == Some(w.len())
+        && n.checked_mul(k / group) == Some(ws.len())
+        && m.checked_mul(n) == Some(out.len())
+        && xs.len() == m;
+    if !(super::has_avx2_fma_f16c() && ok) {
+        return generic::matmul_i4_i16(out, xq, xs, w, ws, group, m, k, n);
+    }
+    // SAFETY: the CPU supports AVX2, FMA and F16C (checked above); `group` and the lengths checked above.
+    unsafe {
+        if group == 32 {
+            matmul_i4_i16_avx2::<1>(out, xq, xs, w, ws, m, k, n)
+        } else {
+            matmul_i4_i16_avx2::<2>(out, xq, xs, w, ws, m, k, n)
+        }
+    }
 }
 
 /// AVX2 variant of [`generic::quantize_row_i8`] (same contract; bit-exact with generic).
@@ -450,6 +496,390 @@ unsafe fn tile_i8_i16<const R: usize, const C: usize>(
             let s = unsafe { hsum_epi32(acc[r][c]) };
             let dot = s.wrapping_add(generic::dot_i16_i8(&xrow[body..], &wrow[body..]));
             out[i * n + j] = (dot as f32 * xs[i]) * ws[j];
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 16-bit activations x group-wise int4 weights.
+
+/// Groups per chunk in `matmul_i4_i16`: the f16 scales of a chunk are loaded and transposed together.
+const I4_CHUNK: usize = 8;
+
+/// `i32`s of the stack buffer of `matmul_i4_i16` holding `8 · Σx` per group for a block of rows of
+/// `x` (16 KiB); the AVX2 kernel needs `k / group <= I4_SX_CAP / 2`.
+const I4_SX_CAP: usize = 4096;
+
+/// All tiles of `matmul_i4_i16` with `BPG` blocks of 32 values per group (1: group 32, 2: group 64).
+///
+/// Rows of `x` go in blocks of up to `I4_SX_CAP / (k / group)` (an even number, at least 2), each
+/// with its `8 · Σx` per group computed once; per row block, blocks of 8 rows of `w`: `2 × 4` tiles
+/// for pairs of rows of `x` and a `1 × 8` tile for a last odd row (the decode GEMV); then blocks of
+/// 4 rows of `w`; then the last `n % 4` rows of `w` by the generic per-output code (bit-exact with
+/// it by construction).
+///
+/// Requires AVX2 + FMA + F16C, `k > 0` a multiple of `32 * BPG` with `k / (32 * BPG) <=
+/// I4_SX_CAP / 2`, and the exact lengths of the contract.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn matmul_i4_i16_avx2<const BPG: usize>(
+    out: &mut [f32],
+    xq: &[i16],
+    xs: &[f32],
+    w: &[u8],
+    ws: &[f16],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    let gpr = k / (32 * BPG);
+    let block_rows = (I4_SX_CAP / gpr) & !1;
+    debug_assert!(block_rows >= 2);
+    let mut sxb = [0i32; I4_SX_CAP];
+    let mut i_start = 0;
+    while i_start < m {
+        let i_end = m.min(i_start + block_rows);
+        for (r, sx) in sxb.chunks_exact_mut(gpr).take(i_end - i_start).enumerate() {
+            let row = i_start + r;
+            // SAFETY: AVX2 is enabled here; `row < m` and `sx.len() == gpr`.
+            unsafe { group_sums8::<BPG>(sx, &xq[row * k..(row + 1) * k]) };
+        }
+        let sxb = &sxb[..(i_end - i_start) * gpr];
+        let mut j = 0;
+        // SAFETY: every tile has i0 + rows <= i_end <= m and j0 + cols <= n, in bounds by the exact
+        // lengths (caller), and reads 8·Σx of its rows i0 - i_start.. from `sxb`.
+        unsafe {
+            while j + 8 <= n {
+                let mut i = i_start;
+                while i + 2 <= i_end {
+                    tile_i4_i16::<2, 4, BPG>(out, xq, xs, w, ws, sxb, i_start, i, j, k, n, i == i_start);
+                    tile_i4_i16::<2, 4, BPG>(out, xq, xs, w, ws, sxb, i_start, i, j + 4, k, n, i == i_start);
+                    i += 2;
+                }
+                if i < i_end {
+                    tile_i4_i16::<1, 8, BPG>(out, xq, xs, w, ws, sxb, i_start, i, j, k, n, i == i_start);
+                }
+                j += 8;
+            }
+            while j + 4 <= n {
+                let mut i = i_start;
+                while i + 2 <= i_end {
+                    tile_i4_i16::<2, 4, BPG>(out, xq, xs, w, ws, sxb, i_start, i, j, k, n, i == i_start);
+                    i += 2;
+                }
+                if i < i_end {
+                    tile_i4_i16::<1, 4, BPG>(out, xq, xs, w, ws, sxb, i_start, i, j, k, n, i == i_start);
+                }
+                j += 4;
+            }
+        }
+        let (group, row_bytes) = (32 * BPG, k / 2);
+        for j in j..n {
+            let (wrow, srow) = (&w[j * row_bytes..(j + 1) * row_bytes], &ws[j * gpr..(j + 1) * gpr]);
+            for i in i_start..i_end {
+                out[i * n + j] = generic::dot_i4_groups(&xq[i * k..(i + 1) * k], wrow, srow, group) * xs[i];
+            }
+        }
+        i_start = i_end;
+    }
+}
+
+/// `sx[g] = 8 · Σ x[p]` over each group `g` (of `32 * BPG` values) of the row `x` (exact in i32).
+///
+/// Requires AVX2 and `x.len() == 32 * BPG * sx.len()`.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn group_sums8<const BPG: usize>(sx: &mut [i32], x: &[i16]) {
+    let ones = _mm256_set1_epi16(1);
+    for (sxc, xc) in sx.chunks_mut(I4_CHUNK).zip(x.chunks(I4_CHUNK * 32 * BPG)) {
+        let mut d = [_mm256_setzero_si256(); I4_CHUNK];
+        for (dg, xg) in d.iter_mut().zip(xc.chunks_exact(32 * BPG)) {
+            for b in 0..2 * BPG {
+                // SAFETY: `xg` holds 32·BPG i16, this reads 16 of them at 16·b.
+                let xv = unsafe { _mm256_loadu_si256(xg.as_ptr().add(16 * b) as *const __m256i) };
+                *dg = _mm256_add_epi32(*dg, _mm256_madd_epi16(xv, ones));
+            }
+        }
+        let mut v = [0i32; I4_CHUNK];
+        // SAFETY: 8 i32 stored into the 8-element array.
+        unsafe {
+            _mm256_storeu_si256(v.as_mut_ptr() as *mut __m256i, _mm256_slli_epi32::<3>(reduce8_epi32(&d)))
+        };
+        sxc.copy_from_slice(&v[..sxc.len()]);
+    }
+}
+
+/// Lane `v` of the result = the sum of the 8 i32 lanes of `d[v]` (exact, wrapping).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn reduce8_epi32(d: &[__m256i; 8]) -> __m256i {
+    // hadd adds neighbouring lanes within each 128-bit half: after two levels, u0 holds the sums of
+    // the low and high halves of d[0..4] (lanes 0..4 and 4..8), u1 those of d[4..8].
+    let t01 = _mm256_hadd_epi32(d[0], d[1]);
+    let t23 = _mm256_hadd_epi32(d[2], d[3]);
+    let t45 = _mm256_hadd_epi32(d[4], d[5]);
+    let t67 = _mm256_hadd_epi32(d[6], d[7]);
+    let u0 = _mm256_hadd_epi32(t01, t23);
+    let u1 = _mm256_hadd_epi32(t45, t67);
+    _mm256_add_epi32(_mm256_permute2x128_si256::<0x20>(u0, u1), _mm256_permute2x128_si256::<0x31>(u0, u1))
+}
+
+/// `[lo | lo]` (`HI` false) or `[hi | hi]` halves of `a`, `b` as `[a half | b half]`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn halves_ps<const HI: bool>(a: __m256, b: __m256) -> __m256 {
+    if HI {
+        _mm256_permute2f128_ps::<0x31>(a, b)
+    } else {
+        _mm256_permute2f128_ps::<0x20>(a, b)
+    }
+}
+
+/// One `R × C` tile of `matmul_i4_i16` (`2 × 4`, `1 × 8` or `1 × 4`), [`I4_CHUNK`] groups at a time.
+///
+/// The outputs form `R·C/4` sets of 4 (set `s`: row `s` of the tile, or its rows of `w` `4s..4s+4`).
+/// Per chunk, the f16 scales: one 16-byte load per row of `w`, transposed 4 rows at a time and
+/// widened by `vcvtph2ps`. Then per step of two 16-byte blocks of each row of `w` (two groups of
+/// 32 or one of 64): one 32-byte load per row of `w`, the bytes widened to i16 by `vpunpck{l,h}bw`
+/// with zero, the low nibbles masked and the high ones shifted down (`u = q + 8`; each 128-bit
+/// half from its own block); the activations arranged to match (4 loads and 4 `vperm2i128` per row
+/// of `x`, shared by the rows of `w`); 4 `vpmaddwd` per output into one i32 vector whose halves
+/// hold the two blocks (exact: `|Σ x·u| <= 64 · 32768 · 15`); 3 `vphaddd` per set reduce its 4
+/// vectors to one lane per output and block. After the steps, per group in order: the exact `d_g =
+/// Σ x·u - 8·Σx` (`8·Σx` from `sxb`) converted to f32, multiplied by the scales and added to the
+/// per-output accumulator lanes: the float operations of [`generic::matmul_i4_i16`] in its order.
+/// (This float pass runs per chunk rather than per step so that it stays off the critical path of
+/// the integer steps, which measured faster at m = 1.) With `pf`, each step prefetches as many weight bytes
+/// as it consumes, [`PREFETCH_AHEAD`] bytes past the tile's block of `w`, a line at a time.
+///
+/// Requires AVX2 + FMA + F16C, `k > 0` a multiple of `32 * BPG`, rows `i0..i0 + R` of `xq[_, k]`,
+/// rows `j0..j0 + C` of `w[_, k/2]` and `ws[_, k/(32 BPG)]` and the matching `out` elements in
+/// bounds, and `8·Σx` of row `i` group `g` at `sxb[(i - i_start)·(k/(32 BPG)) + g]` for the rows
+/// `i` of the tile.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+unsafe fn tile_i4_i16<const R: usize, const C: usize, const BPG: usize>(
+    out: &mut [f32],
+    xq: &[i16],
+    xs: &[f32],
+    w: &[u8],
+    ws: &[f16],
+    sxb: &[i32],
+    i_start: usize,
+    i0: usize,
+    j0: usize,
+    k: usize,
+    n: usize,
+    pf: bool,
+) {
+    const { assert!((R == 2 && C == 4) || (R == 1 && (C == 4 || C == 8))) };
+    const { assert!(BPG == 1 || BPG == 2) };
+    let sets = R * C / 4;
+    // Row of the tile, and group of 4 rows of w, of output set `set`.
+    let row_of = |set: usize| if R == 2 { set } else { 0 };
+    let cols_of = |set: usize| if C == 8 { set } else { 0 };
+    let gpr = k / (32 * BPG);
+    let row_bytes = k / 2;
+    let zero = _mm256_setzero_si256();
+    let nib = _mm256_set1_epi16(0x0F);
+    // Per-output accumulators: acc8 (lanes set·4 + c) with 2 sets, acc4 with 1.
+    let (mut acc8, mut acc4) = (_mm256_setzero_ps(), _mm_setzero_ps());
+    // SAFETY: rows i0..i0+R of xq, j0..j0+C of w and ws, out[i0 + r, j0..j0 + C] and the tile's
+    // rows of sxb are in bounds (caller). A chunk covers the groups g0..g0+ng with g0 + ng <= gpr,
+    // i.e. the blocks below (g0 + ng)·BPG <= k/32 of each row: a step reads its second block only
+    // when it is one of them (`full`; x columns below 32·that, w bytes below 16·that), and `sx_at`
+    // reads groups below g0 + ng. Scale loads read ws[at..at + 8] only when at + 8 <= ws.len()
+    // (else the ng scales one by one). Prefetch addresses are only computed (wrapping) and
+    // prefetches never fault.
+    unsafe {
+        let xr = xq.as_ptr().add(i0 * k);
+        let wr = w.as_ptr().add(j0 * row_bytes);
+        let sr = ws.as_ptr().add(j0 * gpr);
+        let sxp = sxb.as_ptr();
+        let ahead = wr.wrapping_add(C * row_bytes + PREFETCH_AHEAD);
+        let mut g0 = 0;
+        while g0 < gpr {
+            let ng = (gpr - g0).min(I4_CHUNK);
+            // Scales: q[cs][h] = [s(c, g0 + 2h) | s(c, g0 + 2h + 1)] for the rows c of w in
+            // 4cs..4cs+4. (A short last chunk reads the next rows' scales into unused lanes, or
+            // copies its scales at the end of `ws`.)
+            let mut q = [[_mm256_setzero_ps(); 4]; 2];
+            for cs in 0..C / 4 {
+                let mut a = [_mm_setzero_si128(); 4];
+                for c in 0..4 {
+                    let at = (j0 + 4 * cs + c) * gpr + g0;
+                    let sp = sr.add((4 * cs + c) * gpr + g0);
+                    a[c] = if at + I4_CHUNK <= ws.len() {
+                        _mm_loadu_si128(sp as *const __m128i)
+                    } else {
+                        let mut buf = [f16::ZERO; I4_CHUNK];
+                        for (l, b) in buf.iter_mut().enumerate() {
+                            if l < ng {
+                                *b = *sp.add(l);
+                            }
+                        }
+                        _mm_loadu_si128(buf.as_ptr() as *const __m128i)
+                    };
+                }
+                let t0 = _mm_unpacklo_epi16(a[0], a[1]);
+                let t1 = _mm_unpacklo_epi16(a[2], a[3]);
+                let t2 = _mm_unpackhi_epi16(a[0], a[1]);
+                let t3 = _mm_unpackhi_epi16(a[2], a[3]);
+                q[cs] = [
+                    _mm256_cvtph_ps(_mm_unpacklo_epi32(t0, t1)),
+                    _mm256_cvtph_ps(_mm_unpackhi_epi32(t0, t1)),
+                    _mm256_cvtph_ps(_mm_unpacklo_epi32(t2, t3)),
+                    _mm256_cvtph_ps(_mm_unpackhi_epi32(t2, t3)),
+                ];
+            }
+            // 8·Σx of group g of the chunk for row r of the tile.
+            let sx_at = |r: usize, g: usize| *sxp.add((i0 - i_start + r) * gpr + g0 + g);
+            // Steps of two blocks (BPG = 1: groups 2s, 2s + 1 of the chunk; BPG = 2: group s).
+            let mut dsum = [zero; I4_CHUNK];
+            for s in 0..4 * BPG {
+                let blk = 2 * s; // first block of the step within the chunk
+                if blk >= ng * BPG {
+                    break;
+                }
+                let full = blk + 1 < ng * BPG;
+                let col = (g0 * BPG + blk) * 32; // column of x of the step's first value
+                if pf {
+                    // This step consumes C * 32 weight bytes: prefetch as many, a line at a time.
+                    let at = ahead.wrapping_add(col / 2 * C);
+                    for line in (0..C * 32).step_by(64) {
+                        _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(line) as *const i8);
+                    }
+                }
+                // x[r] = [x(0..8) | x(32..40)], [8..16 | 40..48], [16..24 | 48..56], [24..32 | 56..64]
+                let mut xv = [[zero; 4]; R];
+                for r in 0..R {
+                    let xp = xr.add(r * k + col);
+                    let x0 = _mm256_loadu_si256(xp as *const __m256i);
+                    let x1 = _mm256_loadu_si256(xp.add(16) as *const __m256i);
+                    let (x2, x3) = if full {
+                        (
+                            _mm256_loadu_si256(xp.add(32) as *const __m256i),
+                            _mm256_loadu_si256(xp.add(48) as *const __m256i),
+                        )
+                    } else {
+                        (zero, zero)
+                    };
+                    xv[r] = [
+                        _mm256_permute2x128_si256::<0x20>(x0, x2),
+                        _mm256_permute2x128_si256::<0x31>(x0, x2),
+                        _mm256_permute2x128_si256::<0x20>(x1, x3),
+                        _mm256_permute2x128_si256::<0x31>(x1, x3),
+                    ];
+                }
+                let mut d = [[zero; C]; R];
+                for c in 0..C {
+                    let wp = wr.add(c * row_bytes + (g0 * BPG + blk) * 16);
+                    let wv = if full {
+                        _mm256_loadu_si256(wp as *const __m256i)
+                    } else {
+                        _mm256_zextsi128_si256(_mm_loadu_si128(wp as *const __m128i))
+                    };
+                    // Bytes 0..8 and 8..16 of each block as u16; their nibbles u: values 0..8 and
+                    // 16..24, then 8..16 and 24..32 of each block.
+                    let a = _mm256_unpacklo_epi8(wv, zero);
+                    let b = _mm256_unpackhi_epi8(wv, zero);
+                    let (v0, v16) = (_mm256_and_si256(a, nib), _mm256_srli_epi16::<4>(a));
+                    let (v8, v24) = (_mm256_and_si256(b, nib), _mm256_srli_epi16::<4>(b));
+                    for r in 0..R {
+                        let [xa, xb, xc, xd] = xv[r];
+                        let lo = _mm256_add_epi32(_mm256_madd_epi16(xa, v0), _mm256_madd_epi16(xb, v8));
+                        let hi = _mm256_add_epi32(_mm256_madd_epi16(xc, v16), _mm256_madd_epi16(xd, v24));
+                        d[r][c] = _mm256_add_epi32(lo, hi);
+                    }
+                }
+                // v[set] = [the 4 outputs of set `set`, first block | the same, second block]
+                let mut v = [zero; 2];
+                for set in 0..sets {
+                    let (r, c0) = (row_of(set), 4 * cols_of(set));
+                    let t01 = _mm256_hadd_epi32(d[r][c0], d[r][c0 + 1]);
+                    let t23 = _mm256_hadd_epi32(d[r][c0 + 2], d[r][c0 + 3]);
+                    v[set] = _mm256_hadd_epi32(t01, t23);
+                }
+                // Σ x·u of the step's group(s) to `dsum`, lanes as the accumulator's (see below).
+                if sets == 1 {
+                    dsum[s] = v[0]; // BPG = 1: [group 2s | group 2s + 1]; BPG = 2: [group s, halves]
+                } else {
+                    let first = _mm256_permute2x128_si256::<0x20>(v[0], v[1]);
+                    let second = _mm256_permute2x128_si256::<0x31>(v[0], v[1]);
+                    if BPG == 1 {
+                        dsum[blk] = first;
+                        dsum[blk + 1] = second;
+                    } else {
+                        dsum[s] = _mm256_add_epi32(first, second);
+                    }
+                }
+            }
+            // The float part, off the integer steps' critical path: per group in order,
+            // acc += (Σ x·u - 8·Σx) as f32 · scale, in lanes set·4 + c (or gi·4 + c, 1 set).
+            if sets == 1 {
+                if BPG == 1 {
+                    for h in 0..I4_CHUNK / 2 {
+                        if 2 * h >= ng {
+                            break;
+                        }
+                        let sxb = if 2 * h + 1 < ng { sx_at(0, 2 * h + 1) } else { 0 };
+                        let sxv = _mm256_set_m128i(_mm_set1_epi32(sxb), _mm_set1_epi32(sx_at(0, 2 * h)));
+                        let t = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(dsum[h], sxv)), q[0][h]);
+                        acc4 = _mm_add_ps(acc4, _mm256_castps256_ps128(t));
+                        if 2 * h + 1 < ng {
+                            acc4 = _mm_add_ps(acc4, _mm256_extractf128_ps::<1>(t));
+                        }
+                    }
+                } else {
+                    for g in 0..I4_CHUNK {
+                        if g >= ng {
+                            break;
+                        }
+                        let dq = _mm_add_epi32(
+                            _mm256_castsi256_si128(dsum[g]),
+                            _mm256_extracti128_si256::<1>(dsum[g]),
+                        );
+                        let sxv = _mm_set1_epi32(sx_at(0, g));
+                        let sc = if g % 2 == 0 {
+                            _mm256_castps256_ps128(q[0][g / 2])
+                        } else {
+                            _mm256_extractf128_ps::<1>(q[0][g / 2])
+                        };
+                        acc4 = _mm_add_ps(acc4, _mm_mul_ps(_mm_cvtepi32_ps(_mm_sub_epi32(dq, sxv)), sc));
+                    }
+                }
+            } else {
+                let (qa, qb) = (&q[cols_of(0)], &q[cols_of(1)]);
+                for g in 0..I4_CHUNK {
+                    if g >= ng {
+                        break;
+                    }
+                    let sxv = if R == 2 {
+                        _mm256_set_m128i(_mm_set1_epi32(sx_at(R - 1, g)), _mm_set1_epi32(sx_at(0, g)))
+                    } else {
+                        _mm256_set1_epi32(sx_at(0, g))
+                    };
+                    let sc = if g % 2 == 0 {
+                        halves_ps::<false>(qa[g / 2], qb[g / 2])
+                    } else {
+                        halves_ps::<true>(qa[g / 2], qb[g / 2])
+                    };
+                    let dq = _mm256_sub_epi32(dsum[g], sxv);
+                    acc8 = _mm256_add_ps(acc8, _mm256_mul_ps(_mm256_cvtepi32_ps(dq), sc));
+                }
+            }
+            g0 += I4_CHUNK;
+        }
+        let o = out.as_mut_ptr().add(i0 * n + j0);
+        if sets == 1 {
+            _mm_storeu_ps(o, _mm_mul_ps(acc4, _mm_set1_ps(xs[i0])));
+        } else if R == 2 {
+            let xsv = _mm256_set_m128(_mm_set1_ps(xs[i0 + R - 1]), _mm_set1_ps(xs[i0]));
+            let v = _mm256_mul_ps(acc8, xsv);
+            _mm_storeu_ps(o, _mm256_castps256_ps128(v));
+            _mm_storeu_ps(o.add(n * (R - 1)), _mm256_extractf128_ps::<1>(v));
+        } else {
+            _mm256_storeu_ps(o, _mm256_mul_ps(acc8, _mm256_set1_ps(xs[i0])));
         }
     }
 }
