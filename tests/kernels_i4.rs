@@ -16,7 +16,10 @@ struct Case {
     xs: Vec<f32>,
     /// One nibble `0..=15` per weight value, row-major `[n, k]` (packed by [`pack`]).
     u: Vec<u8>,
+    /// Per-group scales and offsets (mins), `[n, k / group]` each: value `p` of row `j` is
+    /// `u · ws[j, p / group] + wm[j, p / group]`.
     ws: Vec<f16>,
+    wm: Vec<f16>,
 }
 
 /// Packs nibbles `u[n, k]` into the kernel layout: per block of 32 values of a row, byte `t` holds
@@ -36,8 +39,22 @@ fn pack(u: &[u8], n: usize, k: usize) -> Vec<u8> {
     w
 }
 
-/// The spec with i64 group dot products (asserted to fit i32) and the same f32 operations in the
-/// same order: `acc = acc + d_g as f32 * s_g` per group, then `acc * xs[i]`.
+/// Exact group sums in i64 (asserted to fit i32): `(Σ x·u, Σ x)` of row `i` of `x` and row `j` of
+/// `w` over group `g`.
+fn group_sums(c: &Case, i: usize, j: usize, g: usize) -> (i64, i64) {
+    let (mut d, mut sx) = (0i64, 0i64);
+    for p in g * c.group..(g + 1) * c.group {
+        let x = c.xq[i * c.k + p] as i64;
+        d += x * c.u[j * c.k + p] as i64;
+        sx += x;
+    }
+    assert!(d.unsigned_abs() <= i32::MAX as u64 && sx.unsigned_abs() <= i32::MAX as u64, "out of i32");
+    (d, sx)
+}
+
+/// The spec with i64 group sums and the same f32 operations in the same order: per group
+/// `acc = acc + ((d_g as f32 * s_g) + (sx_g as f32 * m_g))` (each operation rounded, never fused),
+/// then `acc * xs[i]`.
 fn reference(c: &Case) -> Vec<f32> {
     let gpr = c.k / c.group;
     let mut out = vec![0.0; c.m * c.n];
@@ -45,12 +62,11 @@ fn reference(c: &Case) -> Vec<f32> {
         for j in 0..c.n {
             let mut acc = 0.0f32;
             for g in 0..gpr {
-                let d: i64 = (g * c.group..(g + 1) * c.group)
-                    .map(|p| c.xq[i * c.k + p] as i64 * (c.u[j * c.k + p] as i64 - 8))
-                    .sum();
-                assert!(d.unsigned_abs() <= i32::MAX as u64, "group sum out of i32");
-                let s = f32::from(c.ws[j * gpr + g]);
-                let t = d as f32 * s;
+                let (d, sx) = group_sums(c, i, j, g);
+                let (s, mn) = (f32::from(c.ws[j * gpr + g]), f32::from(c.wm[j * gpr + g]));
+                let a = d as f32 * s;
+                let b = sx as f32 * mn;
+                let t = a + b;
                 acc += t;
             }
             out[i * c.n + j] = acc * c.xs[i];
@@ -59,7 +75,8 @@ fn reference(c: &Case) -> Vec<f32> {
     out
 }
 
-/// The tolerance of a non-generic path: `1e-5 · Σ_g |d_g · s_g| · |xs[i]|` plus a tiny absolute term.
+/// The tolerance of a non-generic path: `1e-5 · Σ_g (|d_g · s_g| + |sx_g · m_g|) · |xs[i]|` plus a
+/// tiny absolute term.
 fn tolerance(c: &Case) -> Vec<f64> {
     let gpr = c.k / c.group;
     let mut tol = vec![0.0; c.m * c.n];
@@ -67,10 +84,9 @@ fn tolerance(c: &Case) -> Vec<f64> {
         for j in 0..c.n {
             let mut sum = 0.0f64;
             for g in 0..gpr {
-                let d: i64 = (g * c.group..(g + 1) * c.group)
-                    .map(|p| c.xq[i * c.k + p] as i64 * (c.u[j * c.k + p] as i64 - 8))
-                    .sum();
+                let (d, sx) = group_sums(c, i, j, g);
                 sum += (d as f64 * f32::from(c.ws[j * gpr + g]) as f64).abs();
+                sum += (sx as f64 * f32::from(c.wm[j * gpr + g]) as f64).abs();
             }
             tol[i * c.n + j] = 1e-5 * sum * (c.xs[i] as f64).abs() + 1e-30;
         }
@@ -78,7 +94,7 @@ fn tolerance(c: &Case) -> Vec<f64> {
     tol
 }
 
-type Matmul = fn(&mut [f32], &[i16], &[f32], &[u8], &[f16], usize, usize, usize, usize);
+type Matmul = fn(&mut [f32], &[i16], &[f32], &[u8], &[f16], &[f16], usize, usize, usize, usize);
 
 fn avx2_fma_f16c() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -115,7 +131,7 @@ fn other_paths() -> Vec<(&'static str, Matmul)> {
 fn run(f: Matmul, c: &Case) -> Vec<f32> {
     let w = pack(&c.u, c.n, c.k);
     let mut got = vec![f32::NAN; c.m * c.n];
-    f(&mut got, &c.xq, &c.xs, &w, &c.ws, c.group, c.m, c.k, c.n);
+    f(&mut got, &c.xq, &c.xs, &w, &c.ws, &c.wm, c.group, c.m, c.k, c.n);
     got
 }
 
@@ -154,6 +170,20 @@ fn scale_f16() -> impl Strategy<Value = f16> {
     ]
 }
 
+/// Group offsets: mostly negative (as GGUF `Q4_1` mins are), zero, subnormals, large magnitudes.
+fn min_f16() -> impl Strategy<Value = f16> {
+    prop_oneof![
+        5 => (-8.0f32..-1e-4).prop_map(f16::from_f32),
+        2 => (1e-4f32..8.0).prop_map(f16::from_f32),
+        1 => Just(f16::ZERO),
+        1 => Just(f16::NEG_ZERO),
+        1 => (1u16..0x400).prop_map(f16::from_bits), // subnormals
+        1 => (1u16..0x400).prop_map(|b| f16::from_bits(b | 0x8000)),
+        1 => (1e3f32..65504.0).prop_map(f16::from_f32),
+        1 => (-65504.0f32..-1e3).prop_map(f16::from_f32),
+    ]
+}
+
 fn act_scale() -> impl Strategy<Value = f32> {
     prop_oneof![4 => 1e-6f32..1.0, 1 => Just(0.0f32), 1 => 1.0f32..1e3]
 }
@@ -171,9 +201,10 @@ fn case() -> impl Strategy<Value = Case> {
                 proptest::collection::vec(act_scale(), m),
                 proptest::collection::vec(0u8..=15, n * k),
                 proptest::collection::vec(scale_f16(), n * (k / group)),
+                proptest::collection::vec(min_f16(), n * (k / group)),
             )
         })
-        .prop_map(|(m, k, n, group, xq, xs, u, ws)| Case { m, k, n, group, xq, xs, u, ws })
+        .prop_map(|(m, k, n, group, xq, xs, u, ws, wm)| Case { m, k, n, group, xq, xs, u, ws, wm })
 }
 
 proptest! {
@@ -185,7 +216,8 @@ proptest! {
     }
 }
 
-/// A deterministic case of the given shape (xorshift), scales in `[2^-10, 2)`, activations full range.
+/// A deterministic case of the given shape (xorshift), scales in `[2^-10, 2]`, offsets in `[-2, 2)`
+/// (mostly negative), activations full range.
 fn pseudo_random(m: usize, k: usize, n: usize, group: usize, seed: u64) -> Case {
     let mut s = seed | 1;
     let mut next = move || {
@@ -203,6 +235,7 @@ fn pseudo_random(m: usize, k: usize, n: usize, group: usize, seed: u64) -> Case 
         xs: (0..m).map(|_| (next() % 1000 + 1) as f32 * 1e-3).collect(),
         u: (0..n * k).map(|_| (next() % 16) as u8).collect(),
         ws: (0..n * (k / group)).map(|_| f16::from_f32((next() % 2048 + 1) as f32 / 1024.0)).collect(),
+        wm: (0..n * (k / group)).map(|_| f16::from_f32(((next() % 2560) as f32 - 2048.0) / 1024.0)).collect(),
     }
 }
 
@@ -218,11 +251,15 @@ fn report_cpu_features() {
 
 #[test]
 fn extremes() {
-    // All nibbles 0 (q = -8) against the extreme activations: |d_g| = 8 · 32768 · group at most.
+    // Nibbles 0 and 15 against the extreme activations: |Σ x·u| = 15 · 32768 · group at most, and
+    // |Σ x| = 32768 · group.
     for group in [32, 64] {
         for k in [group, 2 * group, 1536] {
             for (m, n) in [(1, 5), (3, 4), (2, 9)] {
                 for x in [i16::MIN, i16::MAX] {
+                    let gpr = k / group;
+                    // All nibbles 15, no offset: out = the f32 sum of the gpr group terms 15 · x · group
+                    // (each exact in f32).
                     let c = Case {
                         m,
                         k,
@@ -230,14 +267,28 @@ fn extremes() {
                         group,
                         xq: vec![x; m * k],
                         xs: vec![1.0; m],
-                        u: vec![0; n * k],
-                        ws: vec![f16::ONE; n * (k / group)],
+                        u: vec![15; n * k],
+                        ws: vec![f16::ONE; n * gpr],
+                        wm: vec![f16::ZERO; n * gpr],
                     };
                     check(&c);
+                    let term = (15 * x as i32 * group as i32) as f32;
+                    let want = (0..gpr).fold(0.0f32, |acc, _| acc + term);
+                    assert!(run(generic::matmul_i4_i16, &c).iter().all(|&v| v == want), "k {k} x {x} u 15");
+                    // All nibbles 0 with offset -8 (the old symmetric `u - 8`): out = -8 · x · k.
+                    let c = Case { u: vec![0; n * k], wm: vec![f16::from_f32(-8.0); n * gpr], ..c };
+                    check(&c);
                     let want = -8.0 * x as f32 * k as f32;
-                    assert!(run(generic::matmul_i4_i16, &c).iter().all(|&v| v == want), "k {k} x {x}");
-                    // Nibble 15 (q = 7) alternating with 0 (q = -8) along the row.
-                    let alt = Case { u: (0..n * k).map(|p| if p % 2 == 0 { 15 } else { 0 }).collect(), ..c };
+                    assert!(run(generic::matmul_i4_i16, &c).iter().all(|&v| v == want), "k {k} x {x} u 0");
+                    // Nibble 15 alternating with 0 along the row, the largest f16 scale and offset of
+                    // either sign.
+                    let big = [f16::MAX, f16::MIN, f16::from_f32(-1e-3), f16::from_bits(1)];
+                    let alt = Case {
+                        u: (0..n * k).map(|p| if p % 2 == 0 { 15 } else { 0 }).collect(),
+                        ws: (0..n * gpr).map(|i| big[(i + 2) % 4]).collect(),
+                        wm: (0..n * gpr).map(|i| big[i % 4]).collect(),
+                        ..c
+                    };
                     check(&alt);
                 }
             }
@@ -266,9 +317,9 @@ fn decoder_shapes() {
 
 #[test]
 fn long_rows_row_blocks_and_fallback() {
-    // The AVX2 kernel keeps 8·Σx of up to 4096 (row, group) pairs: 1024 and 2048 groups per row
-    // give blocks of 4 and 2 rows of x (so m = 5 takes 2 and 3 blocks); 2049 groups take the
-    // generic fallback. n = 11 and 9 leave edge rows of w.
+    // The AVX2 kernel keeps Σx of up to 4096 (row, group) pairs: 1024 and 2048 groups per row give
+    // blocks of 4 and 2 rows of x (so m = 5 takes 2 and 3 blocks); 2049 groups take the generic
+    // fallback. n = 11 and 9 leave edge rows of w.
     for (m, k, n, group) in
         [(5, 32 * 1024, 11, 32), (5, 64 * 1024, 11, 64), (5, 32 * 2048, 9, 32), (2, 32 * 2049, 5, 32)]
     {
@@ -277,48 +328,69 @@ fn long_rows_row_blocks_and_fallback() {
 }
 
 #[test]
-fn odd_chunk_tails_with_infinite_neighbour_scales() {
+fn odd_chunk_tails_with_infinite_neighbour_values() {
     // 9 groups per row (a chunk of 8, then 1), rows of w 12 (tiles of 8 and 4 rows) and m = 1, 3
-    // (1-row and 2-row tiles). Every row's first scale is ±inf, so that scales read into unused
-    // lanes (the next row's) would turn ±inf outputs into NaN if they were ever used.
+    // (1-row and 2-row tiles). Every row's first scale (then, separately, its first offset) is ±inf,
+    // so that values read into unused lanes (the next row's) would turn ±inf outputs into NaN if they
+    // were ever used.
     for group in [32, 64] {
         for m in [1, 3] {
-            let mut c = pseudo_random(m, 9 * group, 12, group, (m * group) as u64);
-            for j in 0..c.n {
-                c.ws[j * 9] = if j % 2 == 0 { f16::INFINITY } else { f16::NEG_INFINITY };
+            for offsets in [false, true] {
+                let mut c = pseudo_random(m, 9 * group, 12, group, (m * group) as u64);
+                for j in 0..c.n {
+                    let inf = if j % 2 == 0 { f16::INFINITY } else { f16::NEG_INFINITY };
+                    if offsets {
+                        c.wm[j * 9] = inf;
+                    } else {
+                        c.ws[j * 9] = inf;
+                    }
+                }
+                check(&c);
+                assert!(reference(&c).iter().all(|v| v.is_infinite()), "the case should give ±inf");
             }
-            check(&c);
-            assert!(reference(&c).iter().all(|v| v.is_infinite()), "the case should give ±inf");
         }
     }
 }
 
 #[test]
-fn every_f16_scale_bit_pattern() {
-    // d = 1 in group 0 (x = 1 against q = 1) and d = 0 elsewhere, so out = scale exactly:
-    // every f16 value (subnormals, infinities, NaNs) is widened as `f32::from(f16)` does.
+fn every_f16_scale_and_offset_bit_pattern() {
+    // x = 1 at position 0 and 0 elsewhere: group 0 has sx = 1 and d = u(j, 0), the other group
+    // d = sx = 0. Sweep 1: u = 1, offset 0, so out = scale; sweep 2: u = 0, scale 1, so out = offset
+    // (each plus zeros). Every f16 value (subnormals, infinities, NaNs) is widened as `f32::from(f16)`
+    // does, as a scale and as an offset.
     let (m, k, group) = (1, 64, 32);
     let n = 1 << 16;
     let mut xq = vec![0i16; k];
     xq[0] = 1;
-    let mut u = vec![8u8; n * k];
-    for j in 0..n {
-        u[j * k] = 9;
-    }
-    let ws: Vec<f16> = (0..n).flat_map(|b| [f16::from_bits(b as u16), f16::ONE]).collect();
-    let c = Case { m, k, n, group, xq, xs: vec![1.0], u, ws };
-    check(&c);
-    let got = run(kernels::matmul_i4_i16, &c);
-    for (b, g) in got.iter().enumerate() {
-        let s = f32::from(f16::from_bits(b as u16));
-        assert!(same(*g, 0.0 + s), "scale bits {b:#06x}: {g:e} vs {s:e}");
+    for sweep_offsets in [false, true] {
+        let mut u = vec![0u8; n * k];
+        if !sweep_offsets {
+            for j in 0..n {
+                u[j * k] = 1;
+            }
+        }
+        let v = |b: usize| f16::from_bits(b as u16);
+        let (ws, wm): (Vec<f16>, Vec<f16>) = if sweep_offsets {
+            ((0..2 * n).map(|_| f16::ONE).collect(), (0..n).flat_map(|b| [v(b), f16::ZERO]).collect())
+        } else {
+            ((0..n).flat_map(|b| [v(b), f16::ONE]).collect(), (0..2 * n).map(|_| f16::ZERO).collect())
+        };
+        let c = Case { m, k, n, group, xq: xq.clone(), xs: vec![1.0], u, ws, wm };
+        check(&c);
+        let got = run(kernels::matmul_i4_i16, &c);
+        for (b, g) in got.iter().enumerate() {
+            let x = f32::from(v(b));
+            let want = ((0.0 + (x + 0.0)) + (0.0 + 0.0)) * 1.0;
+            assert!(same(*g, want), "bits {b:#06x} (offsets {sweep_offsets}): {g:e} vs {want:e}");
+            assert!(same(want, x + 0.0));
+        }
     }
 }
 
 #[test]
 fn nibble_order_and_scale_indexing() {
-    // One weight value at a time: a path that swaps nibbles, blocks, groups or scale indices puts
-    // the value on the wrong activation (all distinct powers of two) or scale, far off any tolerance.
+    // One weight value at a time, offsets 0: a path that swaps nibbles, blocks, groups or scale
+    // indices puts the value on the wrong activation (all distinct) or scale, far off any tolerance.
     for group in [32, 64] {
         let (m, k, n) = (1, 256, 9);
         let xq: Vec<i16> = (0..k).map(|p| ((p % 14) as i16 + 1) * if p % 3 == 0 { -1 } else { 1 }).collect();
@@ -326,16 +398,45 @@ fn nibble_order_and_scale_indexing() {
         let ws: Vec<f16> =
             (0..n * gpr).map(|i| f16::from_f32((1 + i % 5) as f32 * 0.25 + i as f32)).collect();
         for p in (0..k).step_by(7).chain([15, 16, 31, 32, 33, 63, 64, 255]) {
-            let mut u = vec![8u8; n * k];
+            let mut u = vec![0u8; n * k];
             for j in 0..n {
-                u[j * k + p] = 8 + 1 + (j % 7) as u8; // q = 1 + j % 7
+                u[j * k + p] = 1 + ((j + 7 * (p % 2)) % 15) as u8; // 1..=15
             }
-            let c = Case { m, k, n, group, xq: xq.clone(), xs: vec![1.0], u, ws: ws.clone() };
+            let wm = vec![f16::ZERO; n * gpr];
+            let c = Case { m, k, n, group, xq: xq.clone(), xs: vec![1.0], u: u.clone(), ws: ws.clone(), wm };
             check(&c);
             let got = run(kernels::matmul_i4_i16, &c);
             for (j, g) in got.iter().enumerate() {
-                let want = xq[p] as f32 * (1 + j % 7) as f32 * f32::from(ws[j * gpr + p / group]);
+                let want = xq[p] as f32 * u[j * k + p] as f32 * f32::from(ws[j * gpr + p / group]);
                 assert_eq!(*g, want, "p {p} j {j} group {group}");
+            }
+        }
+    }
+}
+
+#[test]
+fn offset_indexing() {
+    // One activation x_p != 0 at a time, random nibbles, distinct scales and offsets: out[j] =
+    // x_p · u(j, p) · s(j, g) + x_p · m(j, g) for g = p / group only. An offset dropped, taken from
+    // the wrong row or group, or swapped with the scale, gives a different value.
+    for group in [32, 64] {
+        let (m, k, n) = (1, 576, 13);
+        let gpr = k / group;
+        let mut c = pseudo_random(m, k, n, group, 777 + group as u64);
+        c.xs = vec![1.0];
+        c.ws = (0..n * gpr).map(|i| f16::from_f32(0.5 + i as f32 / 64.0)).collect();
+        c.wm = (0..n * gpr).map(|i| f16::from_f32(-3.0 - i as f32 / 16.0)).collect();
+        for p in (0..k).step_by(5).chain([31, 32, 63, 64, 575]) {
+            let xp = if p % 2 == 0 { -1000 - p as i16 } else { 999 + p as i16 };
+            c.xq = vec![0; k];
+            c.xq[p] = xp;
+            check(&c);
+            let got = run(kernels::matmul_i4_i16, &c);
+            for (j, g) in got.iter().enumerate() {
+                let jg = j * gpr + p / group;
+                let d = xp as i32 * c.u[j * k + p] as i32;
+                let t = d as f32 * f32::from(c.ws[jg]) + xp as f32 * f32::from(c.wm[jg]);
+                assert_eq!(*g, t, "p {p} j {j} group {group}");
             }
         }
     }
@@ -344,11 +445,14 @@ fn nibble_order_and_scale_indexing() {
 #[test]
 fn large_case_breaks_on_any_layout_error() {
     // A large pseudo-random case: the x86 path must match the spec; compared with deliberately
-    // wrong layouts (nibbles swapped), the error would be of the order of the values themselves.
+    // wrong layouts (nibbles swapped, offsets dropped or taken from the neighbouring group), the
+    // error would be of the order of the values themselves, far beyond the tolerance.
     for group in [32, 64] {
         let c = pseudo_random(7, 1536, 29, group, 12345 + group as u64);
         check(&c);
         let want = reference(&c);
+        let tol = tolerance(&c);
+        let gpr = c.k / group;
         let mut swapped = c.clone();
         for j in 0..c.n {
             for b in 0..c.k / 32 {
@@ -357,11 +461,20 @@ fn large_case_breaks_on_any_layout_error() {
                 }
             }
         }
-        let bad = reference(&swapped);
-        let tol = tolerance(&c);
-        let far =
-            want.iter().zip(&bad).zip(&tol).filter(|((w, b), t)| ((**w - **b) as f64).abs() > 100.0 * **t);
-        assert!(far.count() > want.len() * 9 / 10, "the tolerance would not catch a nibble swap");
+        let no_offsets = Case { wm: vec![f16::ZERO; c.wm.len()], ..c.clone() };
+        let mut shifted = c.clone();
+        for j in 0..c.n {
+            shifted.wm[j * gpr..(j + 1) * gpr].rotate_left(1);
+        }
+        for (what, bad) in [("nibble swap", swapped), ("no offsets", no_offsets), ("offset group", shifted)] {
+            let bad = reference(&bad);
+            let far = want
+                .iter()
+                .zip(&bad)
+                .zip(&tol)
+                .filter(|((w, b), t)| ((**w - **b) as f64).abs() > 100.0 * **t);
+            assert!(far.count() > want.len() * 9 / 10, "the tolerance would not catch: {what}");
+        }
     }
 }
 
@@ -371,11 +484,11 @@ fn degenerate_sizes() {
     paths.extend(other_paths());
     for (name, f) in paths {
         // m = 0 and n = 0: nothing to write.
-        f(&mut [], &[], &[], &[0x88; 16], &[f16::ONE], 32, 0, 32, 1);
-        f(&mut [], &[1; 32], &[1.0], &[], &[], 32, 1, 32, 0);
+        f(&mut [], &[], &[], &[0x88; 16], &[f16::ONE], &[f16::ONE], 32, 0, 32, 1);
+        f(&mut [], &[1; 32], &[1.0], &[], &[], &[], 32, 1, 32, 0);
         // k = 0: empty sums are 0 (even with xs = NaN).
         let mut out = [f32::NAN; 2];
-        f(&mut out, &[], &[f32::NAN], &[], &[], 32, 1, 0, 2);
+        f(&mut out, &[], &[f32::NAN], &[], &[], &[], 32, 1, 0, 2);
         assert_eq!(out, [0.0; 2], "{name}: k = 0");
     }
 }
@@ -387,15 +500,26 @@ fn broken_contract_never_panics_in_release() {
     let xs = [1.0f32; 3];
     let w = [0x5Au8; 70];
     let ws = [f16::ONE; 9];
+    let wm = [f16::NEG_ONE; 9];
     let mut out = [0.0f32; 12];
     let mut paths: Vec<(&'static str, Matmul)> = vec![("generic", generic::matmul_i4_i16)];
     paths.extend(other_paths());
     for (_, f) in paths {
         for group in [0, 1, 2, 16, 31, 32, 48, 64, 96, 128, usize::MAX] {
             for (m, k, n) in [(1, 32, 1), (2, 64, 3), (3, 33, 4), (1, 1, 1), (4, 96, 3), (usize::MAX, 2, 2)] {
-                f(&mut out, &xq, &xs, &w, &ws, group, m, k, n);
-                f(&mut out[..5], &xq[..7], &xs[..1], &w[..3], &ws[..1], group, m, k, n);
+                f(&mut out, &xq, &xs, &w, &ws, &wm, group, m, k, n);
+                f(&mut out[..5], &xq[..7], &xs[..1], &w[..3], &ws[..1], &wm[..1], group, m, k, n);
+                f(&mut out, &xq, &xs, &w, &ws, &wm[..2], group, m, k, n);
             }
+        }
+        // The contract holds except for the offsets (fewer than the scales, or none): the kernel
+        // must not read past them.
+        let (m, k, n) = (3, 64, 4);
+        let (xq, xs, w) = (vec![-7i16; m * k], vec![1.0f32; m], vec![0xA5u8; n * k / 2]);
+        let ws = vec![f16::ONE; n * 2];
+        let mut out = vec![0.0f32; m * n];
+        for wm_len in [0, 1, n * 2 - 1] {
+            f(&mut out, &xq, &xs, &w, &ws, &vec![f16::ONE; wm_len], 32, m, k, n);
         }
     }
 }

@@ -11,8 +11,9 @@
 //!   the result is bit-identical on every target. `matmul_f32` / `matmul_f16` produce, per output,
 //!   exactly `dot_f32(x_row, w_row)` (with `w_row` widened to f32 for f16).
 //! - Integer paths are exact: `matmul_i8_i16` accumulates in `i32`, `quantize_row_i8` rounds half away
-//!   from zero. SIMD variants of these are bit-exact with this file. `matmul_i4_i16` sums exact i32
-//!   group dot products times f16 group scales in f32, group by group (multiply, then add).
+//!   from zero. SIMD variants of these are bit-exact with this file. `matmul_i4_i16` takes exact i32
+//!   group sums (`Σ x·u` and `Σ x`) times the f16 group scale and offset in f32, group by group
+//!   (two multiplies, their sum, then the add to the accumulator; never fused).
 //!
 //! Contracts (lengths) are stated per function and checked with `debug_assert!`. In release builds a
 //! violated contract never causes undefined behaviour: the kernels only use checked slice access and
@@ -258,21 +259,25 @@ pub(crate) fn dot_i16_i8(a: &[i16], b: &[i8]) -> i32 {
 /// value `16 + t` in its high nibble (see [`matmul_i4_i16`]).
 pub const I4_BLOCK: usize = 32;
 
-/// `out[i,j] = acc · xs[i]` with `acc = Σ_g (d_g as f32) · ws[j, g]` summed over the groups in order
-/// (multiply, then add: two roundings, never fused) and `d_g = Σ_{p in group g} xq[i,p] · q[j,p]`
-/// exact in i32: 16-bit activations times group-wise int4 weights, half the weight bytes of
-/// [`matmul_i8_i16`].
+/// `out[i,j] = acc · xs[i]` with, over the groups `g` in order,
+/// `acc = acc + ((d_g as f32) · ws[j, g] + (sx_g as f32) · wm[j, g])`, where
+/// `d_g = Σ_{p in group g} xq[i,p] · u[j,p]` and `sx_g = Σ_{p in group g} xq[i,p]` are exact in i32:
+/// 16-bit activations times group-wise int4 weights `u · scale + min` (GGUF `Q4_1` style), half
+/// the weight bytes of [`matmul_i8_i16`]. Each product is rounded, then their sum, then the add to
+/// `acc` (never a fused multiply-add), so the result is the same on every target.
 ///
 /// Weights `w[n, k]` (PyTorch `Linear` layout) hold two values per byte: row `j` is the bytes
 /// `[j·k/2, (j+1)·k/2)`, a sequence of blocks of [`I4_BLOCK`] values in 16 bytes; byte `t` of block
 /// `b` holds value `32b + t` in its low nibble and value `32b + 16 + t` in its high nibble. A nibble
-/// `u` is the integer `q = u - 8` (`-8..=7`). Value `p` of row `j` has the scale
-/// `ws[j·(k/group) + p/group]` (f16, widened exactly to f32). `|d_g| <= 64 · 32768 · 8 = 2^24`, so
-/// `d_g` is exact in i32 and in f32 for any i16 activations.
+/// `u` (`0..=15`) is used as is: value `p` of row `j` is `u · ws[jg] + wm[jg]` with
+/// `jg = j·(k/group) + p/group` (the f16 scale and offset ("min") of its group, widened exactly to
+/// f32). `|d_g| <= 64 · 32768 · 15 < 2^31` and `|sx_g| <= 64 · 32768 = 2^21`, so both are exact in
+/// i32 for any i16 activations (`sx_g` also in f32; `d_g` is rounded to f32 once).
 ///
 /// Contract: `group` is 32 or 64, `k % group == 0`, `xq.len() == m*k`, `xs.len() == m`,
-/// `w.len() == n*k/2`, `ws.len() == n*(k/group)`, `out.len() == m*n` (any of `m`, `n`, `k` may be 0;
-/// `k == 0` gives zeros). In release builds a broken contract gives unspecified values, never a panic.
+/// `w.len() == n*k/2`, `ws.len() == wm.len() == n*(k/group)`, `out.len() == m*n` (any of `m`, `n`,
+/// `k` may be 0; `k == 0` gives zeros). In release builds a broken contract gives unspecified
+/// values, never a panic.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_i4_i16(
     out: &mut [f32],
@@ -280,6 +285,7 @@ pub fn matmul_i4_i16(
     xs: &[f32],
     w: &[u8],
     ws: &[f16],
+    wm: &[f16],
     group: usize,
     m: usize,
     k: usize,
@@ -295,6 +301,7 @@ pub fn matmul_i4_i16(
         n * k.checked_div(group).unwrap_or(0),
         "matmul_i4_i16: ws.len() != n*(k/group)"
     );
+    debug_assert_eq!(wm.len(), ws.len(), "matmul_i4_i16: wm.len() != ws.len()");
     debug_assert_eq!(out.len(), m * n, "matmul_i4_i16: out.len() != m*n");
     if n == 0 {
         return;
@@ -307,36 +314,48 @@ pub fn matmul_i4_i16(
     }
     let row_bytes = k / 2;
     for ((orow, xrow), &sx) in out.chunks_exact_mut(n).zip(xq.chunks_exact(k)).zip(xs).take(m) {
-        for ((o, wrow), srow) in orow.iter_mut().zip(w.chunks_exact(row_bytes)).zip(ws.chunks_exact(gpr)) {
-            *o = dot_i4_groups(xrow, wrow, srow, group) * sx;
+        let rows = w.chunks_exact(row_bytes).zip(ws.chunks_exact(gpr)).zip(wm.chunks_exact(gpr));
+        for (o, ((wrow, srow), mrow)) in orow.iter_mut().zip(rows) {
+            *o = dot_i4_groups(xrow, wrow, srow, mrow, group) * sx;
         }
     }
 }
 
-/// `Σ_g (d_g as f32) · s_g` in group order (multiply, then add) for one activation row `x` and one
-/// weight row `w` with its scales `s` ([`matmul_i4_i16`] before the final `· xs[i]`).
+/// `Σ_g ((d_g as f32) · s_g + (sx_g as f32) · mn_g)` in group order (two multiplies, their sum, then
+/// the add; never fused) for one activation row `x` and one weight row `w` with its scales `s` and
+/// offsets `mn` ([`matmul_i4_i16`] before the final `· xs[i]`).
 #[inline(always)]
-pub(crate) fn dot_i4_groups(x: &[i16], w: &[u8], s: &[f16], group: usize) -> f32 {
+pub(crate) fn dot_i4_groups(x: &[i16], w: &[u8], s: &[f16], mn: &[f16], group: usize) -> f32 {
     let mut acc = 0.0f32;
     if group < 2 {
         return acc;
     }
-    for ((xg, wg), s) in x.chunks_exact(group).zip(w.chunks_exact(group / 2)).zip(s) {
-        acc += dot_i16_i4(xg, wg) as f32 * s.to_f32();
+    let groups = x.chunks_exact(group).zip(w.chunks_exact(group / 2)).zip(s.iter().zip(mn));
+    for ((xg, wg), (s, mn)) in groups {
+        let d = dot_i16_i4(xg, wg) as f32 * s.to_f32();
+        let sx = sum_i16(xg) as f32 * mn.to_f32();
+        acc += d + sx;
     }
     acc
 }
 
-/// Exact integer dot product of `i16` values and int4 blocks (layout of [`matmul_i4_i16`]): `x` holds
-/// [`I4_BLOCK`] values per 16 bytes of `w` (i32 accumulation, wrapping; exact for one group).
+/// Exact sum of `i16` values in i32 (wrapping; exact for up to 65536 values).
+#[inline(always)]
+pub(crate) fn sum_i16(x: &[i16]) -> i32 {
+    x.iter().fold(0i32, |s, &v| s.wrapping_add(v as i32))
+}
+
+/// Exact integer dot product of `i16` values and the unsigned nibbles `u` of int4 blocks (layout of
+/// [`matmul_i4_i16`]): `x` holds [`I4_BLOCK`] values per 16 bytes of `w` (i32 accumulation,
+/// wrapping; exact for one group).
 #[inline(always)]
 pub(crate) fn dot_i16_i4(x: &[i16], w: &[u8]) -> i32 {
     let mut d = 0i32;
     for (xb, wb) in x.chunks_exact(I4_BLOCK).zip(w.chunks_exact(I4_BLOCK / 2)) {
         let (xlo, xhi) = xb.split_at(I4_BLOCK / 2);
         for ((&b, &xl), &xh) in wb.iter().zip(xlo).zip(xhi) {
-            let (ql, qh) = ((b & 0x0F) as i32 - 8, (b >> 4) as i32 - 8);
-            d = d.wrapping_add(xl as i32 * ql).wrapping_add(xh as i32 * qh);
+            let (ul, uh) = ((b & 0x0F) as i32, (b >> 4) as i32);
+            d = d.wrapping_add(xl as i32 * ul).wrapping_add(xh as i32 * uh);
         }
     }
     d

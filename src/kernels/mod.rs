@@ -24,11 +24,11 @@
 //!
 //! Numerics: float SIMD matmuls and dots differ from [`generic`] only by summation order and FMA
 //! rounding (tested to a relative 1e-5 of `Σ|a·b|`); integer paths (`matmul_i8_i16`,
-//! `quantize_row_i8`, `quantize_row_i16`) and `matmul_i4_i16` (group-wise int4 weights: exact i32
-//! group sums, then the same f32 operations in the same order) are bit-exact on every path; the
-//! SIMD `softmax`, `silu_mul` and `gelu_erf` use polynomial `exp`/`erf` a few ulp from libm's
-//! (tested to `3e-7` absolute + 4 ulp relative). Kernels with no arch variant here call
-//! [`generic`] directly.
+//! `quantize_row_i8`, `quantize_row_i16`) and `matmul_i4_i16` (group-wise int4 weights with a scale
+//! and an offset per group: exact i32 group sums, then the same f32 operations in the same order)
+//! are bit-exact on every path; the SIMD `softmax`, `silu_mul` and `gelu_erf` use polynomial
+//! `exp`/`erf` a few ulp from libm's (tested to `3e-7` absolute + 4 ulp relative). Kernels with no
+//! arch variant here call [`generic`] directly.
 
 use half::f16;
 
@@ -244,8 +244,9 @@ pub fn matmul_i8_i16(
     generic::matmul_i8_i16(out, xq, xs, w, ws, m, k, n)
 }
 
-/// 16-bit activations × group-wise int4 weights (see [`generic::matmul_i4_i16`] for the layout and
-/// the contract; bit-exact on every path).
+/// 16-bit activations × group-wise int4 weights `u · scale + min`, an f16 scale `ws` and offset `wm`
+/// per group (see [`generic::matmul_i4_i16`] for the layout and the contract; bit-exact on every
+/// path).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub fn matmul_i4_i16(
@@ -254,6 +255,7 @@ pub fn matmul_i4_i16(
     xs: &[f32],
     w: &[u8],
     ws: &[f16],
+    wm: &[f16],
     group: usize,
     m: usize,
     k: usize,
@@ -261,9 +263,9 @@ pub fn matmul_i4_i16(
 ) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma_f16c() {
-        return x86::matmul_i4_i16(out, xq, xs, w, ws, group, m, k, n);
+        return x86::matmul_i4_i16(out, xq, xs, w, ws, wm, group, m, k, n);
     }
-    generic::matmul_i4_i16(out, xq, xs, w, ws, group, m, k, n)
+    generic::matmul_i4_i16(out, xq, xs, w, ws, wm, group, m, k, n)
 }
 
 /// Quantizes the `m` rows of `x[m, k]` to 16 bits within [`i16_act_max`]`(k)`, one scale per row:

@@ -1,7 +1,7 @@
-//! x86_64 variants: AVX2 + FMA (+ F16C for f16 weights and int4 scales). Same names and signatures as
-//! [`generic`]: the four matmuls, the int8 and 16-bit row quantizers (bit-exact), dot/axpy, and softmax and
-//! SwiGLU with a polynomial `exp` ([`exp8`], a few ulp from libm's `expf`), GELU with a rational
-//! `erf` ([`erf8`]).
+//! x86_64 variants: AVX2 + FMA (+ F16C for f16 weights and int4 scales and offsets). Same names and
+//! signatures as [`generic`]: the four matmuls, the int8 and 16-bit row quantizers (bit-exact),
+//! dot/axpy, and softmax and SwiGLU with a polynomial `exp` ([`exp8`], a few ulp from libm's
+//! `expf`), GELU with a rational `erf` ([`erf8`]).
 //!
 //! Every public function here is safe to call on any x86_64 CPU: it runs the SIMD path only when
 //! [`super::has_avx2_fma`] (or [`super::has_avx2_fma_f16c`]) says the CPU supports it **and** the
@@ -23,10 +23,11 @@
 //!
 //! `matmul_i8_i16` widens the i8 weights to i16 (`vpmovsxbw`) and uses `vpmaddwd` into i32 lanes with
 //! wrapping adds, so it is bit-exact with [`generic::matmul_i8_i16`]. `matmul_i4_i16` (group-wise
-//! int4 weights) widens the nibbles to i16 the same way, reduces the i32 lanes to exact per-group
-//! sums (`vphaddd`, a lane per output) and then does the f32 operations of the generic kernel in its
-//! order, so it is bit-exact too; it uses F16C for the scales. No alignment is required anywhere
-//! (unaligned loads; f32 tails use masked loads, integer tails scalar code).
+//! int4 weights with a scale and an offset per group) widens the nibbles to i16 the same way,
+//! reduces the i32 lanes to exact per-group sums (`vphaddd`, a lane per output) and then does the
+//! f32 operations of the generic kernel in its order, so it is bit-exact too; it uses F16C for the
+//! scales and offsets. No alignment is required anywhere (unaligned loads; f32 tails use masked
+//! loads, integer tails scalar code).
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::*;
@@ -95,9 +96,10 @@ pub fn matmul_i8_i16(
 /// AVX2 + FMA + F16C variant of [`generic::matmul_i4_i16`] (same contract; bit-exact with generic,
 /// so well within the float tolerance of the module docs).
 ///
-/// Bit-exact because it performs the same arithmetic: each group dot product `d_g` exactly in i32
-/// (unsigned nibbles by `vpmaddwd`, minus `8 · Σx` of the group), `d_g as f32 · scale` rounded once
-/// (no FMA), the products added to the accumulator group by group in order, then `· xs[i]`. Only the
+/// Bit-exact because it performs the same arithmetic: each group dot product `d_g = Σ x·u` exactly
+/// in i32 (unsigned nibbles by `vpmaddwd`) and the group's activation sum `sx_g = Σ x` exactly (in
+/// f32, `|sx_g| <= 2^21`), `d_g as f32 · scale` and `sx_g · min` each rounded once, their sum
+/// rounded (no FMA), added to the accumulator group by group in order, then `· xs[i]`. Only the
 /// order of the exact integer additions differs from [`generic`]. Falls back to the generic kernel
 /// when the contract does not hold, and for rows of more than `I4_SX_CAP / 2` = 2048 groups (`k`
 /// over 65536 at group 32), beyond the stack buffer of per-group activation sums (16 KiB).
@@ -108,6 +110,7 @@ pub fn matmul_i4_i16(
     xs: &[f32],
     w: &[u8],
     ws: &[f16],
+    wm: &[f16],
     group: usize,
     m: usize,
     k: usize,
@@ -120,17 +123,18 @@ pub fn matmul_i4_i16(
         && m.checked_mul(k) == Some(xq.len())
         && n.checked_mul(k / 2) == Some(w.len())
         && n.checked_mul(k / group) == Some(ws.len())
+        && wm.len() == ws.len()
         && m.checked_mul(n) == Some(out.len())
         && xs.len() == m;
     if !(super::has_avx2_fma_f16c() && ok) {
-        return generic::matmul_i4_i16(out, xq, xs, w, ws, group, m, k, n);
+        return generic::matmul_i4_i16(out, xq, xs, w, ws, wm, group, m, k, n);
     }
     // SAFETY: the CPU supports AVX2, FMA and F16C (checked above); `group` and the lengths checked above.
     unsafe {
         if group == 32 {
-            matmul_i4_i16_avx2::<1>(out, xq, xs, w, ws, m, k, n)
+            matmul_i4_i16_avx2::<1>(out, xq, xs, w, ws, wm, m, k, n)
         } else {
-            matmul_i4_i16_avx2::<2>(out, xq, xs, w, ws, m, k, n)
+            matmul_i4_i16_avx2::<2>(out, xq, xs, w, ws, wm, m, k, n)
         }
     }
 }
@@ -503,17 +507,18 @@ unsafe fn tile_i8_i16<const R: usize, const C: usize>(
 // ---------------------------------------------------------------------------------------------------
 // 16-bit activations x group-wise int4 weights.
 
-/// Groups per chunk in `matmul_i4_i16`: the f16 scales of a chunk are loaded and transposed together.
+/// Groups per chunk in `matmul_i4_i16`: the f16 scales and offsets of a chunk are loaded and
+/// transposed together.
 const I4_CHUNK: usize = 8;
 
-/// `i32`s of the stack buffer of `matmul_i4_i16` holding `8 · Σx` per group for a block of rows of
-/// `x` (16 KiB); the AVX2 kernel needs `k / group <= I4_SX_CAP / 2`.
+/// `f32`s of the stack buffer of `matmul_i4_i16` holding `Σx` per group for a block of rows of `x`
+/// (16 KiB); the AVX2 kernel needs `k / group <= I4_SX_CAP / 2`.
 const I4_SX_CAP: usize = 4096;
 
 /// All tiles of `matmul_i4_i16` with `BPG` blocks of 32 values per group (1: group 32, 2: group 64).
 ///
 /// Rows of `x` go in blocks of up to `I4_SX_CAP / (k / group)` (an even number, at least 2), each
-/// with its `8 · Σx` per group computed once; per row block, blocks of 8 rows of `w`: `2 × 4` tiles
+/// with its `Σx` per group computed once; per row block, blocks of 8 rows of `w`: `2 × 4` tiles
 /// for pairs of rows of `x` and a `1 × 8` tile for a last odd row (the decode GEMV); then blocks of
 /// 4 rows of `w`; then the last `n % 4` rows of `w` by the generic per-output code (bit-exact with
 /// it by construction).
@@ -528,6 +533,7 @@ unsafe fn matmul_i4_i16_avx2<const BPG: usize>(
     xs: &[f32],
     w: &[u8],
     ws: &[f16],
+    wm: &[f16],
     m: usize,
     k: usize,
     n: usize,
@@ -535,60 +541,67 @@ unsafe fn matmul_i4_i16_avx2<const BPG: usize>(
     let gpr = k / (32 * BPG);
     let block_rows = (I4_SX_CAP / gpr) & !1;
     debug_assert!(block_rows >= 2);
-    let mut sxb = [0i32; I4_SX_CAP];
+    let mut sxb = [0.0f32; I4_SX_CAP];
     let mut i_start = 0;
     while i_start < m {
         let i_end = m.min(i_start + block_rows);
         for (r, sx) in sxb.chunks_exact_mut(gpr).take(i_end - i_start).enumerate() {
             let row = i_start + r;
             // SAFETY: AVX2 is enabled here; `row < m` and `sx.len() == gpr`.
-            unsafe { group_sums8::<BPG>(sx, &xq[row * k..(row + 1) * k]) };
+            unsafe { group_sums::<BPG>(sx, &xq[row * k..(row + 1) * k]) };
         }
         let sxb = &sxb[..(i_end - i_start) * gpr];
         let mut j = 0;
         // SAFETY: every tile has i0 + rows <= i_end <= m and j0 + cols <= n, in bounds by the exact
-        // lengths (caller), and reads 8·Σx of its rows i0 - i_start.. from `sxb`.
+        // lengths (caller), and reads Σx of its rows i0 - i_start.. from `sxb`.
         unsafe {
             while j + 8 <= n {
                 let mut i = i_start;
                 while i + 2 <= i_end {
-                    tile_i4_i16::<2, 4, BPG>(out, xq, xs, w, ws, sxb, i_start, i, j, k, n, i == i_start);
-                    tile_i4_i16::<2, 4, BPG>(out, xq, xs, w, ws, sxb, i_start, i, j + 4, k, n, i == i_start);
+                    let pf = i == i_start; // the first row tile prefetches
+                    tile_i4_i16::<2, 4, BPG>(out, xq, xs, w, ws, wm, sxb, i_start, i, j, k, n, pf);
+                    tile_i4_i16::<2, 4, BPG>(out, xq, xs, w, ws, wm, sxb, i_start, i, j + 4, k, n, pf);
                     i += 2;
                 }
                 if i < i_end {
-                    tile_i4_i16::<1, 8, BPG>(out, xq, xs, w, ws, sxb, i_start, i, j, k, n, i == i_start);
+                    let pf = i == i_start;
+                    tile_i4_i16::<1, 8, BPG>(out, xq, xs, w, ws, wm, sxb, i_start, i, j, k, n, pf);
                 }
                 j += 8;
             }
             while j + 4 <= n {
                 let mut i = i_start;
                 while i + 2 <= i_end {
-                    tile_i4_i16::<2, 4, BPG>(out, xq, xs, w, ws, sxb, i_start, i, j, k, n, i == i_start);
+                    let pf = i == i_start; // the first row tile prefetches
+                    tile_i4_i16::<2, 4, BPG>(out, xq, xs, w, ws, wm, sxb, i_start, i, j, k, n, pf);
                     i += 2;
                 }
                 if i < i_end {
-                    tile_i4_i16::<1, 4, BPG>(out, xq, xs, w, ws, sxb, i_start, i, j, k, n, i == i_start);
+                    let pf = i == i_start;
+                    tile_i4_i16::<1, 4, BPG>(out, xq, xs, w, ws, wm, sxb, i_start, i, j, k, n, pf);
                 }
                 j += 4;
             }
         }
         let (group, row_bytes) = (32 * BPG, k / 2);
         for j in j..n {
-            let (wrow, srow) = (&w[j * row_bytes..(j + 1) * row_bytes], &ws[j * gpr..(j + 1) * gpr]);
+            let wrow = &w[j * row_bytes..(j + 1) * row_bytes];
+            let (srow, mrow) = (&ws[j * gpr..(j + 1) * gpr], &wm[j * gpr..(j + 1) * gpr]);
             for i in i_start..i_end {
-                out[i * n + j] = generic::dot_i4_groups(&xq[i * k..(i + 1) * k], wrow, srow, group) * xs[i];
+                let xrow = &xq[i * k..(i + 1) * k];
+                out[i * n + j] = generic::dot_i4_groups(xrow, wrow, srow, mrow, group) * xs[i];
             }
         }
         i_start = i_end;
     }
 }
 
-/// `sx[g] = 8 · Σ x[p]` over each group `g` (of `32 * BPG` values) of the row `x` (exact in i32).
+/// `sx[g] = Σ x[p]` over each group `g` (of `32 * BPG` values) of the row `x` (exact in i32, and in
+/// f32: `|Σ x| <= 64 · 32768 = 2^21`).
 ///
 /// Requires AVX2 and `x.len() == 32 * BPG * sx.len()`.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn group_sums8<const BPG: usize>(sx: &mut [i32], x: &[i16]) {
+unsafe fn group_sums<const BPG: usize>(sx: &mut [f32], x: &[i16]) {
     let ones = _mm256_set1_epi16(1);
     for (sxc, xc) in sx.chunks_mut(I4_CHUNK).zip(x.chunks(I4_CHUNK * 32 * BPG)) {
         let mut d = [_mm256_setzero_si256(); I4_CHUNK];
@@ -599,11 +612,9 @@ unsafe fn group_sums8<const BPG: usize>(sx: &mut [i32], x: &[i16]) {
                 *dg = _mm256_add_epi32(*dg, _mm256_madd_epi16(xv, ones));
             }
         }
-        let mut v = [0i32; I4_CHUNK];
-        // SAFETY: 8 i32 stored into the 8-element array.
-        unsafe {
-            _mm256_storeu_si256(v.as_mut_ptr() as *mut __m256i, _mm256_slli_epi32::<3>(reduce8_epi32(&d)))
-        };
+        let mut v = [0.0f32; I4_CHUNK];
+        // SAFETY: 8 f32 stored into the 8-element array.
+        unsafe { _mm256_storeu_ps(v.as_mut_ptr(), _mm256_cvtepi32_ps(reduce8_epi32(&d))) };
         sxc.copy_from_slice(&v[..sxc.len()]);
     }
 }
@@ -634,27 +645,79 @@ fn halves_ps<const HI: bool>(a: __m256, b: __m256) -> __m256 {
     }
 }
 
+/// The f16 values `src[j·gpr + g0 + g]` (scales or offsets of `matmul_i4_i16`) of the rows `j` of
+/// `w` in `j0..j0 + C` and the groups `g < ng` of a chunk, widened to f32 and transposed:
+/// `q[cs][h] = [v(4cs + c, g0 + 2h) for c in 0..4 | v(4cs + c, g0 + 2h + 1) for c in 0..4]`.
+///
+/// One 16-byte load per row (a short last chunk reads the next rows' values into unused lanes, or
+/// copies its values one by one at the end of `src`), `vpunpck{l,h}{wd,dq}` and `vcvtph2ps`.
+///
+/// Requires F16C, `C` 4 or 8, `ng <= I4_CHUNK` and `src[(j0 + c)·gpr + g0 + g]` in bounds for all
+/// `c < C`, `g < ng`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn f16_chunk_t<const C: usize>(
+    src: &[f16],
+    j0: usize,
+    gpr: usize,
+    g0: usize,
+    ng: usize,
+) -> [[__m256; 4]; 2] {
+    let mut q = [[_mm256_setzero_ps(); 4]; 2];
+    for (cs, qc) in q.iter_mut().enumerate().take(C / 4) {
+        let mut a = [_mm_setzero_si128(); 4];
+        for (c, ac) in a.iter_mut().enumerate() {
+            let at = (j0 + 4 * cs + c) * gpr + g0;
+            *ac = if at + I4_CHUNK <= src.len() {
+                // SAFETY: reads src[at..at + 8], in bounds (checked).
+                unsafe { _mm_loadu_si128(src.as_ptr().add(at) as *const __m128i) }
+            } else {
+                let mut buf = [f16::ZERO; I4_CHUNK];
+                for (l, b) in buf.iter_mut().enumerate().take(ng) {
+                    // SAFETY: at + l is group g0 + l < g0 + ng of a row of the tile (caller).
+                    *b = unsafe { *src.get_unchecked(at + l) };
+                }
+                // SAFETY: reads the 8-element stack array.
+                unsafe { _mm_loadu_si128(buf.as_ptr() as *const __m128i) }
+            };
+        }
+        let t0 = _mm_unpacklo_epi16(a[0], a[1]);
+        let t1 = _mm_unpacklo_epi16(a[2], a[3]);
+        let t2 = _mm_unpackhi_epi16(a[0], a[1]);
+        let t3 = _mm_unpackhi_epi16(a[2], a[3]);
+        *qc = [
+            _mm256_cvtph_ps(_mm_unpacklo_epi32(t0, t1)),
+            _mm256_cvtph_ps(_mm_unpackhi_epi32(t0, t1)),
+            _mm256_cvtph_ps(_mm_unpacklo_epi32(t2, t3)),
+            _mm256_cvtph_ps(_mm_unpackhi_epi32(t2, t3)),
+        ];
+    }
+    q
+}
+
 /// One `R × C` tile of `matmul_i4_i16` (`2 × 4`, `1 × 8` or `1 × 4`), [`I4_CHUNK`] groups at a time.
 ///
 /// The outputs form `R·C/4` sets of 4 (set `s`: row `s` of the tile, or its rows of `w` `4s..4s+4`).
-/// Per chunk, the f16 scales: one 16-byte load per row of `w`, transposed 4 rows at a time and
-/// widened by `vcvtph2ps`. Then per step of two 16-byte blocks of each row of `w` (two groups of
-/// 32 or one of 64): one 32-byte load per row of `w`, the bytes widened to i16 by `vpunpck{l,h}bw`
-/// with zero, the low nibbles masked and the high ones shifted down (`u = q + 8`; each 128-bit
-/// half from its own block); the activations arranged to match (4 loads and 4 `vperm2i128` per row
-/// of `x`, shared by the rows of `w`); 4 `vpmaddwd` per output into one i32 vector whose halves
-/// hold the two blocks (exact: `|Σ x·u| <= 64 · 32768 · 15`); 3 `vphaddd` per set reduce its 4
-/// vectors to one lane per output and block. After the steps, per group in order: the exact `d_g =
-/// Σ x·u - 8·Σx` (`8·Σx` from `sxb`) converted to f32, multiplied by the scales and added to the
-/// per-output accumulator lanes: the float operations of [`generic::matmul_i4_i16`] in its order.
-/// (This float pass runs per chunk rather than per step so that it stays off the critical path of
-/// the integer steps, which measured faster at m = 1.) With `pf`, each step prefetches as many weight bytes
-/// as it consumes, [`PREFETCH_AHEAD`] bytes past the tile's block of `w`, a line at a time.
+/// Per chunk, per step of two 16-byte blocks of each row of `w` (two groups of 32 or one of 64): one
+/// 32-byte load per row of `w`, the bytes widened to i16 by `vpunpck{l,h}bw` with zero, the low
+/// nibbles masked and the high ones shifted down (the nibbles `u`; each 128-bit half from its own
+/// block); the activations arranged to match (4 loads and 4 `vperm2i128` per row of `x`, shared by
+/// the rows of `w`); 4 `vpmaddwd` per output into one i32 vector whose halves hold the two blocks
+/// (exact: `|Σ x·u| <= 64 · 32768 · 15`); 3 `vphaddd` per set reduce its 4 vectors to one lane per
+/// output and block. After the steps, the f16 scales and offsets of the chunk ([`f16_chunk_t`]: one
+/// 16-byte load each per row of `w`, transposed 4 rows at a time and widened by `vcvtph2ps`; loaded
+/// here rather than before the steps, so that they are not live across them), then per group in
+/// order: the exact `d_g = Σ x·u` converted to f32 and multiplied by the scales, plus `Σx` (from
+/// `sxb`) times the offsets, added to the per-output accumulator lanes: the float operations of
+/// [`generic::matmul_i4_i16`] in its order. (This float pass runs per chunk rather than per step so
+/// that it stays off the critical path of the integer steps, which measured faster at m = 1.) With
+/// `pf`, each step prefetches as many weight bytes as it consumes, [`PREFETCH_AHEAD`] bytes past the
+/// tile's block of `w`, a line at a time.
 ///
 /// Requires AVX2 + FMA + F16C, `k > 0` a multiple of `32 * BPG`, rows `i0..i0 + R` of `xq[_, k]`,
-/// rows `j0..j0 + C` of `w[_, k/2]` and `ws[_, k/(32 BPG)]` and the matching `out` elements in
-/// bounds, and `8·Σx` of row `i` group `g` at `sxb[(i - i_start)·(k/(32 BPG)) + g]` for the rows
-/// `i` of the tile.
+/// rows `j0..j0 + C` of `w[_, k/2]`, `ws[_, k/(32 BPG)]` and `wm[_, k/(32 BPG)]` (`wm.len() ==
+/// ws.len()`) and the matching `out` elements in bounds, and `Σx` of row `i` group `g` at
+/// `sxb[(i - i_start)·(k/(32 BPG)) + g]` for the rows `i` of the tile.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
@@ -664,7 +727,8 @@ unsafe fn tile_i4_i16<const R: usize, const C: usize, const BPG: usize>(
     xs: &[f32],
     w: &[u8],
     ws: &[f16],
-    sxb: &[i32],
+    wm: &[f16],
+    sxb: &[f32],
     i_start: usize,
     i0: usize,
     j0: usize,
@@ -688,51 +752,18 @@ unsafe fn tile_i4_i16<const R: usize, const C: usize, const BPG: usize>(
     // rows of sxb are in bounds (caller). A chunk covers the groups g0..g0+ng with g0 + ng <= gpr,
     // i.e. the blocks below (g0 + ng)·BPG <= k/32 of each row: a step reads its second block only
     // when it is one of them (`full`; x columns below 32·that, w bytes below 16·that), and `sx_at`
-    // reads groups below g0 + ng. Scale loads read ws[at..at + 8] only when at + 8 <= ws.len()
-    // (else the ng scales one by one). Prefetch addresses are only computed (wrapping) and
-    // prefetches never fault.
+    // reads groups below g0 + ng. `f16_chunk_t` reads the scales and offsets of rows j0..j0 + C,
+    // groups g0..g0 + ng, in bounds (see there). Prefetch addresses are only computed (wrapping)
+    // and prefetches never fault.
     unsafe {
         let xr = xq.as_ptr().add(i0 * k);
         let wr = w.as_ptr().add(j0 * row_bytes);
-        let sr = ws.as_ptr().add(j0 * gpr);
         let sxp = sxb.as_ptr();
         let ahead = wr.wrapping_add(C * row_bytes + PREFETCH_AHEAD);
         let mut g0 = 0;
         while g0 < gpr {
             let ng = (gpr - g0).min(I4_CHUNK);
-            // Scales: q[cs][h] = [s(c, g0 + 2h) | s(c, g0 + 2h + 1)] for the rows c of w in
-            // 4cs..4cs+4. (A short last chunk reads the next rows' scales into unused lanes, or
-            // copies its scales at the end of `ws`.)
-            let mut q = [[_mm256_setzero_ps(); 4]; 2];
-            for cs in 0..C / 4 {
-                let mut a = [_mm_setzero_si128(); 4];
-                for c in 0..4 {
-                    let at = (j0 + 4 * cs + c) * gpr + g0;
-                    let sp = sr.add((4 * cs + c) * gpr + g0);
-                    a[c] = if at + I4_CHUNK <= ws.len() {
-                        _mm_loadu_si128(sp as *const __m128i)
-                    } else {
-                        let mut buf = [f16::ZERO; I4_CHUNK];
-                        for (l, b) in buf.iter_mut().enumerate() {
-                            if l < ng {
-                                *b = *sp.add(l);
-                            }
-                        }
-                        _mm_loadu_si128(buf.as_ptr() as *const __m128i)
-                    };
-                }
-                let t0 = _mm_unpacklo_epi16(a[0], a[1]);
-                let t1 = _mm_unpacklo_epi16(a[2], a[3]);
-                let t2 = _mm_unpackhi_epi16(a[0], a[1]);
-                let t3 = _mm_unpackhi_epi16(a[2], a[3]);
-                q[cs] = [
-                    _mm256_cvtph_ps(_mm_unpacklo_epi32(t0, t1)),
-                    _mm256_cvtph_ps(_mm_unpackhi_epi32(t0, t1)),
-                    _mm256_cvtph_ps(_mm_unpacklo_epi32(t2, t3)),
-                    _mm256_cvtph_ps(_mm_unpackhi_epi32(t2, t3)),
-                ];
-            }
-            // 8·Σx of group g of the chunk for row r of the tile.
+            // Σx of group g of the chunk for row r of the tile.
             let sx_at = |r: usize, g: usize| *sxp.add((i0 - i_start + r) * gpr + g0 + g);
             // Steps of two blocks (BPG = 1: groups 2s, 2s + 1 of the chunk; BPG = 2: group s).
             let mut dsum = [zero; I4_CHUNK];
@@ -814,17 +845,24 @@ unsafe fn tile_i4_i16<const R: usize, const C: usize, const BPG: usize>(
                     }
                 }
             }
+            // Scales q[cs][h] = [s(c, g0 + 2h) | s(c, g0 + 2h + 1)] for the rows c of w in
+            // 4cs..4cs+4, offsets qm likewise.
+            let q = f16_chunk_t::<C>(ws, j0, gpr, g0, ng);
+            let qm = f16_chunk_t::<C>(wm, j0, gpr, g0, ng);
             // The float part, off the integer steps' critical path: per group in order,
-            // acc += (Σ x·u - 8·Σx) as f32 · scale, in lanes set·4 + c (or gi·4 + c, 1 set).
+            // acc += (Σ x·u) as f32 · scale + Σx · min, in lanes set·4 + c (or gi·4 + c, 1 set).
             if sets == 1 {
                 if BPG == 1 {
                     for h in 0..I4_CHUNK / 2 {
                         if 2 * h >= ng {
                             break;
                         }
-                        let sxb = if 2 * h + 1 < ng { sx_at(0, 2 * h + 1) } else { 0 };
-                        let sxv = _mm256_set_m128i(_mm_set1_epi32(sxb), _mm_set1_epi32(sx_at(0, 2 * h)));
-                        let t = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(dsum[h], sxv)), q[0][h]);
+                        let sxb = if 2 * h + 1 < ng { sx_at(0, 2 * h + 1) } else { 0.0 };
+                        let sxv = _mm256_set_m128(_mm_set1_ps(sxb), _mm_set1_ps(sx_at(0, 2 * h)));
+                        let t = _mm256_add_ps(
+                            _mm256_mul_ps(_mm256_cvtepi32_ps(dsum[h]), q[0][h]),
+                            _mm256_mul_ps(sxv, qm[0][h]),
+                        );
                         acc4 = _mm_add_ps(acc4, _mm256_castps256_ps128(t));
                         if 2 * h + 1 < ng {
                             acc4 = _mm_add_ps(acc4, _mm256_extractf128_ps::<1>(t));
@@ -839,33 +877,39 @@ unsafe fn tile_i4_i16<const R: usize, const C: usize, const BPG: usize>(
                             _mm256_castsi256_si128(dsum[g]),
                             _mm256_extracti128_si256::<1>(dsum[g]),
                         );
-                        let sxv = _mm_set1_epi32(sx_at(0, g));
-                        let sc = if g % 2 == 0 {
-                            _mm256_castps256_ps128(q[0][g / 2])
+                        let sxv = _mm_set1_ps(sx_at(0, g));
+                        let (sc, mn) = if g % 2 == 0 {
+                            (_mm256_castps256_ps128(q[0][g / 2]), _mm256_castps256_ps128(qm[0][g / 2]))
                         } else {
-                            _mm256_extractf128_ps::<1>(q[0][g / 2])
+                            (
+                                _mm256_extractf128_ps::<1>(q[0][g / 2]),
+                                _mm256_extractf128_ps::<1>(qm[0][g / 2]),
+                            )
                         };
-                        acc4 = _mm_add_ps(acc4, _mm_mul_ps(_mm_cvtepi32_ps(_mm_sub_epi32(dq, sxv)), sc));
+                        let t = _mm_add_ps(_mm_mul_ps(_mm_cvtepi32_ps(dq), sc), _mm_mul_ps(sxv, mn));
+                        acc4 = _mm_add_ps(acc4, t);
                     }
                 }
             } else {
                 let (qa, qb) = (&q[cols_of(0)], &q[cols_of(1)]);
+                let (ma, mb) = (&qm[cols_of(0)], &qm[cols_of(1)]);
                 for g in 0..I4_CHUNK {
                     if g >= ng {
                         break;
                     }
                     let sxv = if R == 2 {
-                        _mm256_set_m128i(_mm_set1_epi32(sx_at(R - 1, g)), _mm_set1_epi32(sx_at(0, g)))
+                        _mm256_set_m128(_mm_set1_ps(sx_at(R - 1, g)), _mm_set1_ps(sx_at(0, g)))
                     } else {
-                        _mm256_set1_epi32(sx_at(0, g))
+                        _mm256_set1_ps(sx_at(0, g))
                     };
-                    let sc = if g % 2 == 0 {
-                        halves_ps::<false>(qa[g / 2], qb[g / 2])
+                    let (sc, mn) = if g % 2 == 0 {
+                        (halves_ps::<false>(qa[g / 2], qb[g / 2]), halves_ps::<false>(ma[g / 2], mb[g / 2]))
                     } else {
-                        halves_ps::<true>(qa[g / 2], qb[g / 2])
+                        (halves_ps::<true>(qa[g / 2], qb[g / 2]), halves_ps::<true>(ma[g / 2], mb[g / 2]))
                     };
-                    let dq = _mm256_sub_epi32(dsum[g], sxv);
-                    acc8 = _mm256_add_ps(acc8, _mm256_mul_ps(_mm256_cvtepi32_ps(dq), sc));
+                    let t =
+                        _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(dsum[g]), sc), _mm256_mul_ps(sxv, mn));
+                    acc8 = _mm256_add_ps(acc8, t);
                 }
             }
             g0 += I4_CHUNK;
