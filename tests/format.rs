@@ -133,9 +133,96 @@ fn versions_and_features() {
 #[test]
 fn unknown_dtype_is_rejected_not_misread() {
     let mut v = tiny();
-    v[entry(3) + 56..entry(3) + 58].copy_from_slice(&16u16.to_le_bytes());
+    v[entry(3) + 56..entry(3) + 58].copy_from_slice(&17u16.to_le_bytes());
     reseal(&mut v);
-    assert_eq!(parse(aligned(&v).as_bytes()).unwrap_err(), Error::UnknownDtype { index: 3, dtype: 16 });
+    assert_eq!(parse(aligned(&v).as_bytes()).unwrap_err(), Error::UnknownDtype { index: 3, dtype: 17 });
+    // int4 (16) without a group size it takes, and a group size on a dtype that has none
+    for (code, group) in [(16u16, 0u32), (16, 16), (16, 128), (0, 32), (2, 32)] {
+        let mut v = tiny();
+        v[entry(3) + 56..entry(3) + 58].copy_from_slice(&code.to_le_bytes());
+        v[entry(3) + 60..entry(3) + 64].copy_from_slice(&group.to_le_bytes());
+        reseal(&mut v);
+        assert_eq!(
+            parse(aligned(&v).as_bytes()).unwrap_err(),
+            Error::BadSection { index: 3 },
+            "{code} {group}"
+        );
+    }
+}
+
+/// A BERT with int4 layers (group 32) and the same BERT with those matrices stored as their exact
+/// dequantized f32 values, for the int4 tests.
+fn int4_and_twin(group: u32) -> (AlignedBuf, Vec<u8>, usize) {
+    let t = Tiny { hidden: 64, inter: 128, heads: 2, dtype: DType::I4 { group }, ..Tiny::default() };
+    let buf = blob(&t);
+    let b = parse(buf.as_bytes()).unwrap();
+    let mut twin = vec![];
+    let mut n_int4 = 0;
+    for (i, s) in b.sections().enumerate() {
+        let s = s.unwrap();
+        let shape: Vec<u32> = s.shape[..s.ndim as usize].to_vec();
+        let name = s.name().to_string();
+        if let DType::I4 { group: g } = s.dtype {
+            assert_eq!(g, group);
+            n_int4 += 1;
+            let m = b.matrix(i as u16, &s).unwrap();
+            let mut v = vec![0f32; m.rows * m.cols];
+            for (r, row) in v.chunks_exact_mut(m.cols).enumerate() {
+                m.row_into(r, row);
+            }
+            twin.push(PendingSection { name, dtype: DType::F32, shape, bytes: f32_bytes(&v) });
+        } else {
+            twin.push(PendingSection { name, dtype: s.dtype, shape, bytes: b.bytes_of(&s).to_vec() });
+        }
+    }
+    let twin = write_blob(*b.header(), &twin).unwrap();
+    (buf, twin, n_int4)
+}
+
+#[test]
+fn int4_sections_round_trip_and_need_minor_2() {
+    for group in [32, 64] {
+        let (buf, twin, n_int4) = int4_and_twin(group);
+        assert!(n_int4 >= 2 * 6, "every layer matrix is int4 ({n_int4} int4 sections)");
+        let b = parse(buf.as_bytes()).unwrap();
+        assert_eq!(b.header().version_minor, 2, "an int4 section makes the blob 1.2");
+        assert_eq!(parse(aligned(&twin).as_bytes()).unwrap().header().version_minor, 0);
+        // The packing: byte t of a 32-value block holds values t (low nibble) and 16 + t (high).
+        let (i, s) = b.section("encoder.layer.0.attention.self.query.weight").unwrap();
+        let raw = b.bytes_of(&s);
+        let m = b.matrix(i, &s).unwrap();
+        let mut row = vec![0f32; m.cols];
+        m.row_into(0, &mut row);
+        let scales_at = (m.rows * m.cols / 2).div_ceil(ALIGN) * ALIGN;
+        let f16_at = |at: usize| f32::from(half::f16::from_le_bytes([raw[at], raw[at + 1]]));
+        let mins_at = scales_at + 2 * (m.rows * m.cols / group as usize);
+        let (scale0, min0) = (f16_at(scales_at), f16_at(mins_at));
+        assert!(scale0 > 0.0);
+        for t in 0..16 {
+            assert_eq!(row[t], (raw[t] & 15) as f32 * scale0 + min0, "value {t}");
+            assert_eq!(row[16 + t], (raw[t] >> 4) as f32 * scale0 + min0, "value {}", 16 + t);
+        }
+    }
+}
+
+#[test]
+fn int4_model_matches_its_dequantized_twin() {
+    for group in [32, 64] {
+        let (buf, twin, _) = int4_and_twin(group);
+        let twin = aligned(&twin);
+        let run = |bytes: &[u8]| {
+            let m = Bert::from_bytes(bytes).unwrap();
+            let mut a = AlignedBuf::zeroed(m.arena_len(24).unwrap());
+            let mut s = Session::new(&m, a.as_mut_bytes(), 24).unwrap();
+            s.classify("the movie was great and the cast was fine").unwrap().logits.to_vec()
+        };
+        let (got, want) = (run(buf.as_bytes()), run(twin.as_bytes()));
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            // Same weights; only the 16-bit activation quantization differs from f32.
+            assert!((g - w).abs() <= 2e-3 * (1.0 + w.abs()), "group {group}: {g} vs {w}");
+        }
+    }
 }
 
 #[test]

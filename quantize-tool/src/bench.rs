@@ -78,6 +78,7 @@ fn dtype_name(model: &Bert<'_>) -> &'static str {
     match blob.section("encoder.layer.0.attention.self.query.weight").map(|(_, s)| s.dtype) {
         Some(picoformer::format::DType::F16) => "f16",
         Some(picoformer::format::DType::I8Row) => "int8",
+        Some(picoformer::format::DType::I4 { .. }) => "int4",
         _ => "f32",
     }
 }

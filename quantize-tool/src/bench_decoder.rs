@@ -119,6 +119,7 @@ fn dtype_name(model: &Decoder<'_>) -> &'static str {
     match dtype {
         Some(DType::F16) => "f16",
         Some(DType::I8Row) => "int8",
+        Some(DType::I4 { .. }) => "int4",
         _ => "f32",
     }
 }

@@ -18,7 +18,9 @@ pub fn inspect_json(blob: &Blob, context: Option<usize>) -> Result<Value> {
     for s in blob.sections() {
         let s = s?;
         let shape = &s.shape[..s.ndim as usize];
-        if matches!(s.dtype, DType::F32 | DType::F16 | DType::I8Row) && !s.name().starts_with("tokenizer.") {
+        if matches!(s.dtype, DType::F32 | DType::F16 | DType::I8Row | DType::I4 { .. })
+            && !s.name().starts_with("tokenizer.")
+        {
             tensor_params += shape.iter().map(|&d| d as usize).product::<usize>();
             tensor_bytes += s.len;
         }

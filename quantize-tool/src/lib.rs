@@ -42,7 +42,7 @@ use crate::load::{HfArch, HfConfig, HfDir};
 use crate::map::{map_tensors, Kind, Mapping};
 pub use crate::prune::{KeepChars, PruneOptions, PruneReport, VocabMap};
 pub use crate::quantize::WeightDtype;
-use crate::quantize::{encode_matrix, encode_vector};
+use crate::quantize::{encode_matrix, encode_vector, matrix_dtype};
 pub use crate::report::{Report, TensorReport};
 
 /// Sequence length used when neither the caller nor sentence-transformers sets one (capped by the
@@ -318,7 +318,10 @@ fn tensor_sections(
             spec.shape[0] = m.len();
         }
         let enc = match spec.kind {
-            Kind::Matrix => encode_matrix(&data, spec.shape[0], cols, opts.dtype),
+            Kind::Matrix => {
+                let dtype = matrix_dtype(opts.dtype, &spec.name, cols);
+                encode_matrix(&data, spec.shape[0], cols, dtype)
+            }
             Kind::Vector => encode_vector(&data),
         };
         if old_rows != spec.shape[0] {

@@ -252,6 +252,8 @@ enum DtypeArg {
     F32,
     F16,
     Int8,
+    /// int4 in groups of 32 for the layers' matrices, int8 for embeddings and heads.
+    Int4,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -347,6 +349,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
                 DtypeArg::F32 => WeightDtype::F32,
                 DtypeArg::F16 => WeightDtype::F16,
                 DtypeArg::Int8 => WeightDtype::Int8,
+                DtypeArg::Int4 => WeightDtype::Int4,
             };
             let opts = QuantizeOptions {
                 dtype,

@@ -240,6 +240,8 @@ pub fn dtype_name(d: DType) -> &'static str {
         DType::F32 => "f32",
         DType::F16 => "f16",
         DType::I8Row => "i8row",
+        DType::I4 { group: 32 } => "i4g32",
+        DType::I4 { group: 64 } => "i4g64",
         DType::U8 => "u8",
         DType::U32 => "u32",
         _ => "unknown",

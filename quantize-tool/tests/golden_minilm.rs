@@ -101,6 +101,13 @@ fn minilm_int8_matches_pytorch() {
     check(WeightDtype::Int8, all_rows(), 0.995);
 }
 
+/// int4 layers (groups of 32 with a scale and an offset each; embeddings stay int8): the budget
+/// of 4-bit weights, measured in the README's int4 table.
+#[test]
+fn minilm_int4_stays_close_to_pytorch() {
+    check(WeightDtype::Int4, all_rows(), 0.89);
+}
+
 #[test]
 fn minilm_f32_int8_kv_matches_pytorch() {
     check(WeightDtype::F32, int8_kv(128), 0.9999);

@@ -27,7 +27,7 @@ Prints a table on stderr and, with --json, one JSON object per model on stdout:
   {"engine":"llama.cpp","model":"Q8_0","prompt_tok_per_s":...,"decode_tok_per_s":...,
    "peak_rss_bytes":...,"cpu":"<model name> (<SIMD flags>)", ...}
 
-Usage: python peer_llamacpp.py [--models Q8_0,F16,Q4_1] [--runs 10] [--json] [--gguf PATH]
+Usage: python peer_llamacpp.py [--models Q8_0,F16,Q4_1,Q4_0] [--runs 10] [--json] [--gguf PATH]
                                [--decode-after prompt|chat]
 """
 
@@ -48,7 +48,7 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 CACHE = os.path.join(REPO, ".cache", "bench")
 
 # llama.cpp's llama_ftype values (include/llama.h) for the types this benchmark makes.
-FTYPES = {"Q4_1": 3, "Q8_0": 7, "F16": 1}
+FTYPES = {"Q4_1": 3, "Q8_0": 7, "F16": 1, "Q4_0": 2}
 SOURCE_TYPE = "Q4_1"
 PROMPT_TOKENS = 64
 DECODE_TOKENS = 64
@@ -276,8 +276,8 @@ def fetch_gguf():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", default="Q8_0,F16,Q4_1",
-                    help="comma-separated: Q8_0, F16, Q4_1 (default all three)")
+    ap.add_argument("--models", default="Q8_0,F16,Q4_1,Q4_0",
+                    help="comma-separated: Q8_0, F16, Q4_1, Q4_0 (default all four)")
     ap.add_argument("--runs", type=int, default=10, help="timed runs per measure (default 10)")
     ap.add_argument("--json", action="store_true", help="one JSON object per model on stdout")
     ap.add_argument("--gguf", default=None,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# SmolLM2-135M-Instruct decoder table: picoformer (int8, f16, f32 blobs converted from the GGUF)
-# and llama.cpp (Q8_0, F16 and the original Q4_1, through llama-cpp-python), one thread, batch 1,
+# SmolLM2-135M-Instruct decoder table: picoformer (int8, int4, f16, f32 blobs converted from the
+# GGUF) and llama.cpp (Q8_0, F16, Q4_0 and the original Q4_1, through llama-cpp-python), one thread, batch 1,
 # measured in the same run. Prints one Markdown table. See scripts/bench/README.md.
 #   bash scripts/bench/smollm2.sh [--runs N] [--peer-only]
 #     --runs N      timed runs per llama.cpp measure (default 10)
@@ -9,7 +9,7 @@
 # 1. installs the model (scripts/fetch-models.sh smollm2),
 # 2. installs llama-cpp-python (pinned below) into .cache/venv-llamacpp if missing, built from
 #    source for this CPU (minutes; the log goes to .cache/bench/llamacpp-build.log),
-# 3. converts the GGUF to .cache/bench/smol-{int8,f16,f32}.pfm if missing and runs
+# 3. converts the GGUF to .cache/bench/smol-{int8,int4,f16,f32}.pfm if missing and runs
 #    `picoformer bench` on each blob (one process per blob, so peak RSS is per model),
 # 4. runs peer_llamacpp.py (which makes the Q8_0 and F16 GGUFs on first use),
 # 5. prints the combined table. If picoformer's part fails, the llama.cpp rows are still printed
@@ -66,7 +66,7 @@ if [[ $peer_only -eq 0 ]]; then
     if ! cargo build --release -q -p picoformer-tool; then
         failed="cargo build --release -p picoformer-tool"
     fi
-    for d in int8 f16 f32; do
+    for d in int8 int4 f16 f32; do
         [[ -z $failed ]] || break
         blob=.cache/bench/smol-$d.pfm
         [[ -f $blob ]] && continue
@@ -76,7 +76,7 @@ if [[ $peer_only -eq 0 ]]; then
             failed="picoformer quantize <SmolLM2 GGUF> --dtype $d (decoder GGUF conversion)"
         fi
     done
-    for d in int8 f16 f32; do
+    for d in int8 int4 f16 f32; do
         [[ -z $failed ]] || break
         echo "smollm2.sh: picoformer bench smol-$d.pfm ..." >&2
         if ! "$bin" bench --json -m ".cache/bench/smol-$d.pfm" >>"$ours" 2>"$errs"; then
@@ -116,7 +116,7 @@ for r in rows_of(sys.argv[1]):
     if prompt is None and decode is None:
         continue  # an encoder row or something else
     model = str(first(r, "model", "path") or "")
-    dtype = first(r, "dtype") or next((d for d in ("int8", "f16", "f32") if d in model), "?")
+    dtype = first(r, "dtype") or next((d for d in ("int8", "int4", "f16", "f32") if d in model), "?")
     size = first(r, "blob_bytes", "bytes")
     blob = f".cache/bench/smol-{dtype}.pfm"
     if size is None and os.path.isfile(blob):
@@ -139,7 +139,9 @@ for name, size, prompt, decode, rss in table:
           f"{num(decode, '.1f')} | {num(bw, '.2f')} | {num(rss and rss / 2**20, '.0f')} |")
 by = {name: (prompt, decode) for name, _, prompt, decode, _ in table}
 print()
-for ours, peer in (("picoformer int8", "llama.cpp Q8_0"), ("picoformer f16", "llama.cpp F16")):
+for ours, peer in (("picoformer int8", "llama.cpp Q8_0"), ("picoformer int4", "llama.cpp Q8_0"),
+                   ("picoformer int4", "llama.cpp Q4_1"), ("picoformer int4", "llama.cpp Q4_0"),
+                   ("picoformer f16", "llama.cpp F16")):
     if ours in by and peer in by:
         ratios = [f"{what} {a / b:.2f}x" for what, a, b in zip(("prompt", "decode"), by[ours], by[peer])
                   if a and b]

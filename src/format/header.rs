@@ -13,8 +13,10 @@ pub const VERSION_MAJOR: u16 = 1;
 /// Newest minor version this reader understands. Readers accept any minor version of their major
 /// version: a minor version only gives meaning to codes or bytes that were invalid or reserved
 /// (zero) before, which older readers reject or ignore. The writer records the lowest minor version
-/// that describes the blob ([`Header::required_minor`]): BERT blobs stay 1.0, decoders are 1.1.
-pub const VERSION_MINOR: u16 = 1;
+/// that describes the blob ([`Header::required_minor`], raised to a section dtype's
+/// [`DType::required_minor`](super::DType::required_minor)): BERT blobs stay 1.0, decoders are 1.1,
+/// blobs with int4 sections 1.2.
+pub const VERSION_MINOR: u16 = 2;
 /// Size of the v1 header in bytes; the section table starts right after it.
 pub const HEADER_LEN: usize = 256;
 /// Every section (and the section table) starts on a multiple of this many bytes.

@@ -1,4 +1,4 @@
-//! The `.pfm` model file format, version 1.1.
+//! The `.pfm` model file format, version 1.2.
 //!
 //! One file is a complete deployable model: weights, hyper-parameters, tokenizer and task metadata.
 //! It is read in place (zero-copy) from a `&[u8]` that may live in flash. This page is the
@@ -81,7 +81,7 @@
 //!
 //! # Compatibility
 //! - A reader rejects another major version, unknown required feature bits, unknown dtype codes
-//!   (codes >= 16 are reserved for group-wise int8/int4 with the group size in the entry), unknown
+//!   (codes >= 16 are group-wise quantization with the group size in the entry: 16 = int4, 1.2), unknown
 //!   architecture, task or tokenizer codes, and any inconsistency, each with its own
 //!   [`Error`](crate::Error) variant. It never panics.
 //! - A minor version gives meaning only to codes that were invalid before or to bytes that were
@@ -90,7 +90,8 @@
 //!   architecture) and never misreads them.
 //! - The writer records the lowest minor version that describes the blob
 //!   ([`Header::required_minor`]): BERT with WordPiece is 1.0 (blobs written before 1.1 are
-//!   reproduced byte for byte), decoders and BPE are 1.1.
+//!   reproduced byte for byte), decoders and BPE are 1.1, a blob with an int4 ([`DType::I4`]) section
+//!   is 1.2 (a 1.1 reader rejects it as an unknown dtype, naming the section).
 
 /// Wraps a blob or an arena so that it starts on a 32-byte boundary (the blob needs 4; 32 gives the
 /// best SIMD loads and an exact [`Bert::arena_len`](crate::Bert::arena_len)):
@@ -120,4 +121,6 @@ pub use header::{
 pub use reader::{Blob, MAX_SECTIONS};
 pub use section::{align_up, DType, Section, ENTRY_LEN, NAME_LEN};
 #[cfg(feature = "std")]
-pub use writer::{f32_bytes, i8_row_bytes, u32_bytes, write_blob, AlignedBuf, PendingSection, WriteError};
+pub use writer::{
+    f32_bytes, i4_group_bytes, i8_row_bytes, u32_bytes, write_blob, AlignedBuf, PendingSection, WriteError,
+};

@@ -1,6 +1,8 @@
 //! Parsing a blob once: identity, length, checksum, header, section table. Afterwards only typed,
 //! bounds-checked views are handed out.
 
+use half::f16;
+
 use super::crc32::crc32;
 use super::header::{check_identity, u32_at, Header, ALIGN, CHECKSUM_START, HEADER_LEN};
 use super::section::{DType, Section, ENTRY_LEN};
@@ -141,7 +143,7 @@ impl<'a> Blob<'a> {
         bytemuck::try_cast_slice(self.bytes_of(s)).map_err(|_| Error::Misaligned)
     }
 
-    /// A weight matrix (`F32`, `F16` or `I8Row`) viewed as `rows x cols`.
+    /// A weight matrix (`F32`, `F16`, `I8Row` or `I4`) viewed as `rows x cols`.
     pub fn matrix(&self, index: u16, s: &Section) -> Result<Matrix<'a>> {
         let (rows, cols) = (s.rows(), s.cols());
         let raw = self.bytes_of(s);
@@ -158,6 +160,15 @@ impl<'a> Blob<'a> {
                     values: bytemuck::cast_slice(values),
                     scales: bytemuck::try_cast_slice(scales).map_err(cast_err)?,
                 }
+            }
+            DType::I4 { group } => {
+                let packed = rows * cols / 2;
+                let scales_at = packed.div_ceil(ALIGN) * ALIGN;
+                let values = raw.get(..packed).ok_or(Error::WrongSectionType { index })?;
+                let planes = raw.get(scales_at..).ok_or(Error::WrongSectionType { index })?;
+                let planes: &[f16] = bytemuck::try_cast_slice(planes).map_err(cast_err)?;
+                let (scales, mins) = planes.split_at(planes.len() / 2);
+                MatrixData::I4 { values, scales, mins, group: group as usize }
             }
             _ => return Err(Error::WrongSectionType { index }),
         };

@@ -5,7 +5,7 @@
 //!  0     56   name: ASCII, printable, no spaces, NUL-padded (1..=56 bytes used)
 //! 56      2   dtype code (see DType)
 //! 58      2   ndim, 1..=4
-//! 60      4   group size: 0 in v1 (reserved for group-wise quantization)
+//! 60      4   group size: 32 or 64 for `I4` (1.2), else 0
 //! 64     16   shape: 4 x u32, outermost first; entries past ndim are 0, entries below ndim are >= 1
 //! 80      8   offset of the section from the blob start (u64, multiple of 32)
 //! 88      8   length in bytes (u64, exactly what dtype and shape imply)
@@ -36,12 +36,25 @@ pub enum DType {
     U8,
     /// Little-endian u32 (offsets, ids). Code 4.
     U32,
+    /// int4 with a scale and an offset per group of `group` consecutive values of a row (32 or 64;
+    /// the entry's group size field): `value = u * scale + min`, `u` in `0..=15`, `scale` and `min`
+    /// f16 (GGUF's Q4_1 at group 32, which converts without loss). The values plane holds
+    /// `rows * cols / 2` bytes: each row is a run of blocks of 32 values in 16 bytes, byte `t` of a
+    /// block holding `u` of value `t` of the block in its low nibble and of value `16 + t` in its
+    /// high nibble; then zero padding to the next multiple of 32 bytes, then the scales plane
+    /// (`rows * cols / group` f16, row-major), then the offsets plane (`min`, the same shape). 4 bits
+    /// per weight + 32 bits per group (5 bits per weight at group 32). `cols` must be a multiple of
+    /// `group`. Code 16 (1.2).
+    I4 {
+        /// Values per scale: 32 or 64.
+        group: u32,
+    },
 }
 
 impl DType {
     /// The on-disk code of this dtype. Codes 5..=15 are reserved for v1 minor versions; codes 16 and
-    /// up are reserved for group-wise quantization (int8/int4 groups), which a v1.0 reader rejects
-    /// with [`Error::UnknownDtype`] instead of misreading.
+    /// up are group-wise quantization (16: int4, format 1.2; 17 and up reserved, e.g. grouped int8),
+    /// which older readers reject with [`Error::UnknownDtype`] instead of misreading.
     pub const fn code(self) -> u16 {
         match self {
             DType::F32 => 0,
@@ -49,18 +62,43 @@ impl DType {
             DType::I8Row => 2,
             DType::U8 => 3,
             DType::U32 => 4,
+            DType::I4 { .. } => 16,
         }
     }
 
-    fn from_code(code: u16) -> Option<DType> {
-        Some(match code {
+    /// The entry's group size field: the group of [`DType::I4`], 0 for every other dtype.
+    pub const fn group(self) -> u32 {
+        match self {
+            DType::I4 { group } => group,
+            _ => 0,
+        }
+    }
+
+    /// The dtype of an entry's code and group size field; `None` for an unknown code. A known code
+    /// with a group size it does not take gives `Some(Err(()))`.
+    fn from_entry(code: u16, group: u32) -> Option<core::result::Result<DType, ()>> {
+        let d = match code {
             0 => DType::F32,
             1 => DType::F16,
             2 => DType::I8Row,
             3 => DType::U8,
             4 => DType::U32,
+            16 => DType::I4 { group },
             _ => return None,
-        })
+        };
+        let group_ok = match d {
+            DType::I4 { group } => group == 32 || group == 64,
+            _ => group == 0,
+        };
+        Some(if group_ok { Ok(d) } else { Err(()) })
+    }
+
+    /// The lowest format minor version that defines this dtype.
+    pub const fn required_minor(self) -> u16 {
+        match self {
+            DType::I4 { .. } => 2,
+            _ => 0,
+        }
     }
 
     /// Exact byte length of a section of this dtype with `rows` rows of `cols` values, or `None`
@@ -72,6 +110,13 @@ impl DType {
             DType::F16 => n.checked_mul(2),
             DType::U8 => Some(n),
             DType::I8Row => align_up(n)?.checked_add(rows.checked_mul(4)?),
+            DType::I4 { group } => {
+                let group = group as usize;
+                if group == 0 || !cols.is_multiple_of(group) || !cols.is_multiple_of(32) {
+                    return None;
+                }
+                align_up(n / 2)?.checked_add((n / group).checked_mul(4)?)
+            }
         }
     }
 }
@@ -131,13 +176,15 @@ impl Section {
             return Err(bad);
         }
         let code = u32_at(e, 56) as u16;
-        let Some(dtype) = DType::from_code(code) else {
-            return Err(Error::UnknownDtype { index, dtype: code });
+        let dtype = match DType::from_entry(code, u32_at(e, 60)) {
+            None => return Err(Error::UnknownDtype { index, dtype: code }),
+            Some(Err(())) => return Err(bad),
+            Some(Ok(d)) => d,
         };
         let ndim = (u32_at(e, 56) >> 16) as u8;
         let shape = [u32_at(e, 64), u32_at(e, 68), u32_at(e, 72), u32_at(e, 76)];
         let dims_ok = shape.iter().enumerate().all(|(i, &d)| (i < ndim as usize) == (d != 0));
-        if !(1..=4).contains(&ndim) || u32_at(e, 60) != 0 || !dims_ok {
+        if !(1..=4).contains(&ndim) || !dims_ok {
             return Err(bad);
         }
         let (offset, len) = (u64_at(e, 80), u64_at(e, 88));
@@ -167,6 +214,7 @@ impl Section {
         e[..n].copy_from_slice(&name.as_bytes()[..n]);
         e[56..58].copy_from_slice(&dtype.code().to_le_bytes());
         e[58..60].copy_from_slice(&(shape.len() as u16).to_le_bytes());
+        e[60..64].copy_from_slice(&dtype.group().to_le_bytes());
         for (i, d) in shape.iter().take(4).enumerate() {
             e[64 + 4 * i..68 + 4 * i].copy_from_slice(&d.to_le_bytes());
         }

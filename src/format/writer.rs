@@ -64,6 +64,29 @@ pub fn i8_row_bytes(values: &[i8], scales: &[f32]) -> Vec<u8> {
     out
 }
 
+/// Encodes a group-wise int4 matrix ([`DType::I4`]): `u[rows * cols]` in `0..=15` (row-major, `cols`
+/// a multiple of 32 and of the group), packed two per byte as the dtype describes, zero padding to
+/// 32 bytes, then the scales plane and the offsets plane: `scales` holds the `(scale, min)` of each
+/// group, row-major.
+pub fn i4_group_bytes(u: &[u8], scales: &[(half::f16, half::f16)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(u.len() / 2 + scales.len() * 4 + ALIGN);
+    for block in u.chunks(32) {
+        let (lo, hi) = block.split_at(block.len().min(16));
+        for (t, &a) in lo.iter().enumerate() {
+            let b = hi.get(t).copied().unwrap_or(0);
+            out.push((a & 0x0f) | ((b & 0x0f) << 4));
+        }
+    }
+    out.resize(align_up(out.len()).unwrap_or(out.len()), 0);
+    for (s, _) in scales {
+        out.extend_from_slice(&s.to_bits().to_le_bytes());
+    }
+    for (_, m) in scales {
+        out.extend_from_slice(&m.to_bits().to_le_bytes());
+    }
+    out
+}
+
 /// Assembles the blob: header, section table, 32-byte-aligned sections, checksum.
 /// `header.section_count` and `header.file_len` are filled in here.
 pub fn write_blob(mut header: Header, sections: &[PendingSection]) -> Result<Vec<u8>, WriteError> {
@@ -77,7 +100,8 @@ pub fn write_blob(mut header: Header, sections: &[PendingSection]) -> Result<Vec
     }
     header.section_count = sections.len() as u32;
     header.file_len = at as u64;
-    header.version_minor = header.required_minor();
+    let dtype_minor = sections.iter().map(|s| s.dtype.required_minor()).max().unwrap_or(0);
+    header.version_minor = header.required_minor().max(dtype_minor);
     let mut out = Vec::with_capacity(at);
     out.extend_from_slice(&header.encode());
     for (s, &off) in sections.iter().zip(&offsets) {

@@ -36,7 +36,7 @@ pub enum Dim {
 /// How a tensor is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// A 2-D weight matrix, in any weight dtype (F32, F16, I8Row), chosen per tensor.
+    /// A 2-D weight matrix, in any weight dtype (F32, F16, I8Row, I4), chosen per tensor.
     Matrix,
     /// A 1-D tensor (bias, norm): always F32.
     Vector,
@@ -373,7 +373,7 @@ pub fn find(
     let (rows, cols) = dims.shape(def);
     let ok = match def.kind {
         Kind::Matrix => {
-            matches!(s.dtype, DType::F32 | DType::F16 | DType::I8Row)
+            matches!(s.dtype, DType::F32 | DType::F16 | DType::I8Row | DType::I4 { .. })
                 && s.ndim == 2
                 && (s.rows(), s.cols()) == (rows, cols)
         }

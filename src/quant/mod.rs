@@ -20,6 +20,19 @@ pub enum MatrixData<'a> {
         /// `rows` f32 scales.
         scales: &'a [f32],
     },
+    /// int4 in groups along each row with an f16 scale and offset per group (the packing of
+    /// [`DType::I4`](crate::format::DType::I4)): `w[j][p] = u(j, p) * scales[g] + mins[g]`,
+    /// `g = (j * cols + p) / group`, `u` in `0..=15`.
+    I4 {
+        /// `rows * cols / 2` bytes, two values per byte.
+        values: &'a [u8],
+        /// `rows * cols / group` f16 scales.
+        scales: &'a [f16],
+        /// `rows * cols / group` f16 offsets.
+        mins: &'a [f16],
+        /// Values per scale: 32 or 64 (`cols` is a multiple of it).
+        group: usize,
+    },
 }
 
 /// A borrowed weight matrix.
@@ -44,6 +57,21 @@ impl Matrix<'_> {
                 let s = scales[r];
                 for (d, &q) in dst.iter_mut().zip(&values[lo..lo + c]) {
                     *d = q as f32 * s;
+                }
+            }
+            MatrixData::I4 { values, scales, mins, group } => {
+                let row = &values[lo / 2..(lo + c) / 2];
+                let (g0, g1) = (lo / group, (lo + c) / group);
+                let (row_scales, row_mins) = (&scales[g0..g1], &mins[g0..g1]);
+                // 32 values per 16-byte block: low nibbles first, then high nibbles.
+                for (b, (d, packed)) in dst.chunks_exact_mut(32).zip(row.chunks_exact(16)).enumerate() {
+                    let g = b * 32 / group;
+                    let (s, mn) = (row_scales[g].to_f32(), row_mins[g].to_f32());
+                    let (lo_half, hi_half) = d.split_at_mut(16);
+                    for ((l, h), &byte) in lo_half.iter_mut().zip(hi_half).zip(packed) {
+                        *l = (byte & 0x0f) as f32 * s + mn;
+                        *h = (byte >> 4) as f32 * s + mn;
+                    }
                 }
             }
         }

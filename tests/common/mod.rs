@@ -55,10 +55,33 @@ pub fn vocab(t: &Tiny) -> Vec<String> {
     VOCAB.iter().map(|w| w.to_string()).chain((0..extra).map(|i| format!("w{i}"))).collect()
 }
 
+/// Group-wise int4 of `w` (groups of `group` along the rows), the tool's quantizer written out
+/// again: `min = f16(min)`, `scale = f16((max - min) / 15)`, `u = clamp(round((x - min) / scale), 0, 15)`.
+pub fn int4_bytes(w: &[f32], group: usize) -> Vec<u8> {
+    let (mut u, mut scales) = (vec![], vec![]);
+    for g in w.chunks(group) {
+        let lo = g.iter().fold(f32::INFINITY, |m, &v| m.min(v));
+        let hi = g.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let (s, mn) = (half::f16::from_f32((hi - lo) / 15.0), half::f16::from_f32(lo));
+        let (sf, mf) = (s.to_f32(), mn.to_f32());
+        u.extend(
+            g.iter().map(|&v| if sf > 0.0 { ((v - mf) / sf).round().clamp(0.0, 15.0) as u8 } else { 0 }),
+        );
+        scales.push((s, mn));
+    }
+    i4_group_bytes(&u, &scales)
+}
+
 fn matrix(name: String, rows: u32, cols: u32, dtype: DType, rng: &mut Lcg) -> PendingSection {
     let w = rng.vec((rows * cols) as usize, 0.5);
+    // int4 needs rows that are whole groups; other matrices fall back to int8 (as the tool does).
+    let dtype = match dtype {
+        DType::I4 { group } if !cols.is_multiple_of(group) => DType::I8Row,
+        d => d,
+    };
     let bytes = match dtype {
         DType::F32 => f32_bytes(&w),
+        DType::I4 { group } => int4_bytes(&w, group as usize),
         DType::F16 => w.iter().flat_map(|&x| half::f16::from_f32(x).to_le_bytes()).collect(),
         _ => {
             let mut q = vec![0i8; w.len()];

@@ -34,7 +34,7 @@ pub use self::report::DecoderReport;
 pub use self::tokenizer::DecoderTokenizer;
 use crate::load::gguf::{llama, Gguf, LlamaGguf};
 use crate::load::Checkpoint;
-use crate::quantize::{encode_matrix, encode_vector};
+use crate::quantize::{encode_matrix, encode_vector, matrix_dtype};
 use crate::report::TensorReport;
 use crate::QuantizeOptions;
 
@@ -187,7 +187,7 @@ fn encode(m: &Mapped, data: Vec<f32>, opts: &QuantizeOptions) -> (PendingSection
     let (rows, cols) = (spec.shape[0], spec.shape.get(1).copied().unwrap_or(1));
     let data = if m.transposed { transpose(&data, cols, rows) } else { data };
     let enc = match spec.kind {
-        Kind::Matrix => encode_matrix(&data, rows, cols, opts.dtype),
+        Kind::Matrix => encode_matrix(&data, rows, cols, matrix_dtype(opts.dtype, &spec.name, cols)),
         Kind::Vector => encode_vector(&data),
     };
     let row = TensorReport::new(spec, &enc);
