@@ -121,6 +121,36 @@ fn report_cpu_features() {
     assert_eq!(kernels::has_avx512(), avx512(), "AVX-512 probe disagrees with std detection");
 }
 
+/// `PICOFORMER_REQUIRE_SIMD=avx2,avx512,neon` (any of them, comma-separated) names the SIMD variants
+/// this machine must test: a variant whose tests would be skipped because the CPU lacks it fails
+/// here instead. CI sets it from what its machine's `/proc/cpuinfo` lists (`.ci/run`).
+#[test]
+fn required_simd_variants_are_tested() {
+    let want = std::env::var("PICOFORMER_REQUIRE_SIMD").unwrap_or_default();
+    for f in want.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        #[cfg(target_arch = "x86_64")]
+        let have = match f {
+            "avx2" => avx2_fma_f16c(),
+            "avx512" => avx512(),
+            "neon" => false,
+            other => panic!("PICOFORMER_REQUIRE_SIMD: unknown variant {other:?} (avx2, avx512, neon)"),
+        };
+        #[cfg(target_arch = "aarch64")]
+        let have = match f {
+            "neon" => false, // no NEON kernels yet: their tests cannot run
+            "avx2" | "avx512" => false,
+            other => panic!("PICOFORMER_REQUIRE_SIMD: unknown variant {other:?} (avx2, avx512, neon)"),
+        };
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        let have = false;
+        assert!(
+            have,
+            "PICOFORMER_REQUIRE_SIMD names {f:?}, but its kernel tests are skipped on this machine"
+        );
+        println!("PICOFORMER_REQUIRE_SIMD: {f} variants are tested");
+    }
+}
+
 // ------------------------------------------------------------------------------------------------
 // Matmul inputs.
 
