@@ -64,8 +64,9 @@
 //! unique. The tensors of each architecture, their names, shapes and presence, are listed once,
 //! in [`model::schema`](crate::model::schema) (`BERT`, `LLAMA`, `GPT2`): Hugging Face state-dict
 //! names without the base-model prefix (`bert.`, `model.`, `transformer.`), layer tensors as
-//! `{layer_prefix}{i}.{name}`. 2-D weights are stored `[out, in]` in F32, F16 or I8Row, chosen per
-//! tensor (mixed precision is allowed; GPT-2's `Conv1D` weights are transposed into this layout);
+//! `{layer_prefix}{i}.{name}`. 2-D weights are stored `[out, in]` in F32, F16, I8Row or I4 (1.2; rows
+//! of whole groups), chosen per tensor (mixed precision is allowed; GPT-2's `Conv1D` weights are
+//! transposed into this layout);
 //! 1-D tensors (biases, norms) are F32. Besides the tensors:
 //!
 //! | name | dtype | shape |
