@@ -20,6 +20,10 @@ use picoformer_tool::{
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// Threads for the matrix products of encoders and prompts (1: single-threaded; results are
+    /// identical for any count).
+    #[arg(long, global = true, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    threads: u16,
 }
 
 #[derive(Subcommand)]
@@ -310,7 +314,9 @@ impl From<KeepCharsArg> for KeepChars {
 }
 
 fn main() -> ExitCode {
-    match dispatch(Cli::parse().cmd) {
+    let cli = Cli::parse();
+    picoformer::kernels::threads::set_threads(cli.threads as usize);
+    match dispatch(cli.cmd) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,

@@ -35,6 +35,8 @@ use half::f16;
 #[cfg(picoformer_dsp)]
 pub mod cortex_m;
 pub mod generic;
+#[cfg(feature = "std")]
+pub mod threads;
 #[cfg(target_arch = "x86_64")]
 pub mod x86;
 #[cfg(target_arch = "x86_64")]
@@ -188,6 +190,18 @@ mod detect {
 /// No alignment requirement.
 #[inline]
 pub fn matmul_f32(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {
+    #[cfg(feature = "std")]
+    if threads::split_rows(out, m, k, n, m.checked_mul(k) == Some(x.len()), |o, r0, rows| {
+        matmul_f32_1(o, &x[r0 * k..(r0 + rows) * k], w, rows, k, n)
+    }) {
+        return;
+    }
+    matmul_f32_1(out, x, w, m, k, n)
+}
+
+/// [`matmul_f32`] on the calling thread.
+#[inline]
+fn matmul_f32_1(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {
     #[cfg(target_arch = "x86_64")]
     if has_avx512() {
         return x86_avx512::matmul_f32(out, x, w, m, k, n);
@@ -204,6 +218,18 @@ pub fn matmul_f32(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: 
 /// Contract: as [`matmul_f32`]. No alignment requirement.
 #[inline]
 pub fn matmul_f16(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: usize) {
+    #[cfg(feature = "std")]
+    if threads::split_rows(out, m, k, n, m.checked_mul(k) == Some(x.len()), |o, r0, rows| {
+        matmul_f16_1(o, &x[r0 * k..(r0 + rows) * k], w, rows, k, n)
+    }) {
+        return;
+    }
+    matmul_f16_1(out, x, w, m, k, n)
+}
+
+/// [`matmul_f16`] on the calling thread.
+#[inline]
+fn matmul_f16_1(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: usize) {
     #[cfg(target_arch = "x86_64")]
     if has_avx512() {
         return x86_avx512::matmul_f16(out, x, w, m, k, n);
@@ -221,6 +247,33 @@ pub use generic::i16_act_max;
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub fn matmul_i8_i16(
+    out: &mut [f32],
+    xq: &[i16],
+    xs: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    #[cfg(feature = "std")]
+    if threads::split_rows(
+        out,
+        m,
+        k,
+        n,
+        m.checked_mul(k) == Some(xq.len()) && xs.len() == m,
+        |o, r0, rows| matmul_i8_i16_1(o, &xq[r0 * k..(r0 + rows) * k], &xs[r0..r0 + rows], w, ws, rows, k, n),
+    ) {
+        return;
+    }
+    matmul_i8_i16_1(out, xq, xs, w, ws, m, k, n)
+}
+
+/// [`matmul_i8_i16`] on the calling thread.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn matmul_i8_i16_1(
     out: &mut [f32],
     xq: &[i16],
     xs: &[f32],
@@ -250,6 +303,38 @@ pub fn matmul_i8_i16(
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub fn matmul_i4_i16(
+    out: &mut [f32],
+    xq: &[i16],
+    xs: &[f32],
+    w: &[u8],
+    ws: &[f16],
+    wm: &[f16],
+    group: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    #[cfg(feature = "std")]
+    if threads::split_rows(
+        out,
+        m,
+        k,
+        n,
+        m.checked_mul(k) == Some(xq.len()) && xs.len() == m,
+        |o, r0, rows| {
+            let (xq, xs) = (&xq[r0 * k..(r0 + rows) * k], &xs[r0..r0 + rows]);
+            matmul_i4_i16_1(o, xq, xs, w, ws, wm, group, rows, k, n)
+        },
+    ) {
+        return;
+    }
+    matmul_i4_i16_1(out, xq, xs, w, ws, wm, group, m, k, n)
+}
+
+/// [`matmul_i4_i16`] on the calling thread.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn matmul_i4_i16_1(
     out: &mut [f32],
     xq: &[i16],
     xs: &[f32],
