@@ -362,8 +362,20 @@ pub fn quantize_rows_i16<'s>(
     m: usize,
     k: usize,
 ) -> (&'s [i16], &'s [f32]) {
+    quantize_rows_i16_within(xq, xs, x, m, k, i16_act_max(k))
+}
+
+/// [`quantize_rows_i16`] within `±qmax` (e.g. [`i16_act_max`] of a group length, for
+/// [`matmul_i4_i16`], whose sums are exact per group).
+pub fn quantize_rows_i16_within<'s>(
+    xq: &'s mut [i16],
+    xs: &'s mut [f32],
+    x: &[f32],
+    m: usize,
+    k: usize,
+    qmax: i32,
+) -> (&'s [i16], &'s [f32]) {
     let (xq, xs) = (&mut xq[..m * k], &mut xs[..m]);
-    let qmax = i16_act_max(k);
     for ((q, s), row) in xq.chunks_exact_mut(k).zip(xs.iter_mut()).zip(x.chunks_exact(k)) {
         *s = quantize_row_i16(q, row, qmax);
     }

@@ -984,17 +984,14 @@ unsafe fn axpy_f32_avx2(y: &mut [f32], a: f32, x: &[f32]) {
     }
 }
 
-/// Requires AVX2 and `dst.len() == src.len()`. Bit-exact with [`generic::quantize_row_i8`]:
-/// `max` is order-independent (and `vmaxps(|v|, acc)` skips NaNs like `f32::max`), the multiply is the
-/// same IEEE operation, and rounding is done as `t = trunc(v); t + sign(v) if |v - t| >= 0.5` (exact
-/// round-half-away-from-zero; `vroundps` alone would round half to even).
+/// `max |src|` with NaNs skipped, as the generic quantizers fold it (`max` is order-independent,
+/// and `vmaxps(|v|, acc)` keeps `acc` when `v` is NaN, like `f32::max`).
 #[target_feature(enable = "avx2,fma")]
-unsafe fn quantize_row_i8_avx2(dst: &mut [i8], src: &[f32]) -> f32 {
-    let len = src.len();
-    let body = len / 8 * 8;
+fn amax_avx2(src: &[f32]) -> f32 {
+    let body = src.len() / 8 * 8;
     let sp = src.as_ptr();
     let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
-    // SAFETY: loads read elements p..p+8 with p + 8 <= body <= len.
+    // SAFETY: loads read elements p..p+8 with p + 8 <= body <= src.len().
     let mut amax = unsafe {
         let mut acc = _mm256_setzero_ps();
         let mut p = 0;
@@ -1011,6 +1008,20 @@ unsafe fn quantize_row_i8_avx2(dst: &mut [i8], src: &[f32]) -> f32 {
     for &v in &src[body..] {
         amax = amax.max(libm::fabsf(v));
     }
+    amax
+}
+
+/// Requires AVX2 and `dst.len() == src.len()`. Bit-exact with [`generic::quantize_row_i8`]:
+/// `max` is order-independent (and `vmaxps(|v|, acc)` skips NaNs like `f32::max`), the multiply is the
+/// same IEEE operation, and rounding is done as `t = trunc(v); t + sign(v) if |v - t| >= 0.5` (exact
+/// round-half-away-from-zero; `vroundps` alone would round half to even).
+#[target_feature(enable = "avx2,fma")]
+unsafe fn quantize_row_i8_avx2(dst: &mut [i8], src: &[f32]) -> f32 {
+    let len = src.len();
+    let body = len / 8 * 8;
+    let sp = src.as_ptr();
+    let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+    let amax = amax_avx2(src);
     if !(amax > 0.0 && amax.is_finite()) {
         dst.fill(0);
         return 0.0;
@@ -1057,24 +1068,7 @@ unsafe fn quantize_row_i16_avx2(dst: &mut [i16], src: &[f32], qmax: i32) -> f32 
     let len = src.len();
     let body = len / 8 * 8;
     let sp = src.as_ptr();
-    let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
-    // SAFETY: loads read elements p..p+8 with p + 8 <= body <= len.
-    let mut amax = unsafe {
-        let mut acc = _mm256_setzero_ps();
-        let mut p = 0;
-        while p < body {
-            let a = _mm256_and_ps(_mm256_loadu_ps(sp.add(p)), abs_mask);
-            acc = _mm256_max_ps(a, acc); // NaN in `a` -> keeps `acc` (second operand)
-            p += 8;
-        }
-        let h = _mm_max_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-        let h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-        let h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 0b01));
-        _mm_cvtss_f32(h)
-    };
-    for &v in &src[body..] {
-        amax = amax.max(libm::fabsf(v));
-    }
+    let amax = amax_avx2(src);
     if !(amax > 0.0 && amax.is_finite()) {
         dst.fill(0);
         return 0.0;

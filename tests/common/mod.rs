@@ -55,8 +55,9 @@ pub fn vocab(t: &Tiny) -> Vec<String> {
     VOCAB.iter().map(|w| w.to_string()).chain((0..extra).map(|i| format!("w{i}"))).collect()
 }
 
-/// Group-wise int4 of `w` (groups of `group` along the rows), the tool's quantizer written out
-/// again: `min = f16(min)`, `scale = f16((max - min) / 15)`, `u = clamp(round((x - min) / scale), 0, 15)`.
+/// Group-wise int4 of `w` (groups of `group` along the rows), the starting point of the tool's
+/// quantizer (without its least-squares refits): `min = f16(min)`, `scale = f16((max - min) / 15)`,
+/// `u = clamp(round((x - min) / scale), 0, 15)`.
 pub fn int4_bytes(w: &[f32], group: usize) -> Vec<u8> {
     let (mut u, mut scales) = (vec![], vec![]);
     for g in w.chunks(group) {

@@ -38,11 +38,8 @@ pub(crate) fn linear(out: &mut [f32], x: &[f32], lin: &Linear<'_>, xq: &mut [i16
         }
         MatrixData::I4 { values, scales, mins, group } => {
             // Each group's dot product is exact in i32 up to i16_act_max(group) (the full 16 bits).
-            let (xq, xs) = (&mut xq[..m * k], &mut xs[..m]);
             let qmax = kernels::i16_act_max(group);
-            for ((q, s), row) in xq.chunks_exact_mut(k).zip(xs.iter_mut()).zip(x.chunks_exact(k)) {
-                *s = kernels::quantize_row_i16(q, row, qmax);
-            }
+            let (xq, xs) = kernels::quantize_rows_i16_within(xq, xs, x, m, k, qmax);
             kernels::matmul_i4_i16(out, xq, xs, values, scales, mins, group, m, k, n);
         }
     }
