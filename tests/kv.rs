@@ -176,3 +176,29 @@ fn student_runs_64_tokens_in_64_kib() {
     println!("student, 64 tokens: worst token cosine int8 vs f32 KV {worst:.6}");
     assert!(worst >= 0.999, "cosine {worst}");
 }
+
+/// A chunk longer than the attention's query tile (64 rows): the tiles give the hidden states of
+/// one row at a time, for every key/value precision.
+#[test]
+fn chunk_past_the_query_tile_matches_row_by_row() {
+    let t = Tiny { max_pos: 150, ..Tiny::default() };
+    let buf = blob(&t);
+    let m = Bert::from_bytes(buf.as_bytes()).unwrap();
+    let (h, max_seq) = (t.hidden as usize, t.max_pos as usize);
+    let long = "the movie was great ! i loved it . ".repeat(20);
+    for kv in [KvPrecision::F32, KvPrecision::F16, KvPrecision::I8] {
+        let run = |chunk: usize| {
+            with_arena(&m, &SessionOptions::new(max_seq).with_chunk(chunk).with_kv(kv), |s| {
+                s.run(&long).unwrap();
+                s.hidden().to_vec()
+            })
+        };
+        let (one, tiled) = (run(1), run(max_seq));
+        assert_eq!(one.len(), max_seq * h, "{kv:?}: the text fills all {max_seq} positions (3 tiles)");
+        let diff = one.iter().zip(&tiled).fold(0f32, |d, (a, b)| d.max((a - b).abs()));
+        println!(
+            "{kv:?} KV: {max_seq} tokens in one chunk vs one row at a time: max |hidden diff| {diff:.2e}"
+        );
+        assert!(diff <= 1e-5, "{kv:?}: {diff}");
+    }
+}

@@ -223,3 +223,36 @@ fn full_context_stops_explicitly() {
     g.reset();
     assert_eq!(g.feed(&[400]), Err(picoformer::Error::BadVocab));
 }
+
+/// A prompt longer than the attention's query tile (64 rows) in one chunk: the causal tiles (the
+/// second one reads only the positions its rows can see) give the logits of one token at a time,
+/// for every key/value precision, at every position.
+#[test]
+fn prompt_past_the_query_tile_matches_token_by_token() {
+    for name in ["tiny-llama", "tiny-gpt2"] {
+        let blob = convert(&data(name), WeightDtype::F32);
+        let model = Decoder::from_bytes(blob.as_bytes()).unwrap();
+        let context = model.config().max_position;
+        assert!(context > 64, "{name}: the fixture needs more than one query tile");
+        let prompt: Vec<u32> = (0..context as u32).map(|i| (i * 7 + 3) % 50).collect();
+        for kv in [KvPrecision::F32, KvPrecision::F16, KvPrecision::I8] {
+            let logits = |chunk: usize| {
+                let opts = GeneratorOptions::new(context).with_chunk(chunk).with_kv(kv);
+                let mut arena = AlignedBuf::zeroed(model.arena_len(&opts).unwrap());
+                let mut g = Generator::new(&model, arena.as_mut_bytes(), &opts).unwrap();
+                let mut all = vec![vec![]; context];
+                g.feed_with(&prompt, |pos, l| all[pos] = l.to_vec()).unwrap();
+                all
+            };
+            let (one, tiled) = (logits(1), logits(context));
+            let mut diff = 0f32;
+            for (pos, (a, b)) in one.iter().zip(&tiled).enumerate() {
+                assert_eq!(a.len(), b.len(), "{name} {kv:?}: logits at position {pos}");
+                assert!(!a.is_empty(), "{name} {kv:?}: no logits at position {pos}");
+                diff = a.iter().zip(b).fold(diff, |d, (x, y)| d.max((x - y).abs()));
+            }
+            println!("{name} {kv:?} KV: {context}-token prompt in one chunk vs one token at a time: max |logit diff| {diff:.2e}");
+            assert!(diff <= 1e-4, "{name} {kv:?}: {diff}");
+        }
+    }
+}

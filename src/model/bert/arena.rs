@@ -12,7 +12,7 @@
 //! q      f32 [C, H]           queries, attention scratch, then the attention output projection
 //! ctx    f32 [C, H]           attention context, then the feed-forward output
 //! ffn    f32 [C, I]           feed-forward inner activations
-//! scores f32 [C, S]           attention weights of one head
+//! scores f32 [min(C, 64), S]  attention weights of one head, 64 query rows at a time
 //! xq     i16 [C, max(H, I)]   16-bit activations for int8 weights
 //! xs     f32 [C]              their per-row scales
 //! pooled f32 [H], head f32 [H], out f32 [O]
@@ -38,6 +38,7 @@
 
 use super::model::Bert;
 use crate::model::arena::Carver;
+use crate::model::ops::attention::scores_len;
 use crate::model::ops::kv::KvCache;
 use crate::model::ops::Heads;
 use crate::model::{KvPrecision, SessionOptions};
@@ -75,7 +76,7 @@ impl<'a> State<'a> {
             q: c.f32s(ch * h)?,
             ctx: c.f32s(ch * h)?,
             ffn: c.f32s(ch * i)?,
-            scores: c.f32s(ch * s)?,
+            scores: c.f32s(scores_len(ch, s))?,
             xq: c.i16s(ch * xq_cols)?,
             xs: c.f32s(ch)?,
             pooled: c.f32s(h)?,

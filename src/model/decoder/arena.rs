@@ -11,7 +11,7 @@
 //! ctx     f32 [C, Q]              attention output
 //! ffn     f32 [C, I]              MLP inner activations (Llama: the gate)
 //! up      f32 [C, I]              Llama's up projection (0 for GPT-2)
-//! scores  f32 [C, S]              attention weights of one head
+//! scores  f32 [min(C, 64), S]     attention weights of one head, 64 query rows at a time
 //! xq      i16 [C, max(H, Q, I, S)] 16-bit activations for int8 weights and int8 keys/values
 //! xs      f32 [C]                 their per-row scales
 //! rope    f32 [3, d/2]            inverse frequencies, cosines, sines of one position (Llama)
@@ -28,6 +28,7 @@
 use super::model::Decoder;
 use crate::format::Arch;
 use crate::model::arena::Carver;
+use crate::model::ops::attention::scores_len;
 use crate::model::ops::kv::KvCache;
 use crate::model::GeneratorOptions;
 use crate::Result;
@@ -80,7 +81,7 @@ impl<'a> State<'a> {
             ctx: c.f32s(ch * q)?,
             ffn: c.f32s(ch * i)?,
             up: c.f32s(if gpt2 { 0 } else { ch * i })?,
-            scores: c.f32s(ch * s)?,
+            scores: c.f32s(scores_len(ch, s))?,
             xq: c.i16s(ch * h.max(q).max(i).max(s))?,
             xs: c.f32s(ch)?,
             inv_freq: c.f32s(half)?,

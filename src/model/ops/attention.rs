@@ -1,6 +1,11 @@
 //! Multi-head scaled dot-product attention over the key/value cache, bidirectional (encoders:
 //! every position sees every real token) or causal (decoders: position `t` sees `0..=t`), with
 //! grouped-query heads.
+//!
+//! Query rows are taken [`QUERY_TILE`] at a time, so the attention weights of one head never need
+//! more than `[QUERY_TILE, len]` floats, however long the chunk (`[C, S]` would be the whole
+//! seq x seq matrix when a host runs a long input in one chunk). Under the causal mask a tile reads
+//! only the positions its last row can see, which skips the hidden upper triangle of long prompts.
 
 use super::kv::KvCache;
 use super::Heads;
@@ -15,7 +20,16 @@ pub(crate) enum Mask {
     Causal { first: usize },
 }
 
-/// Scratch of [`attention`]: `scores[m, len]`, 16-bit activations `xq[m, max(d, len)]`, their
+/// Query rows per attention tile (the host's usual chunk of 64 tokens is one tile).
+pub(crate) const QUERY_TILE: usize = 64;
+
+/// Floats of the `scores` scratch for chunks of up to `chunk` rows over up to `context` positions:
+/// `[min(chunk, QUERY_TILE), context]`. The arena plans of every architecture size it with this.
+pub(crate) fn scores_len(chunk: usize, context: usize) -> usize {
+    chunk.min(QUERY_TILE).saturating_mul(context)
+}
+
+/// Scratch of [`attention`]: `scores[min(m, QUERY_TILE), len]`, 16-bit activations `xq[m, max(d, len)]`, their
 /// scales `xs[m]`.
 pub(crate) struct Scratch<'s> {
     pub scores: &'s mut [f32],
@@ -40,28 +54,36 @@ pub(crate) fn attention(
 ) {
     let (d, h) = (hs.head_dim, hs.q_dim());
     let scale = 1.0 / libm::sqrtf(d as f32);
-    let scores = &mut s.scores[..m * len];
     // q [m, H] -> ctx as [heads, m, d]
     to_heads(&mut ctx[..m * h], &q[..m * h], m, hs);
     for head in 0..hs.n_heads {
         let kv_head = hs.kv_head(head);
-        let qh = head * m * d..(head + 1) * m * d;
-        // scores [m, len] = q_h · k_hᵀ / sqrt(d), masked, softmax per row
-        kv.scores(scores, &ctx[qh.clone()], layer, kv_head, m, len, s.xq, s.xs);
-        for (i, row) in scores.chunks_exact_mut(len).enumerate() {
+        for r0 in (0..m).step_by(QUERY_TILE) {
+            // query rows r0..r0 + t of this head, which see at most the first `seen` positions
+            let t = QUERY_TILE.min(m - r0);
+            let rows = (head * m + r0) * d..(head * m + r0 + t) * d;
             let seen = match mask {
                 Mask::Bidirectional => len,
-                Mask::Causal { first } => (first + i + 1).min(len),
+                Mask::Causal { first } => (first + r0 + t).min(len),
             };
-            let (visible, hidden) = row.split_at_mut(seen);
-            kernels::scale_inplace(visible, scale);
-            kernels::softmax(visible);
-            hidden.fill(0.0);
+            // scores [t, seen] = q_rows · k_hᵀ / sqrt(d), masked, softmax per row
+            let scores = &mut s.scores[..t * seen];
+            kv.scores(scores, &ctx[rows.clone()], layer, kv_head, t, seen, s.xq, s.xs);
+            for (i, row) in scores.chunks_exact_mut(seen).enumerate() {
+                let sees = match mask {
+                    Mask::Bidirectional => seen,
+                    Mask::Causal { first } => (first + r0 + i + 1).min(seen),
+                };
+                let (visible, hidden) = row.split_at_mut(sees);
+                kernels::scale_inplace(visible, scale);
+                kernels::softmax(visible);
+                hidden.fill(0.0);
+            }
+            // out [d, t] = (scores · v_h)ᵀ, into q as tile-major [heads, tiles, d, t]
+            kv.context_t(&mut q[rows], scores, layer, kv_head, t, seen, s.xq, s.xs);
         }
-        // out_h [d, m] = (scores · v_h)ᵀ, into q as [heads, d, m]
-        kv.context_t(&mut q[qh], scores, layer, kv_head, m, len, s.xq, s.xs);
     }
-    // q [heads, d, m] -> ctx [m, H]
+    // q [heads, tiles, d, t] -> ctx [m, H]
     from_heads_t(&mut ctx[..m * h], &q[..m * h], m, hs);
 }
 
@@ -76,12 +98,20 @@ fn to_heads(dst: &mut [f32], src: &[f32], m: usize, hs: &Heads) {
     }
 }
 
-/// `dst[m, H]` from the channel-major head outputs `src[heads, d, m]`.
+/// `dst[m, H]` from the head outputs `src[heads, tiles, d, t]`: per head, the query tiles of
+/// [`attention`] one after the other, each channel-major (`t` rows, the last tile's possibly fewer).
 fn from_heads_t(dst: &mut [f32], src: &[f32], m: usize, hs: &Heads) {
-    for (t, row) in dst.chunks_exact_mut(hs.q_dim()).enumerate() {
-        for (c, v) in row.iter_mut().enumerate() {
-            // channel c = head * d + e
-            *v = src[c * m + t];
+    let d = hs.head_dim;
+    for r0 in (0..m).step_by(QUERY_TILE) {
+        let t = QUERY_TILE.min(m - r0);
+        for (i, row) in dst[r0 * hs.q_dim()..(r0 + t) * hs.q_dim()].chunks_exact_mut(hs.q_dim()).enumerate() {
+            for (head, part) in row.chunks_exact_mut(d).enumerate() {
+                // the tile of this head starts at (head * m + r0) * d; channel e of row i at e * t + i
+                let tile = &src[(head * m + r0) * d..(head * m + r0 + t) * d];
+                for (e, v) in part.iter_mut().enumerate() {
+                    *v = tile[e * t + i];
+                }
+            }
         }
     }
 }
