@@ -3,6 +3,7 @@
 # int8, PyTorch fp32), single thread, batch 1, measured in the same run. Prints a Markdown table.
 #   bash scripts/bench/minilm.sh [--seconds S]        (default 3 s per configuration)
 # Needs the peer venv of scripts/bench/README.md; picoformer's own part needs nothing else.
+# With BENCH_ROWS=FILE (scripts/bench/all.sh) the JSON rows of both sides are appended to FILE.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=3
@@ -20,6 +21,7 @@ peers=$(mktemp)
 trap 'rm -f "$ours" "$peers"' EXIT
 "$bin" bench --json --seconds "$seconds" -m .cache/bench/minilm-f32.pfm -m .cache/bench/minilm-f16.pfm -m .cache/bench/minilm-int8.pfm >"$ours"
 bash scripts/bench/peers.sh --seconds "$seconds" --engines ort,torch >"$peers"
+[[ -z ${BENCH_ROWS:-} ]] || cat "$ours" "$peers" >>"$BENCH_ROWS"
 python3 - "$ours" "$peers" <<'PY'
 import json, sys
 rows = {}

@@ -12,7 +12,8 @@
 # 3. converts the GGUF to .cache/bench/smol-{int8,int4,f16,f32}.pfm if missing and runs
 #    `picoformer bench` on each blob (one process per blob, so peak RSS is per model),
 # 4. runs peer_llamacpp.py (which makes the Q8_0 and F16 GGUFs on first use),
-# 5. prints the combined table. If picoformer's part fails, the llama.cpp rows are still printed
+# 5. prints the combined table (and with BENCH_ROWS=FILE, as scripts/bench/all.sh sets, appends the
+#    JSON rows of both sides to FILE). If picoformer's part fails, the llama.cpp rows are still printed
 #    and the script exits 1, naming the step that failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -88,6 +89,7 @@ if [[ $peer_only -eq 0 ]]; then
 fi
 
 "$PY" scripts/bench/peer_llamacpp.py --json --runs "$runs" --gguf "$gguf" >"$peer"
+[[ -z ${BENCH_ROWS:-} ]] || cat "$ours" "$peer" >>"$BENCH_ROWS"
 
 python3 - "$ours" "$peer" <<'PY'
 import json, os, sys
