@@ -6,6 +6,11 @@
  * Output (through qemu_plugin_outs, i.e. QEMU's log with `-d plugin`):
  *   "mark K: N insns since previous mark"  for every call K >= 1 of the function at ADDR
  *   "insns: TOTAL"                         at exit
+ * With `profile=on` (and a mark) it also prints, at exit, one line per translated block that ran
+ * between a mark and the next one (odd-numbered stretches: inside the measured calls, when the
+ * firmware marks right before and right after each call):
+ *   "block 0xVADDR: N insns"                the block's instructions times its executions there
+ * (a block translated twice gets two lines; firmware/profile.sh adds them up per function).
  * With `probe=on` it prints "icount: plugin API min M cur C" when QEMU loads it and exits QEMU at
  * once: firmware/tools/build-icount.sh uses that to find the API version the installed QEMU takes.
  *
@@ -64,12 +69,32 @@ static uint64_t at_last_mark;    /* `executed` at the previous mark */
 static unsigned marks;           /* marker calls seen */
 static uint64_t mark_addr;
 static bool have_mark;
+static bool profile;
+
+/* profile=on: one record per translated block, kept in a singly linked list */
+struct block {
+    uint64_t vaddr;
+    uint64_t n_insns;
+    uint64_t counted; /* instructions executed inside measured stretches */
+    struct block *next;
+};
+static struct block *blocks;
 
 
 static void on_block(unsigned int vcpu, void *n_insns)
 {
     (void)vcpu;
     executed += (uint64_t)(uintptr_t)n_insns;
+}
+
+static void on_profiled_block(unsigned int vcpu, void *udata)
+{
+    struct block *b = udata;
+    (void)vcpu;
+    executed += b->n_insns;
+    if (marks % 2 == 1) {
+        b->counted += b->n_insns;
+    }
 }
 
 static void on_mark(unsigned int vcpu, void *unused)
@@ -90,7 +115,20 @@ static void on_translate(plugin_id id, struct qemu_plugin_tb *tb)
 {
     size_t n = qemu_plugin_tb_n_insns(tb);
     (void)id;
-    qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block, CB_NO_REGS, (void *)(uintptr_t)n);
+    if (profile && n > 0) {
+        struct block *b = calloc(1, sizeof *b);
+        if (b == NULL) {
+            fprintf(stderr, "icount: out of memory for the profile\n");
+            exit(1);
+        }
+        b->vaddr = qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, 0));
+        b->n_insns = n;
+        b->next = blocks;
+        blocks = b;
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_profiled_block, CB_NO_REGS, b);
+    } else {
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block, CB_NO_REGS, (void *)(uintptr_t)n);
+    }
     if (!have_mark) {
         return;
     }
@@ -107,7 +145,13 @@ static void at_exit(plugin_id id, void *unused)
 {
     (void)id;
     (void)unused;
-    char line[64];
+    char line[96];
+    for (struct block *b = blocks; b != NULL; b = b->next) {
+        if (b->counted > 0) {
+            snprintf(line, sizeof line, "block 0x%" PRIx64 ": %" PRIu64 " insns\n", b->vaddr, b->counted);
+            qemu_plugin_outs(line);
+        }
+    }
     snprintf(line, sizeof line, "insns: %" PRIu64 "\n", executed);
     qemu_plugin_outs(line);
 }
@@ -126,12 +170,18 @@ __attribute__((visibility("default"))) int qemu_plugin_install(plugin_id id, con
                 return -1;
             }
             have_mark = true;
+        } else if (strcmp(arg, "profile=on") == 0) {
+            profile = true;
         } else if (strcmp(arg, "probe=on") == 0) {
             probe = true;
         } else {
-            fprintf(stderr, "icount: unknown argument %s (takes mark=ADDR, probe=on)\n", arg);
+            fprintf(stderr, "icount: unknown argument %s (takes mark=ADDR, profile=on, probe=on)\n", arg);
             return -1;
         }
+    }
+    if (profile && !have_mark) {
+        fprintf(stderr, "icount: profile=on needs mark=ADDR (it profiles between marks)\n");
+        return -1;
     }
     if (probe) {
         printf("icount: plugin API min %d cur %d\n", info->version.min, info->version.cur);
