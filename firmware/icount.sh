@@ -23,6 +23,10 @@
 #   per layer 2*128^2 (q, o) + 2*128*32 (k, v) + 3*128*384 (gate, up, down) + 2*4*32*(p+1)
 #   (scores, attention x V); plus 1024*128 (LM head).
 #
+# Then the `matmul_bench` bin: one dispatched kernels::matmul_i8_i16 call per shape (the models' m, k,
+# n and larger GEMMs; checked against the generic kernel bit for bit outside the marks), between
+# icount_mark calls: guest instructions of the call and instructions per MAC (m*k*n).
+#
 # ci.sh sources this file for its helpers (icount_plugin, icount_mark_addr, qemu_icount) and runs nothing
 # else from it; executed, it runs the benchmark below.
 
@@ -83,7 +87,7 @@ icount_plugin "$WORK"
 
 run() { # $1 = label, $2 = cargo target dir, rest: env
     local label=$1 tdir=$2; shift 2
-    (cd "$HERE/boards/qemu-mps2" && env "$@" CARGO_TARGET_DIR="$tdir" cargo build -q --release --bin bench --bin gen_bench)
+    (cd "$HERE/boards/qemu-mps2" && env "$@" CARGO_TARGET_DIR="$tdir" cargo build -q --release --bin bench --bin gen_bench --bin matmul_bench)
     qemu_icount "$tdir/$T/release/bench" "$WORK/$label.log" "$WORK/$label.device.log"
     grep -q "BENCH DONE" "$WORK/$label.device.log" || { cat "$WORK/$label.device.log"; echo "bench failed ($label)" >&2; exit 1; }
     # marks 1, 3, 5 = the three inferences (mark 2k -> 2k+1)
@@ -93,6 +97,21 @@ run() { # $1 = label, $2 = cargo target dir, rest: env
     grep -q "BENCH DONE" "$WORK/gen-$label.device.log" || { tail -20 "$WORK/gen-$label.device.log"; echo "gen_bench failed ($label)" >&2; exit 1; }
     # "pos<TAB>insns" per generated token
     gen_bench_counts "$WORK/gen-$label.device.log" "$WORK/gen-$label.log" > "$WORK/gen-$label.tsv"
+
+    qemu_icount "$tdir/$T/release/matmul_bench" "$WORK/mm-$label.log" "$WORK/mm-$label.device.log"
+    grep -q "BENCH DONE" "$WORK/mm-$label.device.log" || { tail -20 "$WORK/mm-$label.device.log"; echo "matmul_bench failed ($label)" >&2; exit 1; }
+    # "m k n macs insns" per shape: its `MATMUL i=I ...` line paired with the plugin's `mark 2I+1`
+    awk 'FNR == NR {
+             if (match($0, /MATMUL i=[0-9]+ m=[0-9]+ k=[0-9]+ n=[0-9]+ macs=[0-9]+/)) {
+                 split(substr($0, RSTART, RLENGTH), a, /[= ]/); shape[a[3]] = a[5] " " a[7] " " a[9] " " a[11]
+             }
+             next
+         }
+         /^mark [0-9]+:/ { k = $2 + 0; if (k % 2 == 1) { i = (k - 1) / 2; if (i in shape) print shape[i], $3; else bad = 1 } }
+         END { exit bad }' "$WORK/mm-$label.device.log" "$WORK/mm-$label.log" > "$WORK/mm-$label.tsv"
+    local shapes
+    shapes=$(sed -n 's/.*BENCH DONE shapes=\([0-9]*\).*/\1/p' "$WORK/mm-$label.device.log")
+    [ "$(wc -l < "$WORK/mm-$label.tsv")" = "$shapes" ] || { echo "matmul_bench: $(wc -l < "$WORK/mm-$label.tsv") counts for $shapes shapes ($label)" >&2; exit 1; }
 }
 
 run dsp "$HERE/target"
@@ -128,3 +147,11 @@ awk -F'\t' 'FNR == NR { g[$1] = $2; next } { d[$1] = $2 }
                 d[p] / macs, 168e6 / d[p], 150e6 / d[p]
         }
     }' "$WORK/gen-nodsp.tsv" "$WORK/gen-dsp.tsv"
+
+echo
+echo "kernels::matmul_i8_i16, one call per shape (matmul_bench; outputs checked bit for bit against generic)"
+printf '| m | k | n | MACs | insns, generic | insn/MAC generic | insns, DSP (SMLAD) | insn/MAC DSP |\n'
+printf '|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+paste -d' ' "$WORK/mm-nodsp.tsv" "$WORK/mm-dsp.tsv" | awk '{
+    if ($1 != $6 || $2 != $7 || $3 != $8) { print "shape mismatch between the two runs" > "/dev/stderr"; exit 1 }
+    printf "| %d | %d | %d | %d | %d | %.3f | %d | %.3f |\n", $1, $2, $3, $4, $5, $5 / $4, $10, $10 / $4 }'

@@ -1,0 +1,129 @@
+//! Instruction-count benchmark of the dispatched `kernels::matmul_i8_i16` (the SXTB16/SMLAD kernel
+//! on Armv7E-M, unless built with `PICOFORMER_NO_DSP=1`) at the shapes the bundled models use, and
+//! at larger GEMM shapes. For shape `i` it calls [`app::icount_mark`] right before (`2 * i`) and
+//! right after (`2 * i + 1`) one call and logs `MATMUL i=.. m=.. k=.. n=.. macs=..`;
+//! `firmware/icount.sh` pairs those lines with the plugin's counts. After each measured call (and
+//! outside the marks) it checks the output against `kernels::generic::matmul_i8_i16`, bit for bit,
+//! and exits 1 on any difference.
+#![no_std]
+#![no_main]
+
+use cortex_m as _; // critical-section implementation (single core)
+use cortex_m_rt::entry;
+use picoformer::kernels::{self, generic, i16_act_max};
+use picoformer_app as app;
+use picoformer_qemu_mps2 as fw;
+
+/// `(m, k, n)`: activation rows, inner dimension, weight rows (output columns).
+const SHAPES: [(usize, usize, usize); 24] = [
+    // BERT student (hidden 128, FFN 512), classify with chunk 2: every projection has m = 2.
+    (2, 128, 128), // query, key, value, attention output
+    (2, 128, 512), // FFN intermediate
+    (2, 512, 128), // FFN output
+    (2, 32, 64),   // attention scores of one head at 64 tokens (head dim 32)
+    (2, 64, 1),    // attention x V, one value channel at 64 tokens
+    (1, 128, 128), // pooler
+    (1, 128, 2),   // classifier
+    // Tiny GPT decode (hidden 128, key/value dim 32, FFN 384, vocab 1024): m = 1.
+    (1, 128, 128),  // q, o
+    (1, 128, 32),   // k, v
+    (1, 128, 384),  // gate, up
+    (1, 384, 128),  // down
+    (1, 128, 1024), // tied LM head
+    (1, 32, 256),   // attention scores of one head at position 255
+    (1, 256, 1),    // attention x V, one value channel at position 255
+    // Tiny GPT prompt, chunk 4.
+    (4, 128, 384),
+    // Row tails of the tiles.
+    (3, 128, 128),
+    (5, 128, 128),
+    // GEMM.
+    (16, 128, 128),
+    (16, 128, 512),
+    (16, 512, 128),
+    (32, 128, 384),
+    (64, 128, 128),
+    (64, 128, 512),
+    (64, 512, 128),
+];
+
+const MAX_W: usize = 1024 * 128;
+const MAX_X: usize = 64 * 512;
+const MAX_O: usize = 64 * 512;
+
+/// Inputs and outputs of the largest shape.
+struct Bufs {
+    w: [i8; MAX_W],
+    x: [i16; MAX_X],
+    got: [f32; MAX_O],
+    want: [f32; MAX_O],
+    xs: [f32; 64],
+    ws: [f32; 1024],
+}
+
+/// A 32-bit LCG (Numerical Recipes constants); the top bits are the output.
+struct Lcg(u32);
+impl Lcg {
+    fn next(&mut self) -> u32 {
+        self.0 = self.0.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        self.0
+    }
+    /// Uniform-ish in `lo..=hi`.
+    fn range(&mut self, lo: i32, hi: i32) -> i32 {
+        lo + ((self.next() >> 8) % ((hi - lo + 1) as u32)) as i32
+    }
+}
+
+#[entry]
+fn main() -> ! {
+    let b: &'static mut Bufs = cortex_m::singleton!(: Bufs = Bufs {
+        w: [0; MAX_W],
+        x: [0; MAX_X],
+        got: [0.0; MAX_O],
+        want: [0.0; MAX_O],
+        xs: [0.0; 64],
+        ws: [0.0; 1024],
+    })
+    .unwrap();
+    let mut rng = Lcg(0x0bad_cafe);
+    for (i, &(m, k, n)) in SHAPES.iter().enumerate() {
+        let amax = i16_act_max(k);
+        for v in b.x[..m * k].iter_mut() {
+            *v = rng.range(-amax, amax) as i16;
+        }
+        for v in b.w[..n * k].iter_mut() {
+            *v = rng.range(-128, 127) as i8;
+        }
+        for v in b.xs[..m].iter_mut().chain(b.ws[..n].iter_mut()) {
+            *v = (rng.range(1, 1 << 20) as f32) * 1.0e-7;
+        }
+        let (o, x, w) = (&mut b.got[..m * n], &b.x[..m * k], &b.w[..n * k]);
+        let (xs, ws) = (&b.xs[..m], &b.ws[..n]);
+        app::icount_mark(2 * i as u32);
+        kernels::matmul_i8_i16(o, x, xs, w, ws, m, k, n);
+        app::icount_mark(2 * i as u32 + 1);
+        generic::matmul_i8_i16(&mut b.want[..m * n], x, xs, w, ws, m, k, n);
+        let bad =
+            b.got[..m * n].iter().zip(&b.want[..m * n]).filter(|(g, e)| g.to_bits() != e.to_bits()).count();
+        defmt::info!(
+            "MATMUL i={=usize} m={=usize} k={=usize} n={=usize} macs={=usize}",
+            i,
+            m,
+            k,
+            n,
+            m * k * n
+        );
+        if bad != 0 {
+            defmt::error!(
+                "MATMUL m={=usize} k={=usize} n={=usize}: {=usize} outputs differ from generic",
+                m,
+                k,
+                n,
+                bad
+            );
+            fw::exit(fw::EXIT_ERROR);
+        }
+    }
+    defmt::info!("BENCH DONE shapes={=usize}", SHAPES.len());
+    fw::exit(0)
+}
