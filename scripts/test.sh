@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The test command (README "Tests", and what .ci/run calls). Three steps, each run even when an
+# The test command (README "Tests", and what .ci/run calls). Four steps, each run even when an
 # earlier one failed:
 #   models    scripts/fetch-models.sh all: installs the real models and tokenizer files the tests
 #             read (.cache/)
 #   cargo     every test of the workspace in release mode (the MiniLM golden tests run ~750 forward
 #             passes), their figures printed (--show-output)
+#   aarch64   scripts/test-aarch64.sh: the core's kernel and unit tests built for
+#             aarch64-unknown-linux-gnu and run under qemu-aarch64 (user mode), the NEON kernels
+#             against the generic ones (PICOFORMER_REQUIRE_SIMD=neon), and the no_std core built for
+#             aarch64 (installs its own cross toolchain and QEMU)
 #   firmware  firmware/ci.sh: the Cortex-M4 firmware under QEMU, checked against the host (installs
 #             its own toolchain pieces)
 # The closing line `tests: N passed, M failed` adds up the `test result:` and `parity:` lines of the
@@ -46,6 +50,7 @@ step() {
 
 step models bash scripts/fetch-models.sh all
 step cargo cargo test --workspace --release --no-fail-fast "$@" -- --show-output
+step aarch64 bash scripts/test-aarch64.sh
 step firmware bash firmware/ci.sh
 
 printf '\n==== done in %ds\n' $((SECONDS - T0))

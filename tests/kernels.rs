@@ -1,6 +1,6 @@
-//! Kernel tests: every dispatched kernel (and, on x86_64 CPUs that support them, every AVX2 variant
-//! called directly) against `kernels::generic` (the spec), and the generic kernels against naive f64
-//! references. Float SIMD paths: relative 1e-5 of `Σ|a·b|`; integer paths: bit-exact.
+//! Kernel tests: every dispatched kernel (and, on x86_64 CPUs that support them, every AVX2 and
+//! AVX-512 variant called directly; on aarch64, every NEON variant) against `kernels::generic` (the
+//! spec), and the generic kernels against naive f64 references. Float SIMD paths: relative 1e-5 of `Σ|a·b|`; integer paths: bit-exact.
 
 use half::f16;
 use picoformer::kernels::{self, generic};
@@ -121,6 +121,27 @@ fn report_cpu_features() {
     assert_eq!(kernels::has_avx512(), avx512(), "AVX-512 probe disagrees with std detection");
 }
 
+/// Whether the NEON variants run their SIMD paths (a compile-time property on aarch64), checked
+/// against the CPU's own report.
+#[cfg(target_arch = "aarch64")]
+fn neon() -> bool {
+    kernels::has_neon()
+}
+
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn report_cpu_features() {
+    // Printed so a CI log shows whether the NEON variants were really exercised.
+    if neon() {
+        println!("aarch64: NEON enabled: neon variants are tested directly");
+    } else {
+        println!("aarch64: NEON NOT enabled in this build: neon variant tests are SKIPPED");
+    }
+    if neon() {
+        assert!(std::arch::is_aarch64_feature_detected!("neon"), "built for NEON, CPU lacks it");
+    }
+}
+
 /// `PICOFORMER_REQUIRE_SIMD=avx2,avx512,neon` (any of them, comma-separated) names the SIMD variants
 /// this machine must test: a variant whose tests would be skipped because the CPU lacks it fails
 /// here instead. CI sets it from what its machine's `/proc/cpuinfo` lists (`.ci/run`).
@@ -137,7 +158,7 @@ fn required_simd_variants_are_tested() {
         };
         #[cfg(target_arch = "aarch64")]
         let have = match f {
-            "neon" => false, // no NEON kernels yet: their tests cannot run
+            "neon" => neon(),
             "avx2" | "avx512" => false,
             other => panic!("PICOFORMER_REQUIRE_SIMD: unknown variant {other:?} (avx2, avx512, neon)"),
         };
@@ -242,6 +263,25 @@ proptest! {
     }
 }
 
+#[cfg(target_arch = "aarch64")]
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn neon_matmul_f32(c in mm_case()) {
+        if neon() {
+            check_matmul_f32_vs_generic(kernels::neon::matmul_f32, &c, "neon::matmul_f32");
+        }
+    }
+
+    #[test]
+    fn neon_matmul_f16(c in mm_case()) {
+        if neon() {
+            check_matmul_f16_vs_generic(kernels::neon::matmul_f16, &c, "neon::matmul_f16");
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
@@ -289,6 +329,10 @@ fn all_matmul_f32() -> Vec<(&'static str, MatmulF32)> {
     if avx512() {
         v.push(("x86_avx512", kernels::x86_avx512::matmul_f32));
     }
+    #[cfg(target_arch = "aarch64")]
+    if neon() {
+        v.push(("neon", kernels::neon::matmul_f32));
+    }
     v
 }
 
@@ -302,6 +346,10 @@ fn all_matmul_f16() -> Vec<(&'static str, MatmulF16)> {
     #[cfg(target_arch = "x86_64")]
     if avx512() {
         v.push(("x86_avx512", kernels::x86_avx512::matmul_f16));
+    }
+    #[cfg(target_arch = "aarch64")]
+    if neon() {
+        v.push(("neon", kernels::neon::matmul_f16));
     }
     v
 }
@@ -361,6 +409,10 @@ fn all_quant() -> Vec<(&'static str, Quant)> {
     if avx2_fma() {
         v.push(("x86", kernels::x86::quantize_row_i8));
     }
+    #[cfg(target_arch = "aarch64")]
+    if neon() {
+        v.push(("neon", kernels::neon::quantize_row_i8));
+    }
     v
 }
 
@@ -392,6 +444,10 @@ fn all_quant16() -> Vec<(&'static str, Quant16)> {
     #[cfg(target_arch = "x86_64")]
     if avx2_fma() {
         v.push(("x86", kernels::x86::quantize_row_i16));
+    }
+    #[cfg(target_arch = "aarch64")]
+    if neon() {
+        v.push(("neon", kernels::neon::quantize_row_i16));
     }
     v
 }
@@ -559,6 +615,10 @@ fn all_dot() -> Vec<(&'static str, Dot)> {
     if avx2_fma() {
         v.push(("x86", kernels::x86::dot_f32));
     }
+    #[cfg(target_arch = "aarch64")]
+    if neon() {
+        v.push(("neon", kernels::neon::dot_f32));
+    }
     v
 }
 
@@ -567,6 +627,10 @@ fn all_axpy() -> Vec<(&'static str, Axpy)> {
     #[cfg(target_arch = "x86_64")]
     if avx2_fma() {
         v.push(("x86", kernels::x86::axpy_f32));
+    }
+    #[cfg(target_arch = "aarch64")]
+    if neon() {
+        v.push(("neon", kernels::neon::axpy_f32));
     }
     v
 }
@@ -586,6 +650,10 @@ fn all_softmax() -> Vec<(&'static str, Act)> {
     if avx512() {
         v.push(("x86_avx512::softmax", kernels::x86_avx512::softmax));
     }
+    #[cfg(target_arch = "aarch64")]
+    if neon() {
+        v.push(("neon::softmax", kernels::neon::softmax));
+    }
     v
 }
 
@@ -598,6 +666,10 @@ fn all_gelu() -> Vec<(&'static str, Act)> {
     #[cfg(target_arch = "x86_64")]
     if avx512() {
         v.push(("x86_avx512::gelu_erf", kernels::x86_avx512::gelu_erf));
+    }
+    #[cfg(target_arch = "aarch64")]
+    if neon() {
+        v.push(("neon::gelu_erf", kernels::neon::gelu_erf));
     }
     v
 }
@@ -647,6 +719,10 @@ fn all_silu_mul() -> Vec<(&'static str, SiluMul)> {
     #[cfg(target_arch = "x86_64")]
     if avx2_fma() {
         v.push(("x86::silu_mul", kernels::x86::silu_mul));
+    }
+    #[cfg(target_arch = "aarch64")]
+    if neon() {
+        v.push(("neon::silu_mul", kernels::neon::silu_mul));
     }
     v
 }

@@ -66,6 +66,12 @@ fn paths() -> Vec<(&'static str, Matmul)> {
     } else {
         println!("CPU lacks AVX-512 F/BW/VL/VNNI: x86_avx512::matmul_i8_i16 not exercised");
     }
+    #[cfg(target_arch = "aarch64")]
+    if kernels::has_neon() {
+        v.push(("neon", kernels::neon::matmul_i8_i16));
+    } else {
+        println!("build lacks NEON: neon::matmul_i8_i16 not exercised");
+    }
     v
 }
 

@@ -1,5 +1,5 @@
 //! 16-bit activations × group-wise int4 weights: `generic::matmul_i4_i16` is bit-exact with an
-//! i64 reference of the spec; every other path (dispatched, x86) is within the float tolerance of
+//! i64 reference of the spec; every other path (dispatched, x86, neon) is within the float tolerance of
 //! the module docs and, as documented, bit-exact too.
 
 use half::f16;
@@ -96,17 +96,9 @@ fn tolerance(c: &Case) -> Vec<f64> {
 
 type Matmul = fn(&mut [f32], &[i16], &[f32], &[u8], &[f16], &[f16], usize, usize, usize, usize);
 
+#[cfg(target_arch = "x86_64")]
 fn avx2_fma_f16c() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("fma")
-            && is_x86_feature_detected!("f16c")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
 }
 
 /// The non-generic paths on this CPU (printing which are SKIPPED, so a CI log shows it).
@@ -124,6 +116,12 @@ fn other_paths() -> Vec<(&'static str, Matmul)> {
         } else {
             println!("x86: AVX2+FMA+F16C NOT supported on this CPU: x86::matmul_i4_i16 tests are SKIPPED");
         }
+    }
+    #[cfg(target_arch = "aarch64")]
+    if kernels::has_neon() {
+        v.push(("neon", kernels::neon::matmul_i4_i16));
+    } else {
+        println!("aarch64: NEON NOT enabled in this build: neon::matmul_i4_i16 tests are SKIPPED");
     }
     v
 }
@@ -241,11 +239,18 @@ fn pseudo_random(m: usize, k: usize, n: usize, group: usize, seed: u64) -> Case 
 
 #[test]
 fn report_cpu_features() {
-    // Printed so a CI log shows whether the x86 variant was really exercised.
+    // Printed so a CI log shows whether the x86 or NEON variant was really exercised.
+    #[cfg(target_arch = "x86_64")]
     if avx2_fma_f16c() {
         println!("x86: AVX2+FMA+F16C supported: x86::matmul_i4_i16 is tested directly");
     } else {
         println!("x86: AVX2+FMA+F16C NOT supported on this CPU: x86::matmul_i4_i16 tests are SKIPPED");
+    }
+    #[cfg(target_arch = "aarch64")]
+    if kernels::has_neon() {
+        println!("aarch64: NEON enabled: neon::matmul_i4_i16 is tested directly");
+    } else {
+        println!("aarch64: NEON NOT enabled in this build: neon::matmul_i4_i16 tests are SKIPPED");
     }
 }
 
