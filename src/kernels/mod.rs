@@ -12,7 +12,9 @@
 //!   [`matmul_i8_i16`], bit-exact with [`generic`]. A compile-time choice only: the root `build.rs`
 //!   sets the `picoformer_dsp` cfg for `thumbv7em-*` and `thumbv8m.main-*` targets (stable Rust
 //!   exposes no Arm `target_feature` cfg); `PICOFORMER_NO_DSP=1` at build time turns it off.
-//! - `neon.rs` (aarch64) and Helium slot in the same way: add the file, a `has_*` probe below and one
+//! - `neon` (aarch64): Advanced SIMD variants. NEON is baseline on AArch64, so [`has_neon`] is a
+//!   compile-time constant (no runtime probe; a no_std build uses them too).
+//! - Helium (Armv8.1-M MVE) would slot in the same way: add the file, a `has_*` probe below and one
 //!   early `return` per kernel in the functions of this file.
 //!
 //! Dispatch ladder (as in the `half` crate), per kernel:
@@ -21,6 +23,11 @@
 //! 2. runtime, only with the `std` feature: `std::is_x86_feature_detected!`, probed once and cached in
 //!    an `AtomicU8` (one relaxed load per call afterwards);
 //! 3. otherwise the [`generic`] kernel.
+//!
+//! On aarch64 only step 1 applies: [`has_neon`] is `cfg!(target_feature = "neon")`, true on every
+//! AArch64 target that does not turn NEON off. The `-softfloat` targets do; there `neon` is not
+//! compiled at all (enabling `neon` per function is unsound with their ABI: rustc's
+//! `aarch64_softfloat_neon` lint) and every kernel is [`generic`].
 //!
 //! Numerics: float SIMD matmuls and dots differ from [`generic`] only by summation order and FMA
 //! rounding (tested to a relative 1e-5 of `Σ|a·b|`); integer paths (`matmul_i8_i16`,
@@ -35,6 +42,8 @@ use half::f16;
 #[cfg(picoformer_dsp)]
 pub mod cortex_m;
 pub mod generic;
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+pub mod neon;
 #[cfg(feature = "std")]
 pub mod threads;
 #[cfg(target_arch = "x86_64")]
@@ -133,6 +142,14 @@ pub fn has_avx2_fma_f16c() -> bool {
     }
 }
 
+/// Whether the aarch64 NEON kernels may run: NEON (Advanced SIMD) is baseline on AArch64, so this is
+/// the compile-time `target_feature` (false only where the target turns NEON off: `-softfloat`).
+#[cfg(target_arch = "aarch64")]
+#[inline(always)]
+pub fn has_neon() -> bool {
+    cfg!(target_feature = "neon")
+}
+
 /// Runtime CPU feature probe, run once and cached.
 #[cfg(all(target_arch = "x86_64", feature = "std"))]
 mod detect {
@@ -210,6 +227,10 @@ fn matmul_f32_1(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: us
     if has_avx2_fma() {
         return x86::matmul_f32(out, x, w, m, k, n);
     }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if has_neon() {
+        return neon::matmul_f32(out, x, w, m, k, n);
+    }
     generic::matmul_f32(out, x, w, m, k, n)
 }
 
@@ -237,6 +258,10 @@ fn matmul_f16_1(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: us
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma_f16c() {
         return x86::matmul_f16(out, x, w, m, k, n);
+    }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if has_neon() {
+        return neon::matmul_f16(out, x, w, m, k, n);
     }
     generic::matmul_f16(out, x, w, m, k, n)
 }
@@ -290,6 +315,10 @@ fn matmul_i8_i16_1(
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         return x86::matmul_i8_i16(out, xq, xs, w, ws, m, k, n);
+    }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if has_neon() {
+        return neon::matmul_i8_i16(out, xq, xs, w, ws, m, k, n);
     }
     #[cfg(picoformer_dsp)]
     return cortex_m::matmul_i8_i16(out, xq, xs, w, ws, m, k, n);
@@ -350,6 +379,10 @@ fn matmul_i4_i16_1(
     if has_avx2_fma_f16c() {
         return x86::matmul_i4_i16(out, xq, xs, w, ws, wm, group, m, k, n);
     }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if has_neon() {
+        return neon::matmul_i4_i16(out, xq, xs, w, ws, wm, group, m, k, n);
+    }
     generic::matmul_i4_i16(out, xq, xs, w, ws, wm, group, m, k, n)
 }
 
@@ -389,6 +422,10 @@ pub fn quantize_row_i16(dst: &mut [i16], src: &[f32], qmax: i32) -> f32 {
     if has_avx2_fma() {
         return x86::quantize_row_i16(dst, src, qmax);
     }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if has_neon() {
+        return neon::quantize_row_i16(dst, src, qmax);
+    }
     generic::quantize_row_i16(dst, src, qmax)
 }
 
@@ -403,6 +440,10 @@ pub fn quantize_row_i8(dst: &mut [i8], src: &[f32]) -> f32 {
     if has_avx2_fma() {
         return x86::quantize_row_i8(dst, src);
     }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if has_neon() {
+        return neon::quantize_row_i8(dst, src);
+    }
     generic::quantize_row_i8(dst, src)
 }
 
@@ -413,6 +454,10 @@ pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     if has_avx2_fma() {
         return x86::dot_f32(a, b);
     }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if has_neon() {
+        return neon::dot_f32(a, b);
+    }
     generic::dot_f32(a, b)
 }
 
@@ -422,6 +467,10 @@ pub fn axpy_f32(y: &mut [f32], a: f32, x: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         return x86::axpy_f32(y, a, x);
+    }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if has_neon() {
+        return neon::axpy_f32(y, a, x);
     }
     generic::axpy_f32(y, a, x)
 }
@@ -444,6 +493,10 @@ pub fn softmax(x: &mut [f32]) {
     if has_avx2_fma() {
         return x86::softmax(x);
     }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if has_neon() {
+        return neon::softmax(x);
+    }
     generic::softmax(x)
 }
 
@@ -457,6 +510,10 @@ pub fn gelu_erf(x: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         return x86::gelu_erf(x);
+    }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if has_neon() {
+        return neon::gelu_erf(x);
     }
     generic::gelu_erf(x)
 }
@@ -473,6 +530,10 @@ pub fn silu_mul(gate: &mut [f32], up: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         return x86::silu_mul(gate, up);
+    }
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    if has_neon() {
+        return neon::silu_mul(gate, up);
     }
     generic::silu_mul(gate, up)
 }
