@@ -150,6 +150,15 @@ pub fn has_neon() -> bool {
     cfg!(target_feature = "neon")
 }
 
+/// `true` when `x[m, k]`, `w[n, k]`, `out[m, n]` have exactly the implied lengths (overflow-checked):
+/// the arch variants run their SIMD paths only when it holds, and otherwise call the generic kernel,
+/// whose `debug_assert!`s report the violation.
+#[cfg(any(target_arch = "x86_64", all(target_arch = "aarch64", target_feature = "neon")))]
+#[inline(always)]
+pub(crate) fn mm_lens_ok(out: usize, x: usize, w: usize, m: usize, k: usize, n: usize) -> bool {
+    m.checked_mul(k) == Some(x) && n.checked_mul(k) == Some(w) && m.checked_mul(n) == Some(out)
+}
+
 /// Runtime CPU feature probe, run once and cached.
 #[cfg(all(target_arch = "x86_64", feature = "std"))]
 mod detect {

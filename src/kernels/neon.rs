@@ -41,18 +41,12 @@ use core::arch::asm;
 
 use half::f16;
 
-use super::generic;
+use super::{generic, mm_lens_ok};
 
 /// Rows of `x` per micro-tile.
 pub const MR: usize = 2;
 /// Rows of `w` per micro-tile.
 pub const NR: usize = 4;
-
-/// `true` when `x[m, k]`, `w[n, k]`, `out[m, n]` have exactly the implied lengths (overflow-checked).
-#[inline(always)]
-fn mm_lens_ok(out: usize, x: usize, w: usize, m: usize, k: usize, n: usize) -> bool {
-    m.checked_mul(k) == Some(x) && n.checked_mul(k) == Some(w) && m.checked_mul(n) == Some(out)
-}
 
 /// NEON variant of [`generic::matmul_f32`] (same contract; float tolerance vs generic).
 pub fn matmul_f32(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {

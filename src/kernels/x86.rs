@@ -34,7 +34,7 @@ use core::arch::x86_64::*;
 
 use half::f16;
 
-use super::generic;
+use super::{generic, mm_lens_ok};
 
 /// Rows of `x` per micro-tile.
 pub const MR: usize = 2;
@@ -44,15 +44,6 @@ pub const PREFETCH_AHEAD: usize = 8192;
 /// Rows of `w` per micro-tile (`MR * NR` = 8 accumulators + `NR` weight vectors + 1 `x` vector: 13 of 16
 /// ymm registers, no spills; 2×4 measured ahead of 4×3 and 3×4 at MiniLM shapes).
 pub const NR: usize = 4;
-
-// Length checks of the matmul contracts, shared with `x86_avx512`: the SIMD paths run only when they
-// hold; otherwise the wrappers call the generic kernel, whose `debug_assert!`s report the violation.
-
-/// `true` when `x[m, k]`, `w[n, k]`, `out[m, n]` have exactly the implied lengths (overflow-checked).
-#[inline(always)]
-pub(super) fn mm_lens_ok(out: usize, x: usize, w: usize, m: usize, k: usize, n: usize) -> bool {
-    m.checked_mul(k) == Some(x) && n.checked_mul(k) == Some(w) && m.checked_mul(n) == Some(out)
-}
 
 /// AVX2 + FMA variant of [`generic::matmul_f32`] (same contract; float tolerance vs generic).
 pub fn matmul_f32(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {

@@ -24,7 +24,7 @@ use core::arch::x86_64::*;
 use half::f16;
 
 use super::generic;
-use super::x86::mm_lens_ok;
+use super::mm_lens_ok;
 
 /// Rows of `x` per micro-tile.
 pub const MR: usize = 4;
