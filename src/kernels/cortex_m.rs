@@ -32,7 +32,7 @@
 //! multiple of 8 or above 512, weights not word-aligned, or a soft-float target).
 //!
 //! Measured under QEMU (Cortex-M4, `firmware/icount.sh`): 1.31-1.38 instructions per MAC for one
-//! row (k = 128 or 384), 1.08-1.16 for two or three rows, 1.03-1.09 for 4 to 64 rows.
+//! row (k = 128 or 384), 1.08-1.17 for two or three rows, 1.03-1.09 for 4 to 64 rows.
 //!
 //! Single weight words are loaded with `LDR`, which Armv7-M allows at any alignment (rows of odd
 //! `k`) unless the firmware sets `CCR.UNALIGN_TRP`; the compiled scalar code relies on the same.
