@@ -1,6 +1,6 @@
 //! 16-bit activations × group-wise int4 weights: `generic::matmul_i4_i16` is bit-exact with an
-//! i64 reference of the spec; every other path (dispatched, x86, neon) is within the float tolerance of
-//! the module docs and, as documented, bit-exact too.
+//! i64 reference of the spec; every other path (dispatched, x86, x86_avx512, neon) is within the float
+//! tolerance of the module docs and, as documented, bit-exact too.
 
 use half::f16;
 use picoformer::kernels::{self, generic};
@@ -101,6 +101,15 @@ fn avx2_fma_f16c() -> bool {
     is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
 }
 
+#[cfg(target_arch = "x86_64")]
+fn avx512() -> bool {
+    avx2_fma_f16c()
+        && is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vl")
+        && is_x86_feature_detected!("avx512vnni")
+}
+
 /// The non-generic paths on this CPU (printing which are SKIPPED, so a CI log shows it).
 fn other_paths() -> Vec<(&'static str, Matmul)> {
     let mut v: Vec<(&'static str, Matmul)> = vec![("dispatched", kernels::matmul_i4_i16)];
@@ -115,6 +124,12 @@ fn other_paths() -> Vec<(&'static str, Matmul)> {
             v.push(("x86", kernels::x86::matmul_i4_i16));
         } else {
             println!("x86: AVX2+FMA+F16C NOT supported on this CPU: x86::matmul_i4_i16 tests are SKIPPED");
+        }
+        assert_eq!(kernels::has_avx512(), avx512(), "AVX-512 probe disagrees with std detection");
+        if avx512() {
+            v.push(("x86_avx512", kernels::x86_avx512::matmul_i4_i16));
+        } else {
+            println!("x86: AVX-512 F/BW/VL/VNNI NOT supported: x86_avx512::matmul_i4_i16 tests are SKIPPED");
         }
     }
     #[cfg(target_arch = "aarch64")]
@@ -246,6 +261,12 @@ fn report_cpu_features() {
     } else {
         println!("x86: AVX2+FMA+F16C NOT supported on this CPU: x86::matmul_i4_i16 tests are SKIPPED");
     }
+    #[cfg(target_arch = "x86_64")]
+    if avx512() {
+        println!("x86: AVX-512 F/BW/VL/VNNI supported: x86_avx512::matmul_i4_i16 is tested directly");
+    } else {
+        println!("x86: AVX-512 F/BW/VL/VNNI NOT supported: x86_avx512::matmul_i4_i16 tests are SKIPPED");
+    }
     #[cfg(target_arch = "aarch64")]
     if kernels::has_neon() {
         println!("aarch64: NEON enabled: neon::matmul_i4_i16 is tested directly");
@@ -320,14 +341,54 @@ fn decoder_shapes() {
     }
 }
 
+/// A deterministic case of extremes: activations `±i16_act_max(group)` and `i16::MIN`, nibbles 0 and
+/// 15, scales and offsets as in [`pseudo_random`].
+fn extreme(m: usize, k: usize, n: usize, group: usize, seed: u64) -> Case {
+    let mut c = pseudo_random(m, k, n, group, seed);
+    let a = kernels::i16_act_max(group) as i16;
+    let xv = [a, -a, i16::MIN];
+    for (p, x) in c.xq.iter_mut().enumerate() {
+        *x = xv[(*x as u16 as usize + p) % 3];
+    }
+    for u in c.u.iter_mut() {
+        *u = if *u % 2 == 0 { 0 } else { 15 };
+    }
+    c
+}
+
+#[test]
+fn every_k_and_tile_edge() {
+    // Every k that is a multiple of the group up to 416 (13 groups of 32: steps of 4 groups with every
+    // tail, 1 to 3 groups), every m and n up to 9 (the 4 × 4 tiles of the AVX-512 kernel, the 2 × 4,
+    // 1 × 8 and 1 × 4 tiles of the AVX2 one and all their edges), random data and extremes.
+    for group in [32, 64] {
+        for k in (group..=416).step_by(group) {
+            for m in 1..=9 {
+                for n in 1..=9 {
+                    let seed = (group * 100_003 + k * 1009 + m * 31 + n) as u64;
+                    check(&pseudo_random(m, k, n, group, seed));
+                    check(&extreme(m, k, n, group, seed ^ 0x5555));
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn long_rows_row_blocks_and_fallback() {
-    // The AVX2 kernel keeps Σx of up to 4096 (row, group) pairs: 1024 and 2048 groups per row give
-    // blocks of 4 and 2 rows of x (so m = 5 takes 2 and 3 blocks); 2049 groups take the generic
-    // fallback. n = 11 and 9 leave edge rows of w.
-    for (m, k, n, group) in
-        [(5, 32 * 1024, 11, 32), (5, 64 * 1024, 11, 64), (5, 32 * 2048, 9, 32), (2, 32 * 2049, 5, 32)]
-    {
+    // Both x86 kernels keep Σx of up to 4096 (row, group) pairs. AVX2: 1024 and 2048 groups per row
+    // give blocks of 4 and 2 rows of x (so m = 5 takes 2 and 3 blocks); 2049 groups take the generic
+    // fallback. AVX-512: 1024 groups give blocks of 4 rows, 2048 of 2, 2049 and 4096 of 1 row; 4097
+    // groups take the generic fallback. n = 11, 9, 5 and 3 leave edge rows of w.
+    for (m, k, n, group) in [
+        (5, 32 * 1024, 11, 32),
+        (5, 64 * 1024, 11, 64),
+        (5, 32 * 2048, 9, 32),
+        (2, 32 * 2049, 5, 32),
+        (3, 32 * 4096, 3, 32),
+        (2, 64 * 4096, 3, 64),
+        (2, 32 * 4097, 3, 32),
+    ] {
         check(&pseudo_random(m, k, n, group, (k + m + n) as u64));
     }
 }

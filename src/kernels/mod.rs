@@ -7,7 +7,8 @@
 //! Layout of this module (one file per instruction set, identical function names and signatures):
 //! - [`generic`]: scalar reference kernels — the specification, and the fallback everywhere.
 //! - [`x86`] (x86_64): AVX2 + FMA variants (+ F16C for f16 weights).
-//! - [`x86_avx512`] (x86_64): AVX-512 F/BW/VL/VNNI variants, taken before [`x86`] where present.
+//! - [`x86_avx512`] (x86_64): AVX-512 F/BW/VL/VNNI variants of `matmul_f32`, `matmul_f16`,
+//!   `matmul_i8_i16`, `matmul_i4_i16`, `softmax` and `gelu_erf`, taken before [`x86`] where present.
 //! - `cortex_m` (Armv7E-M / Armv8-M Mainline DSP: Cortex-M4, M7, M33): `SXTB16` + `SMLAD` inline-asm
 //!   [`matmul_i8_i16`], bit-exact with [`generic`]. A compile-time choice only: the root `build.rs`
 //!   sets the `picoformer_dsp` cfg for `thumbv7em-*` and `thumbv8m.main-*` targets (stable Rust
@@ -384,6 +385,10 @@ fn matmul_i4_i16_1(
     k: usize,
     n: usize,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        return x86_avx512::matmul_i4_i16(out, xq, xs, w, ws, wm, group, m, k, n);
+    }
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma_f16c() {
         return x86::matmul_i4_i16(out, xq, xs, w, ws, wm, group, m, k, n);
