@@ -55,7 +55,7 @@ fn layer(model: &Bert<'_>, w: &LayerWeights<'_>, st: &mut State<'_>, len: usize,
         // self-attention: q [m, H] -> ctx [m, H] -> q = ctx · Woᵀ + bo; x = LN(q + x)
         linear(st.q, x, &w.query, st.xq, st.xs, m);
         let s = &mut Scratch { scores: st.scores, xq: st.xq, xs: st.xs };
-        attention(st.ctx, st.q, &st.kv, 0, Mask::Bidirectional, s, &heads, m, len);
+        attention(st.ctx, st.q, &mut st.kv, 0, Mask::Bidirectional, s, &heads, m, len);
         linear(st.q, st.ctx, &w.attn_out, st.xq, st.xs, m);
         add_norm(x, st.q, &w.attn_norm, c.eps, h, m);
         // feed-forward: ffn [m, I] = gelu(x · W1ᵀ + b1); ctx = ffn · W2ᵀ + b2; x = LN(ctx + x)

@@ -72,7 +72,7 @@ fn attention_block(
     }
     // ctx [m, Q] = softmax(q kᵀ / sqrt(d), causal) v over positions 0..p0 + m
     let s = &mut Scratch { scores: st.scores, xq: st.xq, xs: st.xs };
-    attention(st.ctx, st.q, &st.kv, l, Mask::Causal { first: p0 }, s, &c.heads(), m, p0 + m);
+    attention(st.ctx, st.q, &mut st.kv, l, Mask::Causal { first: p0 }, s, &c.heads(), m, p0 + m);
     // x += ctx · Woᵀ (+ b)
     linear(st.xn, st.ctx, &w.o, st.xq, st.xs, m);
     kernels::add_inplace(&mut st.x[..m * h], &st.xn[..m * h]);

@@ -44,7 +44,7 @@ pub(crate) struct Scratch<'s> {
 pub(crate) fn attention(
     ctx: &mut [f32],
     q: &mut [f32],
-    kv: &KvCache<'_>,
+    kv: &mut KvCache<'_>,
     layer: usize,
     mask: Mask,
     s: &mut Scratch<'_>,
@@ -79,12 +79,12 @@ pub(crate) fn attention(
                 kernels::softmax(visible);
                 hidden.fill(0.0);
             }
-            // out [d, t] = (scores · v_h)ᵀ, into q as tile-major [heads, tiles, d, t]
-            kv.context_t(&mut q[rows], scores, layer, kv_head, t, seen, s.xq, s.xs);
+            // out [t, d] = scores · v_h, into q as [heads, m, d]
+            kv.context(&mut q[rows], scores, layer, kv_head, t, seen, s.xq, s.xs);
         }
     }
-    // q [heads, tiles, d, t] -> ctx [m, H]
-    from_heads_t(&mut ctx[..m * h], &q[..m * h], m, hs);
+    // q [heads, m, d] -> ctx [m, H]
+    from_heads(&mut ctx[..m * h], &q[..m * h], m, hs);
 }
 
 /// `dst[heads, m, d]` from the rows of `src[m, H]`.
@@ -98,20 +98,13 @@ fn to_heads(dst: &mut [f32], src: &[f32], m: usize, hs: &Heads) {
     }
 }
 
-/// `dst[m, H]` from the head outputs `src[heads, tiles, d, t]`: per head, the query tiles of
-/// [`attention`] one after the other, each channel-major (`t` rows, the last tile's possibly fewer).
-fn from_heads_t(dst: &mut [f32], src: &[f32], m: usize, hs: &Heads) {
+/// `dst[m, H]` from the head outputs `src[heads, m, d]` (the inverse of [`to_heads`]).
+fn from_heads(dst: &mut [f32], src: &[f32], m: usize, hs: &Heads) {
     let d = hs.head_dim;
-    for r0 in (0..m).step_by(QUERY_TILE) {
-        let t = QUERY_TILE.min(m - r0);
-        for (i, row) in dst[r0 * hs.q_dim()..(r0 + t) * hs.q_dim()].chunks_exact_mut(hs.q_dim()).enumerate() {
-            for (head, part) in row.chunks_exact_mut(d).enumerate() {
-                // the tile of this head starts at (head * m + r0) * d; channel e of row i at e * t + i
-                let tile = &src[(head * m + r0) * d..(head * m + r0 + t) * d];
-                for (e, v) in part.iter_mut().enumerate() {
-                    *v = tile[e * t + i];
-                }
-            }
+    for (t, row) in dst.chunks_exact_mut(hs.q_dim()).enumerate() {
+        for (head, part) in row.chunks_exact_mut(d).enumerate() {
+            let at = (head * m + t) * d;
+            part.copy_from_slice(&src[at..at + d]);
         }
     }
 }

@@ -9,8 +9,9 @@
 //! v  [layers, kv_heads, d, capacity]   values transposed: one row of `capacity` per channel
 //! ```
 //! so that `scores = q_h · k_hᵀ` reads the first `len` key rows as one contiguous `[len, d]`
-//! matrix, and each channel `e` of `out_h = p · v_h` is one dot product of `p` with the first
-//! `len` values of row `e`.
+//! matrix. For `out_h = p · v_h` the first `len` values of each channel are gathered into the
+//! scratch `vt [d, capacity]` (same precision) as one contiguous `[d, len]` matrix, so the product
+//! is one matmul with the `d` channels as weight rows (one call per head, not one per channel).
 //!
 //! In int8, each (layer, head, position) key slice of `d` values is one row of the reference
 //! quantizer ([`kernels::quantize_row_i8`]) with its own f32 scale (`ks`, `vs`:
@@ -34,9 +35,9 @@ use crate::Result;
 
 /// The stored keys and values (shapes in the module docs).
 pub(crate) enum KvData<'a> {
-    F32 { k: &'a mut [f32], v: &'a mut [f32] },
-    F16 { k: &'a mut [f16], v: &'a mut [f16] },
-    I8 { k: &'a mut [i8], ks: &'a mut [f32], v: &'a mut [i8], vs: &'a mut [f32] },
+    F32 { k: &'a mut [f32], v: &'a mut [f32], vt: &'a mut [f32] },
+    F16 { k: &'a mut [f16], v: &'a mut [f16], vt: &'a mut [f16] },
+    I8 { k: &'a mut [i8], ks: &'a mut [f32], v: &'a mut [i8], vs: &'a mut [f32], vt: &'a mut [i8] },
 }
 
 /// Keys and values of every layer and position, with their scratch.
@@ -46,8 +47,11 @@ pub(crate) struct KvCache<'a> {
     capacity: usize,
     /// `[d]` int8 quantization scratch (empty unless int8).
     row: &'a mut [i8],
-    /// `[1]` unit weight scale (int8 context; empty otherwise).
+    /// `[d]` unit weight scales (int8 context; empty otherwise).
     one: &'a mut [f32],
+    /// The (layer, key/value head, positions) whose values `vt` holds, if any: query heads that
+    /// share a key/value head (grouped-query attention) gather them once.
+    vt_of: Option<(usize, usize, usize)>,
 }
 
 impl<'a> KvCache<'a> {
@@ -61,18 +65,23 @@ impl<'a> KvCache<'a> {
     ) -> Result<KvCache<'a>> {
         let n = c.count(&[layers, capacity, heads.kv_dim()])?;
         let scales = c.count(&[layers, heads.n_kv_heads, capacity])?;
+        let vt = c.count(&[heads.head_dim, capacity])?;
         let data = match precision {
-            KvPrecision::F32 => KvData::F32 { k: c.f32s(n)?, v: c.f32s(n)? },
-            KvPrecision::F16 => KvData::F16 { k: c.f16s(n)?, v: c.f16s(n)? },
-            KvPrecision::I8 => {
-                KvData::I8 { k: c.i8s(n)?, ks: c.f32s(scales)?, v: c.i8s(n)?, vs: c.f32s(scales)? }
-            }
+            KvPrecision::F32 => KvData::F32 { k: c.f32s(n)?, v: c.f32s(n)?, vt: c.f32s(vt)? },
+            KvPrecision::F16 => KvData::F16 { k: c.f16s(n)?, v: c.f16s(n)?, vt: c.f16s(vt)? },
+            KvPrecision::I8 => KvData::I8 {
+                k: c.i8s(n)?,
+                ks: c.f32s(scales)?,
+                v: c.i8s(n)?,
+                vs: c.f32s(scales)?,
+                vt: c.i8s(vt)?,
+            },
         };
         let int8 = precision == KvPrecision::I8;
         let row = c.i8s(if int8 { heads.head_dim } else { 0 })?;
-        let one = c.f32s(int8 as usize)?;
+        let one = c.f32s(if int8 { heads.head_dim } else { 0 })?;
         one.fill(1.0);
-        Ok(KvCache { data, heads, capacity, row, one })
+        Ok(KvCache { data, heads, capacity, row, one, vt_of: None })
     }
 
     /// First element of the `[capacity, d]` key block (or `[d, capacity]` value block) of
@@ -85,18 +94,19 @@ impl<'a> KvCache<'a> {
     /// (`pos < capacity`, checked by the caller).
     pub(crate) fn store(&mut self, layer: usize, pos: usize, k: &[f32], v: &[f32]) {
         let (d, cap) = (self.heads.head_dim, self.capacity);
+        self.vt_of = None;
         for (head, (kh, vh)) in k.chunks_exact(d).zip(v.chunks_exact(d)).enumerate() {
             let base = self.block(layer, head);
             let (krow, scale_at) = (base + pos * d..base + (pos + 1) * d, base / d + pos);
             let vcol = |e: usize| base + e * cap + pos;
             match &mut self.data {
-                KvData::F32 { k, v } => {
+                KvData::F32 { k, v, .. } => {
                     k[krow].copy_from_slice(kh);
                     for (e, &x) in vh.iter().enumerate() {
                         v[vcol(e)] = x;
                     }
                 }
-                KvData::F16 { k, v } => {
+                KvData::F16 { k, v, .. } => {
                     for (dst, &x) in k[krow].iter_mut().zip(kh) {
                         *dst = f16::from_f32(x);
                     }
@@ -104,7 +114,7 @@ impl<'a> KvCache<'a> {
                         v[vcol(e)] = f16::from_f32(x);
                     }
                 }
-                KvData::I8 { k, ks, v, vs } => {
+                KvData::I8 { k, ks, v, vs, .. } => {
                     ks[scale_at] = kernels::quantize_row_i8(&mut k[krow], kh);
                     vs[scale_at] = kernels::quantize_row_i8(self.row, vh);
                     for (e, &x) in self.row.iter().enumerate() {
@@ -143,13 +153,13 @@ impl<'a> KvCache<'a> {
         }
     }
 
-    /// `out_t[d, m] = (p[m, len] · v_h)ᵀ`: the attention output of one head, channel-major, over the
-    /// first `len` positions of (`layer`, `kv_head`). `p` is consumed (int8: scaled in place);
-    /// `xq`, `xs` are scratch (int8 only).
+    /// `out[m, d] = p[m, len] · v_h`: the attention output of one head over the first `len`
+    /// positions of (`layer`, `kv_head`), one matmul with the gathered channels `vt[d, len]` as weight
+    /// rows. `p` is consumed (int8: scaled in place); `xq`, `xs` are scratch (int8 only).
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn context_t(
-        &self,
-        out_t: &mut [f32],
+    pub(crate) fn context(
+        &mut self,
+        out: &mut [f32],
         p: &mut [f32],
         layer: usize,
         kv_head: usize,
@@ -160,20 +170,20 @@ impl<'a> KvCache<'a> {
     ) {
         let (d, cap) = (self.heads.head_dim, self.capacity);
         let base = self.block(layer, kv_head);
-        let (out_t, p) = (&mut out_t[..d * m], &mut p[..m * len]);
-        let row = |e: usize| base + e * cap..base + e * cap + len;
-        match &self.data {
-            KvData::F32 { v, .. } => {
-                for (e, col) in out_t.chunks_exact_mut(m).enumerate() {
-                    kernels::matmul_f32(col, p, &v[row(e)], m, len, 1);
-                }
+        let (out, p) = (&mut out[..m * d], &mut p[..m * len]);
+        let fresh = self.vt_of != Some((layer, kv_head, len));
+        self.vt_of = Some((layer, kv_head, len));
+        let KvCache { data, one, .. } = self;
+        match data {
+            KvData::F32 { v, vt, .. } => {
+                let vt = gather(vt, v, fresh, base, cap, d, len);
+                kernels::matmul_f32(out, p, vt, m, len, d);
             }
-            KvData::F16 { v, .. } => {
-                for (e, col) in out_t.chunks_exact_mut(m).enumerate() {
-                    kernels::matmul_f16(col, p, &v[row(e)], m, len, 1);
-                }
+            KvData::F16 { v, vt, .. } => {
+                let vt = gather(vt, v, fresh, base, cap, d, len);
+                kernels::matmul_f16(out, p, vt, m, len, d);
             }
-            KvData::I8 { v, vs, .. } => {
+            KvData::I8 { v, vs, vt, .. } => {
                 let s0 = base / d;
                 let vs = &vs[s0..s0 + len];
                 for prow in p.chunks_exact_mut(len) {
@@ -182,10 +192,30 @@ impl<'a> KvCache<'a> {
                     }
                 }
                 let (xq, xs) = kernels::quantize_rows_i16(xq, xs, p, m, len);
-                for (e, col) in out_t.chunks_exact_mut(m).enumerate() {
-                    kernels::matmul_i8_i16(col, xq, xs, &v[row(e)], self.one, m, len, 1);
-                }
+                let vt = gather(vt, v, fresh, base, cap, d, len);
+                kernels::matmul_i8_i16(out, xq, xs, vt, &one[..d], m, len, d);
             }
         }
     }
+}
+
+/// `vt[d, len]`: the first `len` values of the `d` channel rows (stride `cap`) of the value block
+/// that starts at `base`, copied unless `vt` holds them already (`fresh` false).
+#[allow(clippy::too_many_arguments)]
+fn gather<'t, T: Copy>(
+    vt: &'t mut [T],
+    v: &[T],
+    fresh: bool,
+    base: usize,
+    cap: usize,
+    d: usize,
+    len: usize,
+) -> &'t [T] {
+    if fresh {
+        for e in 0..d {
+            let row = base + e * cap;
+            vt[e * len..(e + 1) * len].copy_from_slice(&v[row..row + len]);
+        }
+    }
+    &vt[..d * len]
 }
