@@ -24,8 +24,13 @@
 #   (scores, attention x V); plus 1024*128 (LM head).
 #
 # Then the `matmul_bench` bin: one dispatched kernels::matmul_i8_i16 call per shape (the models' m, k,
-# n and larger GEMMs; checked against the generic kernel bit for bit outside the marks), between
-# icount_mark calls: guest instructions of the call and instructions per MAC (m*k*n).
+# n and larger GEMMs), then one kernels::matmul_i4_i16 call per int4 shape (the tiny GPT's layer
+# matrices as `picoformer quantize --dtype int4` writes them, m = 1 and 4, groups of 32; one with
+# groups of 64), each checked against the generic kernel bit for bit outside the marks, between
+# icount_mark calls: guest instructions of the call and instructions per MAC (m*k*n); the `w`
+# column says i8 or i4g<group>.
+#
+# The tiny GPT converted to int4 (instructions per token, flash, arena): firmware/icount-int4.sh.
 #
 # ci.sh sources this file for its helpers (icount_plugin, icount_mark_addr, qemu_icount) and runs nothing
 # else from it; executed, it runs the benchmark below.
@@ -100,10 +105,10 @@ run() { # $1 = label, $2 = cargo target dir, rest: env
 
     qemu_icount "$tdir/$T/release/matmul_bench" "$WORK/mm-$label.log" "$WORK/mm-$label.device.log"
     grep -q "BENCH DONE" "$WORK/mm-$label.device.log" || { tail -20 "$WORK/mm-$label.device.log"; echo "matmul_bench failed ($label)" >&2; exit 1; }
-    # "m k n macs insns" per shape: its `MATMUL i=I ...` line paired with the plugin's `mark 2I+1`
+    # "m k n macs w insns" per shape: its `MATMUL i=I ...` line paired with the plugin's `mark 2I+1`
     awk 'FNR == NR {
-             if (match($0, /MATMUL i=[0-9]+ m=[0-9]+ k=[0-9]+ n=[0-9]+ macs=[0-9]+/)) {
-                 split(substr($0, RSTART, RLENGTH), a, /[= ]/); shape[a[3]] = a[5] " " a[7] " " a[9] " " a[11]
+             if (match($0, /MATMUL i=[0-9]+ m=[0-9]+ k=[0-9]+ n=[0-9]+ macs=[0-9]+ w=[a-z0-9]+/)) {
+                 split(substr($0, RSTART, RLENGTH), a, /[= ]/); shape[a[3]] = a[5] " " a[7] " " a[9] " " a[11] " " a[13]
              }
              next
          }
@@ -149,9 +154,10 @@ awk -F'\t' 'FNR == NR { g[$1] = $2; next } { d[$1] = $2 }
     }' "$WORK/gen-nodsp.tsv" "$WORK/gen-dsp.tsv"
 
 echo
-echo "kernels::matmul_i8_i16, one call per shape (matmul_bench; outputs checked bit for bit against generic)"
-printf '| m | k | n | MACs | insns, generic | insn/MAC generic | insns, DSP (SMLAD) | insn/MAC DSP |\n'
-printf '|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+echo "kernels::matmul_i8_i16 (w = i8) and kernels::matmul_i4_i16 (w = i4g<group>), one call per shape (matmul_bench;"
+echo "outputs checked bit for bit against generic)"
+printf '| w | m | k | n | MACs | insns, generic | insn/MAC generic | insns, DSP (SMLAD) | insn/MAC DSP |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 paste -d' ' "$WORK/mm-nodsp.tsv" "$WORK/mm-dsp.tsv" | awk '{
-    if ($1 != $6 || $2 != $7 || $3 != $8) { print "shape mismatch between the two runs" > "/dev/stderr"; exit 1 }
-    printf "| %d | %d | %d | %d | %d | %.3f | %d | %.3f |\n", $1, $2, $3, $4, $5, $5 / $4, $10, $10 / $4 }'
+    if ($1 != $7 || $2 != $8 || $3 != $9 || $5 != $11) { print "shape mismatch between the two runs" > "/dev/stderr"; exit 1 }
+    printf "| %s | %d | %d | %d | %d | %d | %.3f | %d | %.3f |\n", $5, $1, $2, $3, $4, $6, $6 / $4, $12, $12 / $4 }'

@@ -1,11 +1,14 @@
-//! Armv7E-M / Armv8-M Mainline DSP kernels (Cortex-M4, M7, M33 with DSP): `SXTB16` + `SMLAD`.
+//! Armv7E-M / Armv8-M Mainline DSP kernels (Cortex-M4, M7, M33 with DSP): `SXTB16` + `SMLAD` for
+//! int8 weights, `AND` nibble masks + `SMLAD` for group-wise int4 weights.
 //!
 //! Compiled only with the `picoformer_dsp` cfg, which the root `build.rs` sets for `thumbv7em-*`
 //! and `thumbv8m.main-*` targets (unless `PICOFORMER_NO_DSP=1`). Stable Rust has no DSP intrinsics
 //! and no Arm `target_feature` cfg, hence the inline `asm!`.
 //!
 //! Same names, signatures and results as [`super::generic`] (bit-exact: the i32 sum wraps the same
-//! way whatever the order, and the float epilogue is the same `((acc as f32) * xs[i]) * ws[j]`).
+//! way whatever the order, and the float epilogue is the same `((acc as f32) * xs[i]) * ws[j]`;
+//! for int4 the per-group sums are exact too, and the f32 operations after them the same, in the
+//! same order).
 //!
 //! # `matmul_i8_i16`: permuted activations, register tiles
 //! `SXTB16` of a weight word `[w0, w1, w2, w3]` gives the pair `[w0, w2]`, `SXTB16 ROR 8` gives
@@ -36,10 +39,34 @@
 //!
 //! Single weight words are loaded with `LDR`, which Armv7-M allows at any alignment (rows of odd
 //! `k`) unless the firmware sets `CCR.UNALIGN_TRP`; the compiled scalar code relies on the same.
+//!
+//! # `matmul_i4_i16`: nibble masks, 1 × 2 tile, VFP epilogue
+//! A weight word (bytes `4i..4i + 4` of a block of 32 values: values `4i..4i + 4` in the low
+//! nibbles, `16 + 4i..16 + 4i + 4` in the high ones) gives four halfword pairs with one `AND`
+//! each, no `UXTB16` needed: `w & 0x000F000F` = `[u(4i), u(4i+2)]`, `(w >> 8) & ..` =
+//! `[u(4i+1), u(4i+3)]`, `(w >> 4) & ..` and `(w >> 12) & ..` the same for the high nibbles (the
+//! shift is free in `AND`'s second operand). The activation row is copied once per call, a chunk
+//! of up to 512 values at a time, into a 1088-byte stack buffer holding exactly those pairs
+//! (`[x(4i), x(4i+2)]`, `[x(4i+1), x(4i+3)]`, `[x(16+4i), x(16+4i+2)]`, `[x(16+4i+1), x(16+4i+3)]`
+//! per word) and, after each group, `Σx` of the group as `f32` (computed once per activation row
+//! for all weight rows). Two weight rows share each activation pair: per weight word 1 `LDRD` +
+//! 2 `LDR` + 1 `LDRD` + 8 `AND` + 8 `SMLAD` = 20 instructions per 16 MACs, the group's first
+//! word starting the sums with `SMUAD`. After each group, in VFP within the same `asm!` block:
+//! `d` to `f32`, the f16 scales and offsets of both rows (`LDRH`, `VCVTB.F32.F16`, exact like
+//! `f16::to_f32`), then `acc = acc + (d · s + sx · min)` with separate `VMUL`/`VADD` in the
+//! generic kernel's order (never `VFMA`); `acc` lives in `out` between chunks of `k`, and the
+//! final `· xs[i]` is plain Rust. Rows are taken one at a time (the prompt's `m = 4` costs per
+//! MAC what one row does); an odd last column uses the generic row dot.
+//!
+//! Measured under QEMU (Cortex-M4, groups of 32, `firmware/icount.sh`): 1.76-1.84 instructions
+//! per MAC at the tiny GPT's shapes (k = 128 or 384, n = 128 or 384; 2.07 at n = 32), 1.55 with
+//! groups of 64; the generic kernel takes 8.3-8.5.
 #![allow(unsafe_code)]
 
 use core::arch::asm;
 use core::mem::MaybeUninit;
+
+use half::f16;
 
 /// `[sext(b0), sext(b2)]` as two i16 halves.
 #[inline(always)]
@@ -789,3 +816,325 @@ fn direct(out: &mut [f32], xq: &[i16], xs: &[f32], w: &[i8], ws: &[f32], k: usiz
         }
     }
 }
+
+// ------------------------------------------------------------------------------------------------
+// matmul_i4_i16
+
+/// Values of one activation row per chunk of `k` in [`matmul_i4_i16`] (a multiple of 64).
+const I4_KC: usize = 512;
+
+/// Words of [`matmul_i4_i16`]'s stack buffer (1088 bytes): a chunk of [`I4_KC`] values as 16-bit
+/// pairs, plus one `Σx` per group of 32.
+const I4_BUF_WORDS: usize = I4_KC / 2 + I4_KC / 32;
+
+/// DSP variant of [`super::generic::matmul_i4_i16`] (same contract, bit-exact): activation row by
+/// activation row, columns in pairs in one `asm!` block (`gemv_i4_1x2`), an odd last column with
+/// the generic row dot. Groups other than 32 and 64, a violated length contract, `n < 2`, `k == 0`
+/// or a soft-float target (the epilogue is VFP code) take the generic kernel. Never inlined (see
+/// [`matmul_i8_i16`]).
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub fn matmul_i4_i16(
+    out: &mut [f32],
+    xq: &[i16],
+    xs: &[f32],
+    w: &[u8],
+    ws: &[f16],
+    wm: &[f16],
+    group: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    let gpr = if group == 32 || group == 64 { k / group } else { 0 };
+    let ok = cfg!(target_abi = "eabihf")
+        && gpr > 0
+        && gpr * group == k
+        && n >= 2
+        && m.checked_mul(k) == Some(xq.len())
+        && xs.len() == m
+        && n.checked_mul(k / 2) == Some(w.len())
+        && n.checked_mul(gpr) == Some(ws.len())
+        && wm.len() == ws.len()
+        && m.checked_mul(n) == Some(out.len());
+    if !ok {
+        return super::generic::matmul_i4_i16(out, xq, xs, w, ws, wm, group, m, k, n);
+    }
+    let mut buf = [MaybeUninit::<u32>::uninit(); I4_BUF_WORDS];
+    for ((orow, xrow), &sx) in out.chunks_exact_mut(n).zip(xq.chunks_exact(k)).zip(xs) {
+        i4_row(orow, &mut buf, xrow, sx, w, ws, wm, group);
+    }
+}
+
+/// One activation row `x` (`k` values) against every weight row: `o[j] = acc_j · sx`, the group
+/// sums of the even columns by `gemv_i4_1x2` over chunks of [`I4_KC`] values (`acc_j` carried
+/// over the chunks in `o[j]`, groups in order), the odd last column by the generic row dot.
+#[allow(clippy::too_many_arguments)]
+fn i4_row(
+    o: &mut [f32],
+    buf: &mut [MaybeUninit<u32>; I4_BUF_WORDS],
+    x: &[i16],
+    sx: f32,
+    w: &[u8],
+    ws: &[f16],
+    wm: &[f16],
+    group: usize,
+) {
+    let (n, k) = (o.len(), x.len());
+    let (n2, gpr) = (n & !1, k / group);
+    o[..n2].fill(0.0);
+    let mut k0 = 0;
+    while k0 < k {
+        let kc = (k - k0).min(I4_KC);
+        let xb = permute_i4(buf, &x[k0..k0 + kc], group);
+        let (g0, b0) = (k0 / group, k0 / 2);
+        gemv_i4_1x2(&mut o[..n2], xb, &w[b0..], &ws[g0..], &wm[g0..], group, k, kc);
+        k0 += kc;
+    }
+    for v in o[..n2].iter_mut() {
+        *v *= sx;
+    }
+    if n2 < n {
+        let (wr, sr, mr) = (&w[n2 * k / 2..], &ws[n2 * gpr..], &wm[n2 * gpr..]);
+        o[n2] = super::generic::dot_i4_groups(x, wr, sr, mr, group) * sx;
+    }
+}
+
+/// Fills `buf` with the activations `x` (whole groups of `group` values, at most [`I4_KC`]) for
+/// the int4 tile: per block of 32 values and per weight word `i < 4` of the block (bytes `4i` to
+/// `4i + 3`: values `4i..4i + 4` in the low nibbles, `16 + 4i..16 + 4i + 4` in the high ones) the
+/// pairs `[x(4i), x(4i+2)]`, `[x(4i+1), x(4i+3)]`, `[x(16+4i), x(16+4i+2)]`,
+/// `[x(16+4i+1), x(16+4i+3)]`, the halves that `AND 0x000F000F` of the word shifted right by 0,
+/// 8, 4 and 12 bits line up with; after each group's blocks, `Σx` of the group as `f32` bits.
+/// Returns the filled words (`group / 2 + 1` per group; none if `x` does not fit).
+fn permute_i4<'b>(buf: &'b mut [MaybeUninit<u32>; I4_BUF_WORDS], x: &[i16], group: usize) -> &'b [u32] {
+    let per = group / 2 + 1;
+    let groups = if group >= 32 && x.len() <= I4_KC { x.len() / group } else { 0 };
+    let len = groups * per;
+    for (dst, xg) in buf[..len].chunks_exact_mut(per).zip(x.chunks_exact(group)) {
+        let (pairs, sum) = dst.split_at_mut(per - 1);
+        for (d, xb) in pairs.chunks_exact_mut(16).zip(xg.chunks_exact(32)) {
+            let (lo, hi) = xb.split_at(16);
+            for ((d4, l), h) in d.chunks_exact_mut(4).zip(lo.chunks_exact(4)).zip(hi.chunks_exact(4)) {
+                d4[0].write(pair(l[0], l[2]));
+                d4[1].write(pair(l[1], l[3]));
+                d4[2].write(pair(h[0], h[2]));
+                d4[3].write(pair(h[1], h[3]));
+            }
+        }
+        sum[0].write((super::generic::sum_i16(xg) as f32).to_bits());
+    }
+    // SAFETY: `buf[..len]` is `groups` chunks of `per` words and `x` has at least `groups` groups
+    // of `group` (a multiple of 32) values, so the loop writes every word of every chunk: the
+    // `group / 2` pair words (16 per block of 32 values, 4 per `chunks_exact_mut(4)`) and the sum.
+    unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u32>(), len) }
+}
+
+/// One weight word (8 values of each of two weight rows) of the int4 tile: the nibbles of each
+/// word, masked into `[u, u]` halfword pairs (`AND 0x000F000F` of the word shifted right by 0, 8,
+/// 4, 12), against the four activation pairs of the word. `$mac0`/`$mac1`: the instruction that
+/// starts each sum (`smuad` on a group's first word) or adds to it (`smlad`).
+#[cfg(target_abi = "eabihf")]
+macro_rules! word_i4 {
+    (smuad) => {
+        concat!(
+            "ldrd {xa}, {xb}, [{x}], #8\n",
+            "ldr {w0}, [{wp0}], #4\n",
+            "ldr {w1}, [{wp1}], #4\n",
+            "and {t}, {mask}, {w0}\n",
+            "smuad {a0}, {xa}, {t}\n",
+            "and {t}, {mask}, {w1}\n",
+            "smuad {a1}, {xa}, {t}\n",
+            word_i4!(@rest)
+        )
+    };
+    (smlad) => {
+        concat!(
+            "ldrd {xa}, {xb}, [{x}], #8\n",
+            "ldr {w0}, [{wp0}], #4\n",
+            "ldr {w1}, [{wp1}], #4\n",
+            "and {t}, {mask}, {w0}\n",
+            "smlad {a0}, {xa}, {t}, {a0}\n",
+            "and {t}, {mask}, {w1}\n",
+            "smlad {a1}, {xa}, {t}, {a1}\n",
+            word_i4!(@rest)
+        )
+    };
+    (@rest) => {
+        concat!(
+            "and {t}, {mask}, {w0}, lsr #8\n",
+            "smlad {a0}, {xb}, {t}, {a0}\n",
+            "and {t}, {mask}, {w1}, lsr #8\n",
+            "smlad {a1}, {xb}, {t}, {a1}\n",
+            "ldrd {xa}, {xb}, [{x}], #8\n",
+            "and {t}, {mask}, {w0}, lsr #4\n",
+            "smlad {a0}, {xa}, {t}, {a0}\n",
+            "and {t}, {mask}, {w1}, lsr #4\n",
+            "smlad {a1}, {xa}, {t}, {a1}\n",
+            "and {t}, {mask}, {w0}, lsr #12\n",
+            "smlad {a0}, {xb}, {t}, {a0}\n",
+            "and {t}, {mask}, {w1}, lsr #12\n",
+            "smlad {a1}, {xb}, {t}, {a1}\n",
+        )
+    };
+}
+
+/// The integer part of one group of the int4 tile: 4 weight words per row for a group of 32,
+/// 8 for 64; the group's exact sums `d` of both rows end in `a0`, `a1`.
+#[cfg(target_abi = "eabihf")]
+macro_rules! group_i4 {
+    (32) => {
+        concat!(word_i4!(smuad), word_i4!(smlad), word_i4!(smlad), word_i4!(smlad))
+    };
+    (64) => {
+        concat!(group_i4!(32), word_i4!(smlad), word_i4!(smlad), word_i4!(smlad), word_i4!(smlad))
+    };
+}
+
+/// The whole column loop of the int4 tile for one group size (see `gemv_i4_1x2`). Per group, after
+/// the integer sums: `d` to `f32` (`VCVT`), both rows' f16 scales and offsets (`LDRH`, `VCVTB`),
+/// `Σx` from the buffer, then `acc = acc + (d · s + sx · min)` with separate `VMUL`/`VADD` (never
+/// `VFMA`), in the order of the generic kernel.
+#[cfg(target_abi = "eabihf")]
+macro_rules! gemv_i4_asm {
+    ($group:tt, $x:expr, $wp0:expr, $wp1:expr, $ps:expr, $xend:expr, $wadv:expr, $sadv:expr,
+     $gpr2:expr, $delta:expr, $op:expr, $oend:expr) => {
+        asm!(
+            "vpush {{s0-s9}}",
+            "sub sp, sp, #32",
+            "str {x}, [sp]",                // buffer start
+            "str {w0}, [sp, #4]",           // buffer end
+            "strd {w1}, {xa}, [sp, #8]",    // wadv, sadv
+            "strd {xb}, {t}, [sp, #16]",    // gpr2, delta
+            "strd {a0}, {a1}, [sp, #24]",   // o, oend
+            "mov.w {mask}, #0x000F000F",
+            "6:",
+            "ldr {t}, [sp, #24]",
+            "vldmia {t}, {{s8-s9}}",        // acc of both columns (carried over chunks)
+            "5:",
+            group_i4!($group),
+            "vmov s0, s1, {a0}, {a1}",
+            "vcvt.f32.s32 s0, s0",
+            "vcvt.f32.s32 s1, s1",
+            "ldrd {t}, {a0}, [sp, #16]",    // gpr2, delta
+            "add {a1}, {ps}, {a0}",         // this group's offset, row j
+            "ldrh {xa}, [{a1}]",
+            "ldrh {xb}, [{a1}, {t}]",
+            "ldrh {w1}, [{ps}, {t}]",
+            "ldrh {w0}, [{ps}], #2",
+            "vmov s2, s3, {w0}, {w1}",
+            "vmov s4, s5, {xa}, {xb}",
+            "vcvtb.f32.f16 s2, s2",
+            "vcvtb.f32.f16 s3, s3",
+            "vcvtb.f32.f16 s4, s4",
+            "vcvtb.f32.f16 s5, s5",
+            "vldmia {x}!, {{s6}}",          // Σx of the group
+            "vmul.f32 s0, s0, s2",          // d · s
+            "vmul.f32 s1, s1, s3",
+            "vmul.f32 s4, s6, s4",          // sx · min
+            "vmul.f32 s5, s6, s5",
+            "vadd.f32 s0, s0, s4",
+            "vadd.f32 s1, s1, s5",
+            "vadd.f32 s8, s8, s0",          // acc + (..)
+            "vadd.f32 s9, s9, s1",
+            "ldr {t}, [sp, #4]",
+            "cmp {x}, {t}",
+            "bne 5b",
+            "ldr {t}, [sp, #24]",
+            "vstmia {t}!, {{s8-s9}}",
+            "str {t}, [sp, #24]",
+            "ldrd {a0}, {a1}, [sp, #8]",    // wadv, sadv
+            "add {wp0}, {wp0}, {a0}",
+            "add {wp1}, {wp1}, {a0}",
+            "add {ps}, {ps}, {a1}",
+            "ldr {x}, [sp]",
+            "ldr {a0}, [sp, #28]",
+            "cmp {t}, {a0}",
+            "bne 6b",
+            "add sp, sp, #32",
+            "vpop {{s0-s9}}",
+            x = inout(reg) $x => _,
+            wp0 = inout(reg) $wp0 => _,
+            wp1 = inout(reg) $wp1 => _,
+            ps = inout(reg) $ps => _,
+            w0 = inout(reg) $xend => _,
+            w1 = inout(reg) $wadv => _,
+            xa = inout(reg) $sadv => _,
+            xb = inout(reg) $gpr2 => _,
+            t = inout(reg) $delta => _,
+            a0 = inout(reg) $op => _,
+            a1 = inout(reg) $oend => _,
+            mask = out(reg) _,
+        )
+    };
+}
+
+/// `o[j] = o[j] + Σ_g ((d_g as f32) · s_g + (sx_g as f32) · min_g)` over the groups of one chunk
+/// of `kc` values, in order, for the `o.len()` (even) columns: `xb` the chunk's activations
+/// (`permute_i4`), `w` the weights from the chunk's first byte of row 0 (rows `k / 2` bytes
+/// apart), `ws`/`wm` the scales and offsets from the chunk's first group of row 0 (rows `k /
+/// group` apart). Columns in pairs, each activation pair serving both weight rows: per weight
+/// word 3 loads, 8 `AND` and 8 `SMLAD` for 16 MACs.
+#[cfg(target_abi = "eabihf")]
+#[allow(clippy::too_many_arguments)]
+fn gemv_i4_1x2(
+    o: &mut [f32],
+    xb: &[u32],
+    w: &[u8],
+    ws: &[f16],
+    wm: &[f16],
+    group: usize,
+    k: usize,
+    kc: usize,
+) {
+    let (n2, gpr) = (o.len() & !1, k / group.max(1));
+    let groups = kc / group.max(1);
+    let fits = (group == 32 || group == 64)
+        && n2 > 0
+        && groups > 0
+        && groups * group == kc
+        && kc <= k
+        && xb.len() == groups * (group / 2 + 1)
+        && w.len() >= (n2 - 1) * (k / 2) + kc / 2
+        && ws.len() >= (n2 - 1) * gpr + groups
+        && wm.len() >= (n2 - 1) * gpr + groups;
+    if !fits {
+        debug_assert!(false, "gemv_i4_1x2: shapes");
+        return;
+    }
+    let x = xb.as_ptr();
+    let xend = x.wrapping_add(xb.len());
+    let (wp0, wp1) = (w.as_ptr(), w.as_ptr().wrapping_add(k / 2));
+    let op = o.as_mut_ptr();
+    let oend = op.wrapping_add(n2);
+    // From the end of a pair's chunk to the start of the next pair's, in weight bytes and in
+    // scale bytes; scale bytes from one row to the next; offsets plane minus scales plane.
+    let wadv = k - kc / 2;
+    let sadv = 4 * gpr - 2 * groups;
+    let gpr2 = 2 * gpr;
+    let delta = (wm.as_ptr() as usize).wrapping_sub(ws.as_ptr() as usize);
+    // SAFETY: reads `xb` (word-aligned, as LDRD and VLDM need) up to `xend`; for each column
+    // `j < n2`, `w[j k/2..j k/2 + kc/2]` (LDR: any alignment on Armv7-M) and the halfwords
+    // `ws[j gpr..j gpr + groups]`, `wm[j gpr..j gpr + groups]` (LDRH at `ps`, `ps + gpr2` and
+    // `ps + delta`, `ps + delta + gpr2`: the same index in `wm`), all within their slices as
+    // checked above; reads and writes `o[..n2]` (VLDM/VSTM, word-aligned). Per pair of columns the
+    // group loop runs until `x` reaches `xend` (`groups` groups of `group / 2 + 1` words: the
+    // unrolled group reads `group / 2`, the epilogue one), then the row pointers move on by two
+    // rows; the pair loop stops when the output pointer reaches `oend` (`n2` even). Saves s0-s9
+    // (which `asm!` cannot declare as clobbered on a single-precision FPU) and uses 32 more bytes
+    // of stack below `sp`, all restored before the end; writes nothing else but the declared
+    // registers.
+    unsafe {
+        let ps = ws.as_ptr();
+        if group == 32 {
+            gemv_i4_asm!(32, x, wp0, wp1, ps, xend, wadv, sadv, gpr2, delta, op, oend)
+        } else {
+            gemv_i4_asm!(64, x, wp0, wp1, ps, xend, wadv, sadv, gpr2, delta, op, oend)
+        }
+    };
+}
+
+/// Never called: [`matmul_i4_i16`] takes the generic kernel without an FPU calling convention.
+#[cfg(not(target_abi = "eabihf"))]
+#[allow(clippy::too_many_arguments)]
+fn gemv_i4_1x2(_: &mut [f32], _: &[u32], _: &[u8], _: &[f16], _: &[f16], _: usize, _: usize, _: usize) {}

@@ -10,7 +10,8 @@
 //! - [`x86_avx512`] (x86_64): AVX-512 F/BW/VL/VNNI variants of `matmul_f32`, `matmul_f16`,
 //!   `matmul_i8_i16`, `matmul_i4_i16`, `softmax` and `gelu_erf`, taken before [`x86`] where present.
 //! - `cortex_m` (Armv7E-M / Armv8-M Mainline DSP: Cortex-M4, M7, M33): `SXTB16` + `SMLAD` inline-asm
-//!   [`matmul_i8_i16`], bit-exact with [`generic`]. A compile-time choice only: the root `build.rs`
+//!   [`matmul_i8_i16`] and (`AND` nibble masks + `SMLAD`, VFP epilogue) [`matmul_i4_i16`],
+//!   bit-exact with [`generic`]. A compile-time choice only: the root `build.rs`
 //!   sets the `picoformer_dsp` cfg for `thumbv7em-*` and `thumbv8m.main-*` targets (stable Rust
 //!   exposes no Arm `target_feature` cfg); `PICOFORMER_NO_DSP=1` at build time turns it off.
 //! - `neon` (aarch64): Advanced SIMD variants. NEON is baseline on AArch64, so [`has_neon`] is a
@@ -397,6 +398,9 @@ fn matmul_i4_i16_1(
     if has_neon() {
         return neon::matmul_i4_i16(out, xq, xs, w, ws, wm, group, m, k, n);
     }
+    #[cfg(picoformer_dsp)]
+    return cortex_m::matmul_i4_i16(out, xq, xs, w, ws, wm, group, m, k, n);
+    #[cfg(not(picoformer_dsp))]
     generic::matmul_i4_i16(out, xq, xs, w, ws, wm, group, m, k, n)
 }
 

@@ -51,9 +51,11 @@ pub const fn session_options() -> SessionOptions {
     SessionOptions::new(MAX_SEQ).with_chunk(CHUNK).with_kv(KvPrecision::I8)
 }
 
-/// The bundled tiny GPT (Llama architecture, int8 weights), in flash, 32-byte aligned.
+/// The bundled tiny GPT (Llama architecture, int8 weights: models/tiny-gpt-int8.pfm), in flash,
+/// 32-byte aligned; another blob when built with `PICOFORMER_GPT_BLOB=/path/to/blob.pfm` (build.rs
+/// copies the chosen blob into `OUT_DIR` and sizes the arena for it).
 pub static GPT_MODEL: Aligned<[u8; GPT_MODEL_LEN]> =
-    Aligned(*include_bytes!("../../../models/tiny-gpt-int8.pfm"));
+    Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/tiny-gpt.pfm")));
 
 /// The prompts continued when no UART input arrives (one per line; ci.sh feeds the same file to
 /// the host).
