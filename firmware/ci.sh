@@ -59,23 +59,13 @@ source "$HERE/icount.sh"   # icount_plugin, icount_mark_addr, qemu_icount (sourc
 
 T0=$SECONDS
 phase() { printf '\n== %s (t=%ds)\n' "$1" $((SECONDS - T0)); }
-die() { echo "FAIL: $*" >&2; exit 1; }
-SUDO=""
-if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
-apt_install() {
-    [ "${SKIP_INSTALL:-0}" = 1 ] && die "missing $* (SKIP_INSTALL=1)"
-    $SUDO apt-get install -y --no-install-recommends "$@" \
-        || { $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends "$@"; }
-}
+# shellcheck source=../scripts/install-lib.sh
+source "$ROOT/scripts/install-lib.sh"   # die, apt_install, rustup_targets
 
 # ---------------------------------------------------------------- toolchain
 phase "toolchain"
-for t in $FW_TARGET $CORE_TARGETS; do
-    if ! rustup target list --installed 2>/dev/null | grep -qx "$t"; then
-        [ "${SKIP_INSTALL:-0}" = 1 ] && die "rustup target $t missing (SKIP_INSTALL=1)"
-        timeout 300 rustup target add "$t" || die "rustup target add $t failed (the firmware needs rustup's prebuilt core for $t)"
-    fi
-done
+# shellcheck disable=SC2086
+rustup_targets $FW_TARGET $CORE_TARGETS
 command -v qemu-system-arm >/dev/null || apt_install qemu-system-arm
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"   # where cargo install puts defmt-print
 if ! defmt-print -V 2>/dev/null | grep -q ' 1\.2\.'; then

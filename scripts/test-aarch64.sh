@@ -18,14 +18,8 @@ BARE_TARGET=aarch64-unknown-none
 SYSROOT=/usr/aarch64-linux-gnu
 export CARGO_TARGET_DIR="$PWD/target/aarch64"
 
-die() { echo "FAIL: $*" >&2; exit 1; }
-SUDO=""
-if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
-apt_install() {
-    [ "${SKIP_INSTALL:-0}" = 1 ] && die "missing $* (SKIP_INSTALL=1)"
-    $SUDO apt-get install -y --no-install-recommends "$@" \
-        || { $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends "$@"; }
-}
+# shellcheck source=install-lib.sh
+source scripts/install-lib.sh   # die, apt_install, rustup_targets
 
 # ---------------------------------------------------------------- toolchain
 missing=()
@@ -33,12 +27,7 @@ command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
 command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
 [ -e "$SYSROOT/lib/ld-linux-aarch64.so.1" ] || missing+=(libc6-dev-arm64-cross)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
-for t in $TARGET $BARE_TARGET; do
-    if ! rustup target list --installed 2>/dev/null | grep -qx "$t"; then
-        [ "${SKIP_INSTALL:-0}" = 1 ] && die "rustup target $t missing (SKIP_INSTALL=1)"
-        timeout 300 rustup target add "$t" || die "rustup target add $t failed"
-    fi
-done
+rustup_targets $TARGET $BARE_TARGET
 qemu-aarch64 --version | head -1
 
 # ---------------------------------------------------------------- tests under qemu-aarch64
