@@ -26,6 +26,24 @@ pub const EXIT_HARDFAULT: i32 = 102;
 /// Exit code after a model, session or board error.
 pub const EXIT_ERROR: i32 = 1;
 
+/// A 32-bit LCG (Numerical Recipes constants) for the test data of the check and bench bins; the
+/// top bits are the output.
+pub struct Lcg(pub u32);
+
+impl Lcg {
+    /// The next 32-bit state.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u32 {
+        self.0 = self.0.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        self.0
+    }
+
+    /// Uniform-ish in `lo..=hi`.
+    pub fn range(&mut self, lo: i32, hi: i32) -> i32 {
+        lo + ((self.next() >> 8) % ((hi - lo + 1) as u32)) as i32
+    }
+}
+
 /// Ends the program: under QEMU (or a probe with semihosting) `code` becomes the exit status.
 pub fn exit(code: i32) -> ! {
     semihosting::process::exit(code)

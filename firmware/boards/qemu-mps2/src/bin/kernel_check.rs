@@ -22,7 +22,7 @@ use cortex_m as _; // critical-section implementation (single core)
 use cortex_m_rt::entry;
 use half::f16;
 use picoformer::kernels::{self, generic, i16_act_max};
-use picoformer_qemu_mps2 as fw;
+use picoformer_qemu_mps2::{self as fw, Lcg};
 
 const MAX_M: usize = 6;
 const MAX_N: usize = 11;
@@ -31,19 +31,6 @@ const MAX_K: usize = 520;
 /// Weights, word-aligned at offset 0 (plus room for a misaligned start).
 #[repr(C, align(4))]
 struct Weights([i8; MAX_N * MAX_K + 4]);
-
-/// A 32-bit LCG (Numerical Recipes constants); the top bits are the output.
-struct Lcg(u32);
-impl Lcg {
-    fn next(&mut self) -> u32 {
-        self.0 = self.0.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        self.0
-    }
-    /// Uniform-ish in `lo..=hi`.
-    fn range(&mut self, lo: i32, hi: i32) -> i32 {
-        lo + ((self.next() >> 8) % ((hi - lo + 1) as u32)) as i32
-    }
-}
 
 #[entry]
 fn main() -> ! {

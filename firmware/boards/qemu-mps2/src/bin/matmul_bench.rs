@@ -16,7 +16,7 @@ use cortex_m_rt::entry;
 use half::f16;
 use picoformer::kernels::{self, generic, i16_act_max};
 use picoformer_app as app;
-use picoformer_qemu_mps2 as fw;
+use picoformer_qemu_mps2::{self as fw, Lcg};
 
 /// `(m, k, n)`: activation rows, inner dimension, weight rows (output columns).
 const SHAPES: [(usize, usize, usize); 24] = [
@@ -84,19 +84,6 @@ struct Bufs {
     w4: [u8; MAX_W4],
     s4: [f16; MAX_G4],
     m4: [f16; MAX_G4],
-}
-
-/// A 32-bit LCG (Numerical Recipes constants); the top bits are the output.
-struct Lcg(u32);
-impl Lcg {
-    fn next(&mut self) -> u32 {
-        self.0 = self.0.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        self.0
-    }
-    /// Uniform-ish in `lo..=hi`.
-    fn range(&mut self, lo: i32, hi: i32) -> i32 {
-        lo + ((self.next() >> 8) % ((hi - lo + 1) as u32)) as i32
-    }
 }
 
 #[entry]
