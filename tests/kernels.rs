@@ -313,6 +313,36 @@ proptest! {
             check_matmul_f16_vs_generic(kernels::x86_avx512::matmul_f16, &c, "x86_avx512::matmul_f16");
         }
     }
+
+    #[test]
+    fn x86_matmul_f32_gemm(c in mm_case()) {
+        if avx2_fma() {
+            check_matmul_f32_vs_generic(kernels::x86::matmul_f32_gemm, &c, "x86::matmul_f32_gemm");
+        }
+    }
+
+    #[test]
+    fn x86_matmul_f16_gemm(c in mm_case()) {
+        if avx2_fma_f16c() {
+            check_matmul_f16_vs_generic(kernels::x86::matmul_f16_gemm, &c, "x86::matmul_f16_gemm");
+        }
+    }
+
+    #[test]
+    fn x86_avx512_matmul_f32_gemm(c in mm_case()) {
+        if avx512() {
+            let f = kernels::x86_avx512::matmul_f32_gemm;
+            check_matmul_f32_vs_generic(f, &c, "x86_avx512::matmul_f32_gemm");
+        }
+    }
+
+    #[test]
+    fn x86_avx512_matmul_f16_gemm(c in mm_case()) {
+        if avx512() {
+            let f = kernels::x86_avx512::matmul_f16_gemm;
+            check_matmul_f16_vs_generic(f, &c, "x86_avx512::matmul_f16_gemm");
+        }
+    }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -324,10 +354,12 @@ fn all_matmul_f32() -> Vec<(&'static str, MatmulF32)> {
     #[cfg(target_arch = "x86_64")]
     if avx2_fma() {
         v.push(("x86", kernels::x86::matmul_f32));
+        v.push(("x86 gemm", kernels::x86::matmul_f32_gemm));
     }
     #[cfg(target_arch = "x86_64")]
     if avx512() {
         v.push(("x86_avx512", kernels::x86_avx512::matmul_f32));
+        v.push(("x86_avx512 gemm", kernels::x86_avx512::matmul_f32_gemm));
     }
     #[cfg(target_arch = "aarch64")]
     if neon() {
@@ -342,10 +374,12 @@ fn all_matmul_f16() -> Vec<(&'static str, MatmulF16)> {
     #[cfg(target_arch = "x86_64")]
     if avx2_fma_f16c() {
         v.push(("x86", kernels::x86::matmul_f16));
+        v.push(("x86 gemm", kernels::x86::matmul_f16_gemm));
     }
     #[cfg(target_arch = "x86_64")]
     if avx512() {
         v.push(("x86_avx512", kernels::x86_avx512::matmul_f16));
+        v.push(("x86_avx512 gemm", kernels::x86_avx512::matmul_f16_gemm));
     }
     #[cfg(target_arch = "aarch64")]
     if neon() {
@@ -393,6 +427,26 @@ fn matmul_f32_minilm_shapes() {
         }
         for (name, f) in all_matmul_f16() {
             check_matmul_f16_vs_generic(f, &c, name);
+        }
+    }
+}
+
+/// The GEMM variants' block edges: depth blocks of 256 (exactly one, two, and two plus a tail of
+/// 5), panels of 16 (AVX2) and 32 (AVX-512) rows of `w` with every kind of column tail, row tiles of
+/// 6 with every row tail.
+#[test]
+fn matmul_gemm_block_edges() {
+    for &k in &[7, 256, 512, 517, 1100] {
+        for &(m, n) in &[(1, 33), (5, 17), (6, 16), (7, 31), (12, 32), (13, 47), (20, 65), (64, 8), (3, 1)] {
+            let x: Vec<f32> = (0..m * k).map(|i| ((i * 7919 % 1000) as f32 - 500.0) / 250.0).collect();
+            let w: Vec<f32> = (0..n * k).map(|i| ((i * 104_729 % 997) as f32 - 498.0) / 500.0).collect();
+            let c = Mm { m, k, n, x, w };
+            for (name, f) in all_matmul_f32() {
+                check_matmul_f32_vs_generic(f, &c, &format!("{name} m {m} k {k} n {n}"));
+            }
+            for (name, f) in all_matmul_f16() {
+                check_matmul_f16_vs_generic(f, &c, &format!("{name} m {m} k {k} n {n}"));
+            }
         }
     }
 }

@@ -13,6 +13,9 @@
 //! Matmuls use register-blocked micro-tiles: [`MR`] rows of `x` × [`NR`] rows of `w`, each of the
 //! `MR * NR` outputs an 8-lane FMA accumulator over `k`, reduced horizontally at the end. The outer
 //! loop walks blocks of `w` (streamed once), the inner loop all rows of `x` (hot in L1/L2).
+//! [`matmul_f32_gemm`] and [`matmul_f16_gemm`] are the prefill (many rows of `x`) variants: weight
+//! rows packed on the fly into k-major panels on the stack, a broadcast microkernel over them (see
+//! there); which one a call takes is decided from the whole `m` in `kernels/mod.rs`.
 //!
 //! Decode runs these with `m = 1`, where every weight byte is read once from memory and used once:
 //! the speed is the memory bandwidth the loop reaches. The first row tile of each block of `w`
@@ -384,6 +387,309 @@ macro_rules! float_matmul {
 
 float_matmul!(matmul_f32_avx2, tile_f32, f32, "avx2,fma", load8_f32, load_tail_f32);
 float_matmul!(matmul_f16_avx2, tile_f16, f16, "avx2,fma,f16c", load8_f16, load_tail_f16);
+
+// ---------------------------------------------------------------------------------------------------
+// f32 / f16 GEMM: packed weight panels and a broadcast microkernel (for many rows of `x`).
+
+/// Smallest `m` from which [`matmul_f32_gemm`] beats [`matmul_f32`]: 24 on an AMD EPYC (Zen 5, AVX2
+/// path forced) at MiniLM shapes (k 384 n 384/1536, k 1536 n 384).
+pub const GEMM_MIN_M_F32: usize = 24;
+/// Smallest `m` from which [`matmul_f16_gemm`] beats [`matmul_f16`]: 24 on the same machine.
+pub const GEMM_MIN_M_F16: usize = 24;
+/// Rows of `x` per GEMM microkernel ([`GEMM_MR`] × 2 = 12 ymm accumulators + 2 weight vectors + 1
+/// broadcast: 15 of 16 ymm registers).
+pub const GEMM_MR: usize = 6;
+/// Columns of `out` (rows of `w`) per packed panel: two 8-lane vectors.
+pub const GEMM_NR: usize = 16;
+/// Depth of a packed panel: `[GEMM_KC][GEMM_NR]` f32 = 16 KiB, which stays in L1 while every row
+/// tile of `x` passes over it.
+pub const GEMM_KC: usize = 256;
+
+/// GEMM variant of [`matmul_f32`] (same contract; float tolerance vs generic): blocks of
+/// [`GEMM_NR`] rows of `w` are packed [`GEMM_KC`] columns at a time into a k-major panel on the
+/// stack (8 × 8 transposes), and a [`GEMM_MR`] × 16 microkernel does, per `p`, two panel loads, six
+/// broadcasts of `x[r, p]` and twelve FMAs: no horizontal reductions. Each output is one FMA chain
+/// over `p` in order (later depth blocks continue from `out`). Faster than [`matmul_f32`] from
+/// [`GEMM_MIN_M_F32`] rows of `x` on; decode (`m = 1`) belongs to [`matmul_f32`], which streams `w`
+/// once without packing. The two sum in different orders, so when one matmul is split into bands
+/// of rows, all bands must take the same one (chosen from the whole `m`).
+pub fn matmul_f32_gemm(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {
+    if !(super::has_avx2_fma() && mm_lens_ok(out.len(), x.len(), w.len(), m, k, n)) {
+        return generic::matmul_f32(out, x, w, m, k, n);
+    }
+    // SAFETY: the CPU supports AVX2 and FMA and the lengths are exact (both checked above).
+    unsafe { gemm_f32_avx2(out, x, w, m, k, n) }
+}
+
+/// GEMM variant of [`matmul_f16`] (same contract; float tolerance vs generic): as
+/// [`matmul_f32_gemm`], the weights widened to f32 (F16C) while packing.
+pub fn matmul_f16_gemm(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: usize) {
+    if !(super::has_avx2_fma_f16c() && mm_lens_ok(out.len(), x.len(), w.len(), m, k, n)) {
+        return generic::matmul_f16(out, x, w, m, k, n);
+    }
+    // SAFETY: the CPU supports AVX2, FMA and F16C and the lengths are exact (both checked above).
+    unsafe { gemm_f16_avx2(out, x, w, m, k, n) }
+}
+
+/// A packed weight panel: `[GEMM_KC][GEMM_NR]` f32, 32-byte aligned.
+#[repr(C, align(32))]
+struct Panel([f32; GEMM_KC * GEMM_NR]);
+
+/// Transposes the 8 × 8 block `v` in place (`v[i]` lane `j` becomes `v[j]` lane `i`).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn transpose8(v: &mut [__m256; 8]) {
+    let (pd, ps) = (_mm256_castps_pd, _mm256_castpd_ps);
+    let mut t = [_mm256_setzero_ps(); 8];
+    for i in 0..4 {
+        t[2 * i] = _mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+    }
+    // Per 128-bit lane L, u[4q + s] holds rows 4q..4q + 4 of column 4L + s.
+    let mut u = [_mm256_setzero_ps(); 8];
+    for q in 0..2 {
+        let b = 4 * q;
+        u[b] = ps(_mm256_unpacklo_pd(pd(t[b]), pd(t[b + 2])));
+        u[b + 1] = ps(_mm256_unpackhi_pd(pd(t[b]), pd(t[b + 2])));
+        u[b + 2] = ps(_mm256_unpacklo_pd(pd(t[b + 1]), pd(t[b + 3])));
+        u[b + 3] = ps(_mm256_unpackhi_pd(pd(t[b + 1]), pd(t[b + 3])));
+    }
+    for s in 0..4 {
+        v[s] = _mm256_permute2f128_ps::<0x20>(u[s], u[4 + s]);
+        v[4 + s] = _mm256_permute2f128_ps::<0x31>(u[s], u[4 + s]);
+    }
+}
+
+/// The rows of `w` the next panel will be packed from, prefetched into L2 a few cache lines per step
+/// by the first row tile over the current panel (as in [`super::x86_avx512`], where the loads of the
+/// packing missed the cache for a quarter of the MiniLM run time without it).
+struct NextPanel {
+    /// Start of the current row's segment (only computed, wrapping; prefetches never fault).
+    row: *const i8,
+    /// Bytes from one row of `w` to the next.
+    stride: usize,
+    /// Bytes per row segment.
+    len: usize,
+    /// Rows left.
+    rows: usize,
+    /// Offset of the next line in the current row's segment.
+    off: usize,
+    /// Lines per step of the tile.
+    per_step: usize,
+}
+
+impl NextPanel {
+    /// Prefetches the next `per_step` lines.
+    #[inline(always)]
+    fn step(&mut self) {
+        for _ in 0..self.per_step {
+            if self.rows == 0 {
+                return;
+            }
+            // SAFETY: a prefetch only takes an address; it never faults.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(self.row.wrapping_add(self.off)) };
+            self.off += 64;
+            if self.off >= self.len {
+                self.off = 0;
+                self.rows -= 1;
+                self.row = self.row.wrapping_add(self.stride);
+            }
+        }
+    }
+}
+
+/// One `R × 8·V` tile of the GEMM over one panel: `out[r, c] (+)= Σ_{p < kc} x[r, p] · panel[p, c]`
+/// for `c < cols`, starting from zero when `first`, else from `out`; with `PF`, each step also
+/// prefetches some of `next`.
+///
+/// Requires AVX2 + FMA, `R` rows of `x` (stride `k`) with `kc` readable values each, `kc` rows of
+/// the panel and `R` rows of `out` (stride `n`) with `cols <= 8·V` writable values each.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+unsafe fn gemm_tile<const R: usize, const V: usize, const PF: bool>(
+    out: *mut f32,
+    n: usize,
+    x: *const f32,
+    k: usize,
+    panel: *const f32,
+    kc: usize,
+    cols: usize,
+    first: bool,
+    next: &mut NextPanel,
+) {
+    let mut acc = [[_mm256_setzero_ps(); V]; R];
+    // SAFETY: the rows, lanes and lengths touched are those the caller guarantees (loads and stores
+    // of `out` are masked to `cols`).
+    unsafe {
+        let masks = [tail_mask(cols.min(8)), tail_mask(cols.saturating_sub(8).min(8))];
+        if !first {
+            for r in 0..R {
+                for v in 0..V {
+                    acc[r][v] = _mm256_maskload_ps(out.add(r * n + 8 * v), masks[v]);
+                }
+            }
+        }
+        for p in 0..kc {
+            if PF {
+                next.step();
+            }
+            let pp = panel.add(p * GEMM_NR);
+            let wv: [__m256; V] = core::array::from_fn(|v| _mm256_load_ps(pp.add(8 * v)));
+            for r in 0..R {
+                let xb = _mm256_set1_ps(*x.add(r * k + p));
+                for v in 0..V {
+                    acc[r][v] = _mm256_fmadd_ps(xb, wv[v], acc[r][v]);
+                }
+            }
+        }
+        for r in 0..R {
+            for v in 0..V {
+                _mm256_maskstore_ps(out.add(r * n + 8 * v), masks[v], acc[r][v]);
+            }
+        }
+    }
+}
+
+/// Runs [`gemm_tile`] over rows `0..m` in tiles of [`GEMM_MR`] (a smaller last one); the first
+/// prefetches `next`.
+///
+/// Requires what [`gemm_tile`] does, for all `m` rows.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_rows<const V: usize>(
+    out: *mut f32,
+    n: usize,
+    x: *const f32,
+    k: usize,
+    m: usize,
+    panel: *const f32,
+    kc: usize,
+    cols: usize,
+    first: bool,
+    next: &mut NextPanel,
+) {
+    let mut i = 0;
+    // SAFETY: every tile covers rows i..i + R <= m (caller).
+    unsafe {
+        if m >= GEMM_MR {
+            gemm_tile::<GEMM_MR, V, true>(out, n, x, k, panel, kc, cols, first, next);
+            i = GEMM_MR;
+        }
+        while i + GEMM_MR <= m {
+            gemm_tile::<GEMM_MR, V, false>(out.add(i * n), n, x.add(i * k), k, panel, kc, cols, first, next);
+            i += GEMM_MR;
+        }
+        let (o, xr) = (out.add(i * n), x.add(i * k));
+        match m - i {
+            5 => gemm_tile::<5, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            4 => gemm_tile::<4, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            3 => gemm_tile::<3, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            2 => gemm_tile::<2, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            1 => gemm_tile::<1, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            _ => {}
+        }
+    }
+}
+
+macro_rules! float_gemm {
+    ($gemm:ident, $pack:ident, $W:ty, $features:literal, $load8:ident, $load_tail:ident) => {
+        /// The whole GEMM: per block of [`GEMM_NR`] rows of `w`, per [`GEMM_KC`] columns, pack the
+        /// panel, then run all rows of `x` over it (the first depth block stores, later ones add).
+        ///
+        /// Requires the enabled CPU features and the exact lengths of the matmul contract.
+        #[target_feature(enable = $features)]
+        unsafe fn $gemm(out: &mut [f32], x: &[f32], w: &[$W], m: usize, k: usize, n: usize) {
+            if k == 0 {
+                out.fill(0.0);
+                return;
+            }
+            let mut panel = Panel([0.0; GEMM_KC * GEMM_NR]);
+            let (o, xp, wp, pp) = (out.as_mut_ptr(), x.as_ptr(), w.as_ptr(), panel.0.as_mut_ptr());
+            // SAFETY: column block j0..j0 + cols <= n and depth block p0..p0 + kc <= k are in
+            // bounds of w, x (all m rows from column p0) and out (columns j0..j0 + cols) by the exact
+            // lengths (caller); the panel holds GEMM_KC rows.
+            unsafe {
+                let mut j0 = 0;
+                while j0 < n {
+                    let cols = (n - j0).min(GEMM_NR);
+                    let mut p0 = 0;
+                    while p0 < k {
+                        let kc = (k - p0).min(GEMM_KC);
+                        $pack(pp, wp.add(j0 * k + p0), k, cols, kc);
+                        // The next panel: the next depth block, or the next column block's first.
+                        let (nj, np) = if p0 + kc < k { (j0, p0 + kc) } else { (j0 + cols, 0) };
+                        let len = (k - np).min(GEMM_KC) * size_of::<$W>();
+                        let rows = n.saturating_sub(nj).min(GEMM_NR);
+                        let next = &mut NextPanel {
+                            row: wp.wrapping_add(nj * k + np) as *const i8,
+                            stride: k * size_of::<$W>(),
+                            len,
+                            rows,
+                            off: 0,
+                            per_step: (rows * len.div_ceil(64)).div_ceil(kc),
+                        };
+                        let (oj, xj, f) = (o.add(j0), xp.add(p0), p0 == 0);
+                        if cols > 8 {
+                            gemm_rows::<2>(oj, n, xj, k, m, pp, kc, cols, f, next);
+                        } else {
+                            gemm_rows::<1>(oj, n, xj, k, m, pp, kc, cols, f, next);
+                        }
+                        p0 += kc;
+                    }
+                    j0 += cols;
+                }
+            }
+        }
+
+        /// Packs `panel[p, c] = w[c, p]` for `p < kc`, `c < cols` (columns `cols..8·⌈cols/8⌉`
+        /// zero), 8 × 8 blocks at a time.
+        ///
+        /// Requires the enabled features, `cols <= GEMM_NR`, `kc <= GEMM_KC`, rows `0..cols` of
+        /// `w` (stride `k`) with `kc` readable values each, and a `[GEMM_KC][GEMM_NR]` panel.
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn $pack(panel: *mut f32, w: *const $W, k: usize, cols: usize, kc: usize) {
+            // SAFETY: loads cover rows c < cols and columns q..q + 8, or the kc - q < 8 left
+            // (caller); stores hit panel rows q + t < kc <= GEMM_KC, lanes h·8..h·8 + 8 <= GEMM_NR.
+            unsafe {
+                for h in 0..cols.div_ceil(8) {
+                    let rows = (cols - 8 * h).min(8);
+                    let mut q = 0;
+                    let wh = w.add(8 * h * k);
+                    let ph = panel.add(8 * h);
+                    if rows == 8 {
+                        // Full blocks: fixed trip counts, so `v` stays in registers.
+                        while q + 8 <= kc {
+                            let mut v: [__m256; 8] = core::array::from_fn(|c| $load8(wh.add(c * k + q)));
+                            transpose8(&mut v);
+                            for (t, vt) in v.iter().enumerate() {
+                                _mm256_store_ps(ph.add((q + t) * GEMM_NR), *vt);
+                            }
+                            q += 8;
+                        }
+                    }
+                    while q < kc {
+                        let mut v = [_mm256_setzero_ps(); 8];
+                        for (c, vc) in v.iter_mut().enumerate().take(rows) {
+                            let wc = w.add((8 * h + c) * k + q);
+                            *vc = if q + 8 <= kc { $load8(wc) } else { $load_tail(wc, kc - q) };
+                        }
+                        transpose8(&mut v);
+                        for (t, vt) in v.iter().enumerate().take((kc - q).min(8)) {
+                            _mm256_store_ps(panel.add((q + t) * GEMM_NR + 8 * h), *vt);
+                        }
+                        q += 8;
+                    }
+                }
+            }
+        }
+    };
+}
+
+float_gemm!(gemm_f32_avx2, pack_f32, f32, "avx2,fma", load8_f32, load_tail_f32);
+float_gemm!(gemm_f16_avx2, pack_f16, f16, "avx2,fma,f16c", load8_f16, load_tail_f16);
 
 // ---------------------------------------------------------------------------------------------------
 // 16-bit activations x int8 weights.

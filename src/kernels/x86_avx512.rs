@@ -13,6 +13,10 @@
 //! line per 64 weight bytes, 4 KiB ahead in the block's stream; `matmul_i4_i16`: 8 KiB ahead). Tails of `k` use masked loads (zeros add nothing), edges of
 //! `m` and `n` smaller tiles and masked stores.
 //!
+//! [`matmul_f32_gemm`] and [`matmul_f16_gemm`] are the prefill (many rows of `x`) variants: weight
+//! rows packed on the fly into k-major panels on the stack, a broadcast microkernel over them (see
+//! there); which one a call takes is decided from the whole `m` in `kernels/mod.rs`.
+//!
 //! `matmul_i8_i16` multiplies 16-bit activations by int8 weights widened to 16 bits with `vpdpwssd`
 //! (VNNI): per i32 lane `acc + a0·b0 + a1·b1`, wrapping, which is the same modular sum as the
 //! generic wrapping i32 accumulation: bit-exact. `matmul_i4_i16` (group-wise int4 weights with an
@@ -251,6 +255,24 @@ unsafe fn load16_f16(p: *const f16, mask: __mmask16) -> __m512 {
     unsafe { _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p as *const i16)) }
 }
 
+/// Loads 16 f32 weights at `p` (a plain load: masked loads that miss the cache are several times
+/// slower on an AMD EPYC, Zen 5). Requires 16 readable f32 at `p`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+unsafe fn load16_f32_full(p: *const f32) -> __m512 {
+    // SAFETY: 16 readable f32 at `p` (caller).
+    unsafe { _mm512_loadu_ps(p) }
+}
+
+/// Loads 16 f16 weights at `p` widened to f32 (a plain load). Requires 16 readable f16 at `p`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+unsafe fn load16_f16_full(p: *const f16) -> __m512 {
+    // SAFETY: 16 readable f16 (32 bytes) at `p` (caller); `f16` is a `repr(transparent)` u16 holding
+    // IEEE binary16 bits, which is what `vcvtph2ps` reads.
+    unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(p as *const __m256i)) }
+}
+
 macro_rules! float_matmul {
     ($matmul:ident, $tile:ident, $W:ty, $load:ident) => {
         /// All tiles of `out[m, n] = x[m, k] · w[n, k]ᵀ`.
@@ -330,6 +352,327 @@ macro_rules! float_matmul {
 
 float_matmul!(matmul_f32_avx512, tile_f32, f32, load16_f32);
 float_matmul!(matmul_f16_avx512, tile_f16, f16, load16_f16);
+
+// ---------------------------------------------------------------------------------------------------
+// f32 / f16 GEMM: packed weight panels and a broadcast microkernel (for many rows of `x`).
+
+/// Smallest `m` from which [`matmul_f32_gemm`] beats [`matmul_f32`]: 24 on an AMD EPYC (Zen 5) at
+/// MiniLM shapes (k 384 n 384/1536, k 1536 n 384: a tie at 24, 15-30% faster at 32-64; at 16 the
+/// packing, about 0.25 cycles per weight, still costs more than the dot-product tiles lose).
+pub const GEMM_MIN_M_F32: usize = 24;
+/// Smallest `m` from which [`matmul_f16_gemm`] beats [`matmul_f16`] (whose f16 weight stream is half
+/// as long): 32 on the same machine (a tie at 32, 10-20% faster at 40-64).
+pub const GEMM_MIN_M_F16: usize = 32;
+/// Rows of `x` per GEMM microkernel ([`GEMM_MR`] × [`GEMM_NV`] = 24 zmm accumulators + 3 panel
+/// vectors + 1 broadcast; 8 × 3 measured as fast as 6 × 2 and 12 × 2, with fewer loads per FMA).
+pub const GEMM_MR: usize = 8;
+/// 16-lane vectors of columns per microkernel.
+pub const GEMM_NV: usize = 3;
+/// Columns of `out` (rows of `w`) per packed panel.
+pub const GEMM_NR: usize = 16 * GEMM_NV;
+/// Depth of a packed panel: `[GEMM_KC][GEMM_NR]` f32 = 36 KiB, which stays in L1 (48 KiB on Zen 5)
+/// while every row tile of `x` passes over it.
+pub const GEMM_KC: usize = 192;
+
+/// GEMM variant of [`matmul_f32`] (same contract; float tolerance vs generic): blocks of
+/// [`GEMM_NR`] rows of `w` are packed [`GEMM_KC`] columns at a time into a k-major panel on the
+/// stack (16 × 16 transposes), and a [`GEMM_MR`] × [`GEMM_NR`] microkernel does, per `p`, three
+/// panel loads and 24 FMAs with `x[r, p]` broadcast: no horizontal reductions. Each output is one
+/// FMA chain over `p` in order (later depth blocks continue from `out`). Faster than [`matmul_f32`]
+/// from [`GEMM_MIN_M_F32`] rows of `x` on; decode (`m = 1`) belongs to [`matmul_f32`], which
+/// streams `w` once without packing. The two sum in different orders, so when one matmul is split
+/// into bands of rows, all bands must take the same one (chosen from the whole `m`).
+pub fn matmul_f32_gemm(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {
+    if !(super::has_avx512() && mm_lens_ok(out.len(), x.len(), w.len(), m, k, n)) {
+        return generic::matmul_f32(out, x, w, m, k, n);
+    }
+    // SAFETY: the CPU supports the enabled features and the lengths are exact (both checked above).
+    unsafe { gemm_f32_avx512(out, x, w, m, k, n) }
+}
+
+/// GEMM variant of [`matmul_f16`] (same contract; float tolerance vs generic): as
+/// [`matmul_f32_gemm`], the weights widened to f32 while packing.
+pub fn matmul_f16_gemm(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: usize) {
+    if !(super::has_avx512() && mm_lens_ok(out.len(), x.len(), w.len(), m, k, n)) {
+        return generic::matmul_f16(out, x, w, m, k, n);
+    }
+    // SAFETY: as in `matmul_f32_gemm`.
+    unsafe { gemm_f16_avx512(out, x, w, m, k, n) }
+}
+
+/// A packed weight panel: `[GEMM_KC][GEMM_NR]` f32, 64-byte aligned.
+#[repr(C, align(64))]
+struct Panel([f32; GEMM_KC * GEMM_NR]);
+
+/// Transposes the 16 × 16 block `v` in place (`v[i]` lane `j` becomes `v[j]` lane `i`).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+fn transpose16(v: &mut [__m512; 16]) {
+    let (pd, ps) = (_mm512_castps_pd, _mm512_castpd_ps);
+    let mut t = [_mm512_setzero_ps(); 16];
+    for i in 0..8 {
+        t[2 * i] = _mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+    }
+    // Per 128-bit lane, v[4q + s] now holds column s of rows 4q..4q + 4.
+    for q in 0..4 {
+        let b = 4 * q;
+        v[b] = ps(_mm512_unpacklo_pd(pd(t[b]), pd(t[b + 2])));
+        v[b + 1] = ps(_mm512_unpackhi_pd(pd(t[b]), pd(t[b + 2])));
+        v[b + 2] = ps(_mm512_unpacklo_pd(pd(t[b + 1]), pd(t[b + 3])));
+        v[b + 3] = ps(_mm512_unpackhi_pd(pd(t[b + 1]), pd(t[b + 3])));
+    }
+    // 128-bit lane L of v[4q + s]: rows 4q..4q + 4 of column 4L + s. Gather the lanes.
+    for h in 0..2 {
+        for s in 0..4 {
+            let (a, b) = (v[8 * h + s], v[8 * h + 4 + s]);
+            t[8 * h + s] = _mm512_shuffle_f32x4::<0x88>(a, b);
+            t[8 * h + 4 + s] = _mm512_shuffle_f32x4::<0xdd>(a, b);
+        }
+    }
+    for s in 0..8 {
+        v[s] = _mm512_shuffle_f32x4::<0x88>(t[s], t[8 + s]);
+        v[8 + s] = _mm512_shuffle_f32x4::<0xdd>(t[s], t[8 + s]);
+    }
+}
+
+/// The rows of `w` the next panel will be packed from, prefetched into L2 a few cache lines per step
+/// by the first row tile over the current panel (the loads of the packing missed the cache for a
+/// quarter of the MiniLM run time without it).
+struct NextPanel {
+    /// Start of the current row's segment (only computed, wrapping; prefetches never fault).
+    row: *const i8,
+    /// Bytes from one row of `w` to the next.
+    stride: usize,
+    /// Bytes per row segment.
+    len: usize,
+    /// Rows left.
+    rows: usize,
+    /// Offset of the next line in the current row's segment.
+    off: usize,
+    /// Lines per step of the tile.
+    per_step: usize,
+}
+
+impl NextPanel {
+    /// Prefetches the next `per_step` lines.
+    #[inline(always)]
+    fn step(&mut self) {
+        for _ in 0..self.per_step {
+            if self.rows == 0 {
+                return;
+            }
+            // SAFETY: a prefetch only takes an address; it never faults.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(self.row.wrapping_add(self.off)) };
+            self.off += 64;
+            if self.off >= self.len {
+                self.off = 0;
+                self.rows -= 1;
+                self.row = self.row.wrapping_add(self.stride);
+            }
+        }
+    }
+}
+
+/// One `R × 16·V` tile of the GEMM over one panel: `out[r, c] (+)= Σ_{p < kc} x[r, p] · panel[p, c]`
+/// for `c < cols`, starting from zero when `first`, else from `out`; with `PF`, each step also
+/// prefetches some of `next`.
+///
+/// Requires the enabled features, `R` rows of `x` (stride `k`) with `kc` readable values each, `kc`
+/// rows of the panel and `R` rows of `out` (stride `n`) with `cols <= 16·V` writable values each.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+unsafe fn gemm_tile<const R: usize, const V: usize, const PF: bool>(
+    out: *mut f32,
+    n: usize,
+    x: *const f32,
+    k: usize,
+    panel: *const f32,
+    kc: usize,
+    cols: usize,
+    first: bool,
+    next: &mut NextPanel,
+) {
+    let masks: [__mmask16; V] = core::array::from_fn(|v| mask16(cols.saturating_sub(16 * v)));
+    let mut acc = [[_mm512_setzero_ps(); V]; R];
+    // SAFETY: the rows, lanes and lengths touched are those the caller guarantees (stores and loads
+    // of `out` are masked to `cols`).
+    unsafe {
+        if !first {
+            for r in 0..R {
+                for v in 0..V {
+                    acc[r][v] = _mm512_maskz_loadu_ps(masks[v], out.add(r * n + 16 * v));
+                }
+            }
+        }
+        for p in 0..kc {
+            if PF {
+                next.step();
+            }
+            let pp = panel.add(p * GEMM_NR);
+            let wv: [__m512; V] = core::array::from_fn(|v| _mm512_load_ps(pp.add(16 * v)));
+            for r in 0..R {
+                let xb = _mm512_set1_ps(*x.add(r * k + p));
+                for v in 0..V {
+                    acc[r][v] = _mm512_fmadd_ps(xb, wv[v], acc[r][v]);
+                }
+            }
+        }
+        for r in 0..R {
+            for v in 0..V {
+                _mm512_mask_storeu_ps(out.add(r * n + 16 * v), masks[v], acc[r][v]);
+            }
+        }
+    }
+}
+
+/// Runs [`gemm_tile`] over rows `0..m` in tiles of [`GEMM_MR`] (a smaller last one); the first
+/// prefetches `next`.
+///
+/// Requires what [`gemm_tile`] does, for all `m` rows.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_rows<const V: usize>(
+    out: *mut f32,
+    n: usize,
+    x: *const f32,
+    k: usize,
+    m: usize,
+    panel: *const f32,
+    kc: usize,
+    cols: usize,
+    first: bool,
+    next: &mut NextPanel,
+) {
+    let mut i = 0;
+    // SAFETY: every tile covers rows i..i + R <= m (caller).
+    unsafe {
+        if m >= GEMM_MR {
+            gemm_tile::<GEMM_MR, V, true>(out, n, x, k, panel, kc, cols, first, next);
+            i = GEMM_MR;
+        }
+        while i + GEMM_MR <= m {
+            gemm_tile::<GEMM_MR, V, false>(out.add(i * n), n, x.add(i * k), k, panel, kc, cols, first, next);
+            i += GEMM_MR;
+        }
+        let (o, xr) = (out.add(i * n), x.add(i * k));
+        match m - i {
+            11 => gemm_tile::<11, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            10 => gemm_tile::<10, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            9 => gemm_tile::<9, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            8 => gemm_tile::<8, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            7 => gemm_tile::<7, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            6 => gemm_tile::<6, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            5 => gemm_tile::<5, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            4 => gemm_tile::<4, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            3 => gemm_tile::<3, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            2 => gemm_tile::<2, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            1 => gemm_tile::<1, V, false>(o, n, xr, k, panel, kc, cols, first, next),
+            _ => {}
+        }
+    }
+}
+
+macro_rules! float_gemm {
+    ($gemm:ident, $pack:ident, $W:ty, $load:ident, $load_full:ident) => {
+        /// The whole GEMM: per block of [`GEMM_NR`] rows of `w`, per [`GEMM_KC`] columns, pack the
+        /// panel, then run all rows of `x` over it (the first depth block stores, later ones add).
+        ///
+        /// Requires the enabled CPU features and the exact lengths of the matmul contract.
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+        unsafe fn $gemm(out: &mut [f32], x: &[f32], w: &[$W], m: usize, k: usize, n: usize) {
+            if k == 0 {
+                out.fill(0.0);
+                return;
+            }
+            let mut panel = Panel([0.0; GEMM_KC * GEMM_NR]);
+            let (o, xp, wp, pp) = (out.as_mut_ptr(), x.as_ptr(), w.as_ptr(), panel.0.as_mut_ptr());
+            // SAFETY: column block j0..j0 + cols <= n and depth block p0..p0 + kc <= k are in
+            // bounds of w, x (all m rows from column p0) and out (columns j0..j0 + cols) by the exact
+            // lengths (caller); the panel holds GEMM_KC rows.
+            unsafe {
+                let mut j0 = 0;
+                while j0 < n {
+                    let cols = (n - j0).min(GEMM_NR);
+                    let mut p0 = 0;
+                    while p0 < k {
+                        let kc = (k - p0).min(GEMM_KC);
+                        $pack(pp, wp.add(j0 * k + p0), k, cols, kc);
+                        // The next panel: the next depth block, or the next column block's first.
+                        let (nj, np) = if p0 + kc < k { (j0, p0 + kc) } else { (j0 + cols, 0) };
+                        let len = (k - np).min(GEMM_KC) * size_of::<$W>();
+                        let rows = n.saturating_sub(nj).min(GEMM_NR);
+                        let next = &mut NextPanel {
+                            row: wp.wrapping_add(nj * k + np) as *const i8,
+                            stride: k * size_of::<$W>(),
+                            len,
+                            rows,
+                            off: 0,
+                            per_step: (rows * len.div_ceil(64)).div_ceil(kc),
+                        };
+                        let (oj, xj, f) = (o.add(j0), xp.add(p0), p0 == 0);
+                        match cols.div_ceil(16) {
+                            4 => gemm_rows::<4>(oj, n, xj, k, m, pp, kc, cols, f, next),
+                            3 => gemm_rows::<3>(oj, n, xj, k, m, pp, kc, cols, f, next),
+                            2 => gemm_rows::<2>(oj, n, xj, k, m, pp, kc, cols, f, next),
+                            _ => gemm_rows::<1>(oj, n, xj, k, m, pp, kc, cols, f, next),
+                        }
+                        p0 += kc;
+                    }
+                    j0 += cols;
+                }
+            }
+        }
+
+        /// Packs `panel[p, c] = w[c, p]` for `p < kc`, `c < cols` (columns `cols..16·⌈cols/16⌉`
+        /// zero), 16 × 16 blocks at a time.
+        ///
+        /// Requires the enabled features, `cols <= GEMM_NR`, `kc <= GEMM_KC`, rows `0..cols` of
+        /// `w` (stride `k`) with `kc` readable values each, and a `[GEMM_KC][GEMM_NR]` panel.
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+        unsafe fn $pack(panel: *mut f32, w: *const $W, k: usize, cols: usize, kc: usize) {
+            // SAFETY: loads cover rows c < cols and columns q..q + 16 masked to kc (caller); stores
+            // hit panel rows q + t < kc <= GEMM_KC, lanes h·16.. h·16 + 16 <= GEMM_NR.
+            unsafe {
+                for h in 0..cols.div_ceil(16) {
+                    let rows = (cols - 16 * h).min(16);
+                    let mut q = 0;
+                    let wh = w.add(16 * h * k);
+                    let ph = panel.add(16 * h);
+                    if rows == 16 {
+                        // Full blocks: fixed trip counts, so `v` stays in registers.
+                        while q + 16 <= kc {
+                            let mut v: [__m512; 16] = core::array::from_fn(|c| $load_full(wh.add(c * k + q)));
+                            transpose16(&mut v);
+                            for (t, vt) in v.iter().enumerate() {
+                                _mm512_store_ps(ph.add((q + t) * GEMM_NR), *vt);
+                            }
+                            q += 16;
+                        }
+                    }
+                    while q < kc {
+                        let mut v = [_mm512_setzero_ps(); 16];
+                        for (c, vc) in v.iter_mut().enumerate().take(rows) {
+                            let wc = w.add((16 * h + c) * k + q);
+                            *vc = if q + 16 <= kc { $load_full(wc) } else { $load(wc, mask16(kc - q)) };
+                        }
+                        transpose16(&mut v);
+                        for (t, vt) in v.iter().enumerate().take((kc - q).min(16)) {
+                            _mm512_store_ps(panel.add((q + t) * GEMM_NR + 16 * h), *vt);
+                        }
+                        q += 16;
+                    }
+                }
+            }
+        }
+    };
+}
+
+float_gemm!(gemm_f32_avx512, pack_f32, f32, load16_f32, load16_f32_full);
+float_gemm!(gemm_f16_avx512, pack_f16, f16, load16_f16, load16_f16_full);
 
 // ---------------------------------------------------------------------------------------------------
 // 16-bit activations x int8 weights.
