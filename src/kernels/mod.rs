@@ -218,26 +218,52 @@ mod detect {
 /// No alignment requirement.
 #[inline]
 pub fn matmul_f32(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {
+    // Decided on the whole `m`: every band of a threaded call then sums in the same order.
+    let gemm = gemm_f32(m);
     #[cfg(feature = "std")]
     if threads::split_rows(out, m, k, n, m.checked_mul(k) == Some(x.len()), |o, r0, rows| {
-        matmul_f32_1(o, &x[r0 * k..(r0 + rows) * k], w, rows, k, n)
+        matmul_f32_1(o, &x[r0 * k..(r0 + rows) * k], w, rows, k, n, gemm)
     }) {
         return;
     }
-    matmul_f32_1(out, x, w, m, k, n)
+    matmul_f32_1(out, x, w, m, k, n, gemm)
 }
 
-/// [`matmul_f32`] on the calling thread.
+/// Whether a [`matmul_f32`] of `m` rows takes the packed GEMM kernels (x86: from
+/// `GEMM_MIN_M_F32` rows on; decode, `m = 1`, keeps the dot-product tiles).
 #[inline]
-fn matmul_f32_1(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize) {
+fn gemm_f32(m: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if has_avx512() {
+            return m >= x86_avx512::GEMM_MIN_M_F32;
+        }
+        if has_avx2_fma() {
+            return m >= x86::GEMM_MIN_M_F32;
+        }
+    }
+    let _ = m;
+    false
+}
+
+/// [`matmul_f32`] on the calling thread (`gemm`: see [`gemm_f32`]).
+#[inline]
+fn matmul_f32_1(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: usize, gemm: bool) {
     #[cfg(target_arch = "x86_64")]
     if has_avx512() {
+        if gemm {
+            return x86_avx512::matmul_f32_gemm(out, x, w, m, k, n);
+        }
         return x86_avx512::matmul_f32(out, x, w, m, k, n);
     }
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
+        if gemm {
+            return x86::matmul_f32_gemm(out, x, w, m, k, n);
+        }
         return x86::matmul_f32(out, x, w, m, k, n);
     }
+    let _ = gemm;
     #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
     if has_neon() {
         return neon::matmul_f32(out, x, w, m, k, n);
@@ -250,26 +276,52 @@ fn matmul_f32_1(out: &mut [f32], x: &[f32], w: &[f32], m: usize, k: usize, n: us
 /// Contract: as [`matmul_f32`]. No alignment requirement.
 #[inline]
 pub fn matmul_f16(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: usize) {
+    // Decided on the whole `m`: every band of a threaded call then sums in the same order.
+    let gemm = gemm_f16(m);
     #[cfg(feature = "std")]
     if threads::split_rows(out, m, k, n, m.checked_mul(k) == Some(x.len()), |o, r0, rows| {
-        matmul_f16_1(o, &x[r0 * k..(r0 + rows) * k], w, rows, k, n)
+        matmul_f16_1(o, &x[r0 * k..(r0 + rows) * k], w, rows, k, n, gemm)
     }) {
         return;
     }
-    matmul_f16_1(out, x, w, m, k, n)
+    matmul_f16_1(out, x, w, m, k, n, gemm)
 }
 
-/// [`matmul_f16`] on the calling thread.
+/// Whether a [`matmul_f16`] of `m` rows takes the packed GEMM kernels (x86: from
+/// `GEMM_MIN_M_F16` rows on; decode, `m = 1`, keeps the dot-product tiles).
 #[inline]
-fn matmul_f16_1(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: usize) {
+fn gemm_f16(m: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if has_avx512() {
+            return m >= x86_avx512::GEMM_MIN_M_F16;
+        }
+        if has_avx2_fma_f16c() {
+            return m >= x86::GEMM_MIN_M_F16;
+        }
+    }
+    let _ = m;
+    false
+}
+
+/// [`matmul_f16`] on the calling thread (`gemm`: see [`gemm_f16`]).
+#[inline]
+fn matmul_f16_1(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: usize, gemm: bool) {
     #[cfg(target_arch = "x86_64")]
     if has_avx512() {
+        if gemm {
+            return x86_avx512::matmul_f16_gemm(out, x, w, m, k, n);
+        }
         return x86_avx512::matmul_f16(out, x, w, m, k, n);
     }
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma_f16c() {
+        if gemm {
+            return x86::matmul_f16_gemm(out, x, w, m, k, n);
+        }
         return x86::matmul_f16(out, x, w, m, k, n);
     }
+    let _ = gemm;
     #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
     if has_neon() {
         return neon::matmul_f16(out, x, w, m, k, n);
