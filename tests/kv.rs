@@ -178,7 +178,9 @@ fn student_runs_64_tokens_in_64_kib() {
 }
 
 /// A chunk longer than the attention's query tile (64 rows): the tiles give the hidden states of
-/// one row at a time, for every key/value precision.
+/// one row at a time, for every key/value precision, up to float summation order (a chunk of many
+/// rows may take the packed GEMM kernels, one row the dot-product ones; a misplaced tile would be
+/// off by the size of the states themselves).
 #[test]
 fn chunk_past_the_query_tile_matches_row_by_row() {
     let t = Tiny { max_pos: 150, ..Tiny::default() };
@@ -199,6 +201,13 @@ fn chunk_past_the_query_tile_matches_row_by_row() {
         println!(
             "{kv:?} KV: {max_seq} tokens in one chunk vs one row at a time: max |hidden diff| {diff:.2e}"
         );
-        assert!(diff <= 1e-5, "{kv:?}: {diff}");
+        // f32: summation order alone (measured 2e-6); f16 and int8 keys/values round the slightly
+        // different projections to their grids (measured 6e-6, 6e-5)
+        let tol = match kv {
+            KvPrecision::F32 => 2e-5,
+            KvPrecision::F16 => 1e-4,
+            _ => 1e-3,
+        };
+        assert!(diff <= tol, "{kv:?}: {diff} > {tol}");
     }
 }

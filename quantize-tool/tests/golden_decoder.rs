@@ -226,7 +226,8 @@ fn full_context_stops_explicitly() {
 
 /// A prompt longer than the attention's query tile (64 rows) in one chunk: the causal tiles (the
 /// second one reads only the positions its rows can see) give the logits of one token at a time,
-/// for every key/value precision, at every position.
+/// for every key/value precision, at every position, up to float summation order (the chunk may
+/// take the packed GEMM kernels, one token the dot-product ones).
 #[test]
 fn prompt_past_the_query_tile_matches_token_by_token() {
     for name in ["tiny-llama", "tiny-gpt2"] {
@@ -252,7 +253,15 @@ fn prompt_past_the_query_tile_matches_token_by_token() {
                 diff = a.iter().zip(b).fold(diff, |d, (x, y)| d.max((x - y).abs()));
             }
             println!("{name} {kv:?} KV: {context}-token prompt in one chunk vs one token at a time: max |logit diff| {diff:.2e}");
-            assert!(diff <= 1e-4, "{name} {kv:?}: {diff}");
+            // f32: summation order alone (measured 7e-6); f16 and int8 keys/values round the
+            // slightly different projections to their grids (measured 1e-4, 2e-3); a misplaced
+            // tile moves logits by their own size
+            let tol = match kv {
+                KvPrecision::F32 => 1e-4,
+                KvPrecision::F16 => 1e-3,
+                _ => 2e-2,
+            };
+            assert!(diff <= tol, "{name} {kv:?}: {diff} > {tol}");
         }
     }
 }
