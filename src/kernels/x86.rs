@@ -461,9 +461,9 @@ unsafe fn transpose8(v: &mut [__m256; 8]) {
 }
 
 /// The rows of `w` the next panel will be packed from, prefetched into L2 a few cache lines per step
-/// by the first row tile over the current panel (as in [`super::x86_avx512`], where the loads of the
-/// packing missed the cache for a quarter of the MiniLM run time without it).
-struct NextPanel {
+/// by the first row tile over the current panel (shared with [`super::x86_avx512`], where the loads
+/// of the packing missed the cache for a quarter of the MiniLM run time without it).
+pub(super) struct NextPanel {
     /// Start of the current row's segment (only computed, wrapping; prefetches never fault).
     row: *const i8,
     /// Bytes from one row of `w` to the next.
@@ -479,9 +479,34 @@ struct NextPanel {
 }
 
 impl NextPanel {
+    /// The panel after the one of rows `j0..j0 + cols` and depth `p0..p0 + kc` of `w[n, k]`
+    /// (`block = (j0, cols, nr)`, `depth = (p0, kc, kc_max)`; elements of `elem` bytes, panels of at
+    /// most `nr` rows and `kc_max` columns): the next depth block, or the next row block's first.
+    /// Its lines are spread over the `kc` steps of the current panel.
+    pub(super) fn after(
+        w: *const i8,
+        elem: usize,
+        k: usize,
+        n: usize,
+        (j0, cols, nr): (usize, usize, usize),
+        (p0, kc, kc_max): (usize, usize, usize),
+    ) -> NextPanel {
+        let (nj, np) = if p0 + kc < k { (j0, p0 + kc) } else { (j0 + cols, 0) };
+        let len = (k - np).min(kc_max) * elem;
+        let rows = n.saturating_sub(nj).min(nr);
+        NextPanel {
+            row: w.wrapping_add((nj * k + np) * elem),
+            stride: k * elem,
+            len,
+            rows,
+            off: 0,
+            per_step: (rows * len.div_ceil(64)).div_ceil(kc),
+        }
+    }
+
     /// Prefetches the next `per_step` lines.
     #[inline(always)]
-    fn step(&mut self) {
+    pub(super) fn step(&mut self) {
         for _ in 0..self.per_step {
             if self.rows == 0 {
                 return;
@@ -618,18 +643,9 @@ macro_rules! float_gemm {
                     while p0 < k {
                         let kc = (k - p0).min(GEMM_KC);
                         $pack(pp, wp.add(j0 * k + p0), k, cols, kc);
-                        // The next panel: the next depth block, or the next column block's first.
-                        let (nj, np) = if p0 + kc < k { (j0, p0 + kc) } else { (j0 + cols, 0) };
-                        let len = (k - np).min(GEMM_KC) * size_of::<$W>();
-                        let rows = n.saturating_sub(nj).min(GEMM_NR);
-                        let next = &mut NextPanel {
-                            row: wp.wrapping_add(nj * k + np) as *const i8,
-                            stride: k * size_of::<$W>(),
-                            len,
-                            rows,
-                            off: 0,
-                            per_step: (rows * len.div_ceil(64)).div_ceil(kc),
-                        };
+                        let (block, depth) = ((j0, cols, GEMM_NR), (p0, kc, GEMM_KC));
+                        let next =
+                            &mut NextPanel::after(wp as *const i8, size_of::<$W>(), k, n, block, depth);
                         let (oj, xj, f) = (o.add(j0), xp.add(p0), p0 == 0);
                         if cols > 8 {
                             gemm_rows::<2>(oj, n, xj, k, m, pp, kc, cols, f, next);

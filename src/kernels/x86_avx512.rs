@@ -34,6 +34,7 @@ use half::f16;
 
 use super::generic;
 use super::mm_lens_ok;
+use super::x86::NextPanel;
 
 /// Rows of `x` per micro-tile.
 pub const MR: usize = 4;
@@ -436,44 +437,6 @@ fn transpose16(v: &mut [__m512; 16]) {
     }
 }
 
-/// The rows of `w` the next panel will be packed from, prefetched into L2 a few cache lines per step
-/// by the first row tile over the current panel (the loads of the packing missed the cache for a
-/// quarter of the MiniLM run time without it).
-struct NextPanel {
-    /// Start of the current row's segment (only computed, wrapping; prefetches never fault).
-    row: *const i8,
-    /// Bytes from one row of `w` to the next.
-    stride: usize,
-    /// Bytes per row segment.
-    len: usize,
-    /// Rows left.
-    rows: usize,
-    /// Offset of the next line in the current row's segment.
-    off: usize,
-    /// Lines per step of the tile.
-    per_step: usize,
-}
-
-impl NextPanel {
-    /// Prefetches the next `per_step` lines.
-    #[inline(always)]
-    fn step(&mut self) {
-        for _ in 0..self.per_step {
-            if self.rows == 0 {
-                return;
-            }
-            // SAFETY: a prefetch only takes an address; it never faults.
-            unsafe { _mm_prefetch::<_MM_HINT_T1>(self.row.wrapping_add(self.off)) };
-            self.off += 64;
-            if self.off >= self.len {
-                self.off = 0;
-                self.rows -= 1;
-                self.row = self.row.wrapping_add(self.stride);
-            }
-        }
-    }
-}
-
 /// One `R × 16·V` tile of the GEMM over one panel: `out[r, c] (+)= Σ_{p < kc} x[r, p] · panel[p, c]`
 /// for `c < cols`, starting from zero when `first`, else from `out`; with `PF`, each step also
 /// prefetches some of `next`.
@@ -600,18 +563,9 @@ macro_rules! float_gemm {
                     while p0 < k {
                         let kc = (k - p0).min(GEMM_KC);
                         $pack(pp, wp.add(j0 * k + p0), k, cols, kc);
-                        // The next panel: the next depth block, or the next column block's first.
-                        let (nj, np) = if p0 + kc < k { (j0, p0 + kc) } else { (j0 + cols, 0) };
-                        let len = (k - np).min(GEMM_KC) * size_of::<$W>();
-                        let rows = n.saturating_sub(nj).min(GEMM_NR);
-                        let next = &mut NextPanel {
-                            row: wp.wrapping_add(nj * k + np) as *const i8,
-                            stride: k * size_of::<$W>(),
-                            len,
-                            rows,
-                            off: 0,
-                            per_step: (rows * len.div_ceil(64)).div_ceil(kc),
-                        };
+                        let (block, depth) = ((j0, cols, GEMM_NR), (p0, kc, GEMM_KC));
+                        let next =
+                            &mut NextPanel::after(wp as *const i8, size_of::<$W>(), k, n, block, depth);
                         let (oj, xj, f) = (o.add(j0), xp.add(p0), p0 == 0);
                         match cols.div_ceil(16) {
                             4 => gemm_rows::<4>(oj, n, xj, k, m, pp, kc, cols, f, next),
