@@ -264,6 +264,117 @@ pub fn matmul_i8_i16(
     }
 }
 
+/// Asymmetric per-row 8-bit activation quantization after a per-column smoothing factor (the
+/// SmoothQuant migration: the weights were multiplied by `1 / inv_smooth` column by column when the
+/// blob was made, so `x · Wᵀ` is unchanged; the smoothed row has fewer outlier columns).
+///
+/// `y[p] = src[p] · inv_smooth[p]`; `lo = min(0, min y)`, `hi = max(0, max y)` (NaNs ignored). If
+/// `hi - lo` is not finite and positive: `dst = 0`, returns `(0.0, 0)`. Else `inv = 255 / (hi - lo)`,
+/// `zp = roundf(-lo · inv)` (in `0..=255`), `dst[p] = clamp(roundf(y[p] · inv) + zp, 0, 255)` (round
+/// half away from zero; NaN gives `zp`), and it returns `((hi - lo) / 255, zp)`: `y[p]` is about
+/// `(dst[p] - zp) · scale`. Every value is a plain f32 product (never fused), so the result is
+/// the same on every target.
+///
+/// Contract: `dst.len() == src.len() == inv_smooth.len()`.
+pub fn quantize_row_u8(dst: &mut [u8], src: &[f32], inv_smooth: &[f32]) -> (f32, u8) {
+    debug_assert_eq!(dst.len(), src.len(), "quantize_row_u8: length mismatch");
+    debug_assert_eq!(inv_smooth.len(), src.len(), "quantize_row_u8: length mismatch");
+    let Some((inv, zp)) = u8_grid(src, inv_smooth) else {
+        dst.fill(0);
+        return (0.0, 0);
+    };
+    for ((d, &s), &f) in dst.iter_mut().zip(src).zip(inv_smooth) {
+        *d = u8_level(s * f, inv, zp) as u8;
+    }
+    ((255.0 / inv), zp as u8)
+}
+
+/// [`quantize_row_u8`] written as the signed 16-bit activations `dst[p] - zp` (in `-255..=255`) of
+/// [`matmul_i8_i16`], which then computes exactly what [`matmul_i8_u8`] does: the form taken
+/// where no 8-bit matmul kernel is faster. Returns the scale.
+pub fn quantize_row_u8_centered(dst: &mut [i16], src: &[f32], inv_smooth: &[f32]) -> f32 {
+    debug_assert_eq!(dst.len(), src.len(), "quantize_row_u8_centered: length mismatch");
+    debug_assert_eq!(inv_smooth.len(), src.len(), "quantize_row_u8_centered: length mismatch");
+    let Some((inv, zp)) = u8_grid(src, inv_smooth) else {
+        dst.fill(0);
+        return 0.0;
+    };
+    for ((d, &s), &f) in dst.iter_mut().zip(src).zip(inv_smooth) {
+        *d = (u8_level(s * f, inv, zp) - zp) as i16;
+    }
+    255.0 / inv
+}
+
+/// The grid of [`quantize_row_u8`]: `(inv, zp)` for the smoothed row, or `None` when its range
+/// `hi - lo` is not finite and positive.
+#[inline(always)]
+pub(crate) fn u8_grid(src: &[f32], inv_smooth: &[f32]) -> Option<(f32, i32)> {
+    let (mut lo, mut hi) = (0.0f32, 0.0f32);
+    for (&s, &f) in src.iter().zip(inv_smooth) {
+        let y = s * f;
+        if y < lo {
+            lo = y;
+        }
+        if y > hi {
+            hi = y;
+        }
+    }
+    let range = hi - lo;
+    if !(range > 0.0 && range.is_finite()) {
+        return None;
+    }
+    let inv = 255.0 / range;
+    Some((inv, round_clamped(-lo * inv, 255.0)))
+}
+
+/// One level of [`quantize_row_u8`]: `clamp(roundf(y · inv) + zp, 0, 255)`.
+#[inline(always)]
+pub(crate) fn u8_level(y: f32, inv: f32, zp: i32) -> i32 {
+    (round_clamped(y * inv, 255.0) + zp).clamp(0, 255)
+}
+
+/// `out[i,j] = ((Σ_p (xu[i,p] − zp[i]) · w[j,p]) as f32 · xs[i]) · ws[j]`: 8-bit asymmetric
+/// activations ([`quantize_row_u8`]) times int8 weights with exact i32 accumulation (wrapping beyond
+/// `k = 65793`). Exactly [`matmul_i8_i16`] of the centered activations
+/// ([`quantize_row_u8_centered`]); x86 VNNI `vpdpbusd` multiplies unsigned 8-bit activations by
+/// signed 8-bit weights, 64 per instruction, twice `vpdpwssd`'s 16-bit pairs (the zero point
+/// is taken off afterwards with the weight row's sum: `Σ xu·w − zp·Σ w`).
+///
+/// Contract: `out.len() == m*n`, `xu.len() == m*k`, `zp.len() == xs.len() == m`, `w.len() == n*k`,
+/// `ws.len() == n`.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_i8_u8(
+    out: &mut [f32],
+    xu: &[u8],
+    zp: &[u8],
+    xs: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    debug_assert_eq!(xu.len(), m * k, "matmul_i8_u8: xu.len() != m*k");
+    debug_assert_eq!(zp.len(), m, "matmul_i8_u8: zp.len() != m");
+    debug_assert_eq!(xs.len(), m, "matmul_i8_u8: xs.len() != m");
+    debug_assert_eq!(w.len(), n * k, "matmul_i8_u8: w.len() != n*k");
+    debug_assert_eq!(ws.len(), n, "matmul_i8_u8: ws.len() != n");
+    debug_assert_eq!(out.len(), m * n, "matmul_i8_u8: out.len() != m*n");
+    if n == 0 {
+        return;
+    }
+    if k == 0 {
+        out.fill(0.0);
+        return;
+    }
+    for (((orow, xrow), &z), &sx) in out.chunks_exact_mut(n).zip(xu.chunks_exact(k)).zip(zp).zip(xs).take(m) {
+        for ((o, wrow), &sw) in orow.iter_mut().zip(w.chunks_exact(k)).zip(ws) {
+            let d = xrow.iter().zip(wrow).fold(0i32, |s, (&x, &y)| s.wrapping_add((x as i32 - z as i32) * y as i32));
+            *o = (d as f32 * sx) * sw;
+        }
+    }
+}
+
 /// Exact integer dot product of an `i16` row and an `i8` row (i32 accumulation, wrapping).
 #[inline(always)]
 pub(crate) fn dot_i16_i8(a: &[i16], b: &[i8]) -> i32 {

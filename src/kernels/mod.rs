@@ -389,6 +389,81 @@ fn matmul_i8_i16_1(
     generic::matmul_i8_i16(out, xq, xs, w, ws, m, k, n)
 }
 
+/// Whether [`matmul_i8_u8`] has a kernel here that beats [`matmul_i8_i16`] on the same values (x86
+/// AVX-512 VNNI: `vpdpbusd`). Elsewhere 8-bit activations take the centered 16-bit form
+/// ([`quantize_row_u8_centered`] + [`matmul_i8_i16`]), which gives bit-identical outputs.
+#[inline(always)]
+pub fn has_fast_u8_matmul() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        return true;
+    }
+    false
+}
+
+/// 8-bit asymmetric activations × int8 weights (see [`generic::matmul_i8_u8`]; bit-exact on every
+/// path, and with [`matmul_i8_i16`] of the centered activations).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn matmul_i8_u8(
+    out: &mut [f32],
+    xu: &[u8],
+    zp: &[u8],
+    xs: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    #[cfg(feature = "std")]
+    if threads::split_rows(
+        out,
+        m,
+        k,
+        n,
+        m.checked_mul(k) == Some(xu.len()) && xs.len() == m && zp.len() == m,
+        |o, r0, rows| {
+            let (xu, zp, xs) = (&xu[r0 * k..(r0 + rows) * k], &zp[r0..r0 + rows], &xs[r0..r0 + rows]);
+            matmul_i8_u8_1(o, xu, zp, xs, w, ws, rows, k, n)
+        },
+    ) {
+        return;
+    }
+    matmul_i8_u8_1(out, xu, zp, xs, w, ws, m, k, n)
+}
+
+/// [`matmul_i8_u8`] on the calling thread.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn matmul_i8_u8_1(
+    out: &mut [f32],
+    xu: &[u8],
+    zp: &[u8],
+    xs: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    generic::matmul_i8_u8(out, xu, zp, xs, w, ws, m, k, n)
+}
+
+/// Asymmetric per-row 8-bit activations after a per-column smoothing factor (see
+/// [`generic::quantize_row_u8`]; bit-exact on every path). Returns `(scale, zero point)`.
+#[inline]
+pub fn quantize_row_u8(dst: &mut [u8], src: &[f32], inv_smooth: &[f32]) -> (f32, u8) {
+    generic::quantize_row_u8(dst, src, inv_smooth)
+}
+
+/// [`quantize_row_u8`] as centered 16-bit activations for [`matmul_i8_i16`] (see
+/// [`generic::quantize_row_u8_centered`]; bit-exact on every path). Returns the scale.
+#[inline]
+pub fn quantize_row_u8_centered(dst: &mut [i16], src: &[f32], inv_smooth: &[f32]) -> f32 {
+    generic::quantize_row_u8_centered(dst, src, inv_smooth)
+}
+
 /// 16-bit activations × group-wise int4 weights `u · scale + min`, an f16 scale `ws` and offset `wm`
 /// per group (see [`generic::matmul_i4_i16`] for the layout and the contract; bit-exact on every
 /// path).
