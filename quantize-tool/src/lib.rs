@@ -16,6 +16,7 @@
 
 pub mod bench;
 pub mod bench_decoder;
+pub mod calibrate;
 pub mod decoder;
 pub mod eval;
 pub mod generate;
@@ -33,8 +34,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use picoformer::format::{
-    align_up, u32_bytes, write_blob, Activation, AlignedBuf, Arch, ArchParams, BertParams, Blob, DType,
-    Header, PendingSection, Pooling, Task, TaskParams, TokenizerParams, WordPieceParams,
+    align_up, f32_bytes, u32_bytes, write_blob, Activation, AlignedBuf, Arch, ArchParams, BertParams, Blob,
+    DType, Header, PendingSection, Pooling, Task, TaskParams, TokenizerParams, WordPieceParams,
 };
 use picoformer::Bert;
 
@@ -66,6 +67,9 @@ pub struct QuantizeOptions {
     pub progress: bool,
     /// Keep only the tokens a corpus needs (see [`prune`]).
     pub prune: Option<PruneOptions>,
+    /// Calibration inputs (one text each): with int8 weights, every encoder matrix gets activation
+    /// smoothing and takes 8-bit activations (see [`calibrate`]).
+    pub calibration: Option<Vec<String>>,
 }
 
 /// Sections whose outer dimension is the vocabulary (their rows follow a pruned vocabulary).
@@ -98,9 +102,14 @@ pub fn quantize_dir(dir: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Repo
         params.vocab_size = m.len() as u32;
         *wordpiece = prune::remap_specials(wordpiece, m)?;
     }
+    let ranges = match &opts.calibration {
+        Some(texts) => Some(calibration_ranges(dir, opts, texts)?),
+        None => None,
+    };
     let mut report = Report::new(&hf, &mapping, &header, opts.dtype);
+    report.calibration_texts = ranges.as_ref().map_or(0, |r| r.texts);
     let mut saved = 0;
-    let mut sections = tensor_sections(&hf, &mapping, opts, vmap, &mut report, &mut saved)?;
+    let mut sections = tensor_sections(&hf, &mapping, opts, vmap, ranges.as_ref(), &mut report, &mut saved)?;
     sections.extend(tokenizer_sections(&hf, vmap, &mut saved));
     if header.task == Task::Classification {
         sections.extend(string_planes("task.labels", &hf.config.labels));
@@ -111,6 +120,20 @@ pub fn quantize_dir(dir: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Repo
     report.prune = pruning.map(|(_, r)| PruneReport { bytes_saved: saved, ..r });
     report.arena_bytes = self_check(&blob, max_seq)?;
     Ok((blob, report))
+}
+
+/// The input ranges of the f32 model's matrices over the calibration `texts` (int8 weights only).
+fn calibration_ranges(dir: &Path, opts: &QuantizeOptions, texts: &[String]) -> Result<calibrate::Ranges> {
+    if opts.dtype != WeightDtype::Int8 {
+        bail!(
+            "--calibrate needs --dtype int8 (8-bit activations multiply int8 weights), not {}",
+            opts.dtype.as_str()
+        );
+    }
+    let f32_opts =
+        QuantizeOptions { dtype: WeightDtype::F32, calibration: None, progress: false, ..opts.clone() };
+    let (blob, _) = quantize_dir(dir, &f32_opts)?;
+    calibrate::ranges(&blob, texts)
 }
 
 /// What [`quantize_path`] converted, with its report.
@@ -153,13 +176,18 @@ impl std::fmt::Display for Converted {
 /// [`decoder::quantize_gguf`], a directory whose `config.json` names a Llama or GPT-2 causal LM
 /// to [`decoder::quantize_decoder_dir`], anything else to [`quantize_dir`] (BERT).
 pub fn quantize_path(path: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Converted)> {
-    let is_gguf = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
-    if path.is_file() && is_gguf {
+    let is_gguf = path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+    let config = path.join("config.json");
+    let is_decoder = is_gguf
+        || (path.is_dir() && config.is_file() && decoder::decoder_arch(&load::read_json(&config)?).is_some());
+    if is_decoder && opts.calibration.is_some() {
+        bail!("{}: --calibrate applies to BERT encoders only", path.display());
+    }
+    if is_gguf {
         let (blob, r) = decoder::quantize_gguf(path, opts)?;
         return Ok((blob, Converted::Decoder(r)));
     }
-    let config = path.join("config.json");
-    if path.is_dir() && config.is_file() && decoder::decoder_arch(&load::read_json(&config)?).is_some() {
+    if is_decoder {
         let (blob, r) = decoder::quantize_decoder_dir(path, opts)?;
         return Ok((blob, Converted::Decoder(r)));
     }
@@ -296,12 +324,14 @@ fn max_seq(hf: &HfDir, opts: &QuantizeOptions) -> Result<usize> {
 }
 
 /// Converts every mapped tensor, recording its error in `report`. With a pruned vocabulary,
-/// keeps only its rows of the vocabulary tensors and adds the bytes that saves to `saved`.
+/// keeps only its rows of the vocabulary tensors and adds the bytes that saves to `saved`. With
+/// calibration `ranges`, each calibrated matrix is smoothed and followed by its `.act_smooth`.
 fn tensor_sections(
     hf: &HfDir,
     mapping: &Mapping,
     opts: &QuantizeOptions,
     vmap: Option<&VocabMap>,
+    ranges: Option<&calibrate::Ranges>,
     report: &mut Report,
     saved: &mut usize,
 ) -> Result<Vec<PendingSection>> {
@@ -317,6 +347,16 @@ fn tensor_sections(
             data = m.gather_rows(&data, cols);
             spec.shape[0] = m.len();
         }
+        let amax = ranges
+            .and_then(|r| r.amax.get(&spec.name))
+            .filter(|a| a.len() == cols)
+            .filter(|_| calibrate::takes_8bit(&spec.name));
+        let mut smooth = None;
+        if let (Some(amax), Kind::Matrix) = (amax, spec.kind) {
+            let s = calibrate::factors(&data, cols, amax);
+            calibrate::scale_columns(&mut data, &s);
+            smooth = calibrate::smooth_section(&spec.name).map(|name| (name, s));
+        }
         let enc = match spec.kind {
             Kind::Matrix => {
                 let dtype = matrix_dtype(opts.dtype, &spec.name, cols);
@@ -331,6 +371,15 @@ fn tensor_sections(
         report.tensors.push(TensorReport::new(&spec, &enc));
         let shape = spec.shape.iter().map(|&d| d as u32).collect();
         out.push(PendingSection { name: spec.name.clone(), dtype: enc.dtype, shape, bytes: enc.bytes });
+        if let Some((name, s)) = smooth {
+            let inv: Vec<f32> = s.iter().map(|&f| 1.0 / f).collect();
+            out.push(PendingSection {
+                name,
+                dtype: DType::F32,
+                shape: vec![cols as u32],
+                bytes: f32_bytes(&inv),
+            });
+        }
         bar.inc(1);
     }
     bar.finish_and_clear();

@@ -63,6 +63,11 @@ enum Cmd {
         /// line, new id order; written atomically).
         #[arg(long, value_name = "FILE", requires = "prune_vocab")]
         vocab_out: Option<PathBuf>,
+        /// With --dtype int8 (BERT): calibrate activation smoothing on these inputs (one per line,
+        /// blank lines skipped; a few hundred typical sentences) and give the encoder's matrices
+        /// 8-bit activations (faster where the CPU multiplies 8-bit pairs; see README).
+        #[arg(long, value_name = "TEXT.txt")]
+        calibrate: Option<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -334,6 +339,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// The non-blank lines of a UTF-8 text file.
+fn read_lines(path: &std::path::Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect())
+}
+
 /// Runs one command; `Ok(false)` when some inputs failed (already reported).
 fn dispatch(cmd: Cmd) -> Result<bool> {
     match cmd {
@@ -348,6 +359,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             vocab_size,
             keep_chars,
             vocab_out,
+            calibrate,
             json,
             verbose,
         } => {
@@ -368,6 +380,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
                     vocab_size,
                     keep_chars: keep_chars.into(),
                 }),
+                calibration: calibrate.as_deref().map(read_lines).transpose()?,
             };
             let (blob, report) = quantize_path(&dir, &opts)?;
             let vocab_txt = vocab_out.as_ref().map(|_| prune::vocab_txt(&blob)).transpose()?;

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use anyhow::{bail, Result};
 
 use picoformer::format::Task;
-use picoformer::model::schema::{Dims, BERT};
+use picoformer::model::schema::{Dims, When, BERT};
 
 use crate::load::{Checkpoint, HfArch, HfConfig};
 
@@ -77,6 +77,7 @@ pub fn map_tensors(cfg: &HfConfig, ck: &Checkpoint) -> Result<Mapping> {
     let mut tensors = vec![];
     for (scope, def) in BERT.blob_order(cfg.n_layers) {
         let wanted = match dims.required(def) {
+            _ if def.when == When::Smoothing => false, // made by calibration, not in checkpoints
             Some(true) => true,
             Some(false) => untied_decoder,
             None => false,

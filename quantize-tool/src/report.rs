@@ -77,6 +77,9 @@ pub struct Report {
     pub arena_bytes: usize,
     /// What vocabulary pruning did, if asked for.
     pub prune: Option<PruneReport>,
+    /// Calibration inputs the activation smoothing was measured on (0: none; the int8 matrices
+    /// then take 16-bit activations).
+    pub calibration_texts: usize,
 }
 
 impl Report {
@@ -102,6 +105,7 @@ impl Report {
             blob_bytes: 0,
             arena_bytes: 0,
             prune: None,
+            calibration_texts: 0,
         }
     }
 
@@ -183,6 +187,13 @@ impl fmt::Display for Report {
             self.blob_bytes,
             self.bytes_per_param()
         )?;
+        if self.calibration_texts > 0 {
+            writeln!(
+                f,
+                "activations: 8-bit for the encoder's int8 matrices, smoothing calibrated on {} inputs",
+                self.calibration_texts
+            )?;
+        }
         write!(f, "arena bytes at max_seq {}: {}", self.max_seq, self.arena_bytes)?;
         match &self.prune {
             Some(p) => write!(f, "\n{p}"),

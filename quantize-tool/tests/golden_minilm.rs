@@ -1,7 +1,9 @@
 //! all-MiniLM-L6-v2 against PyTorch/transformers (tests/data/minilm_golden.json, made by
 //! scripts/golden/make_minilm_golden.py): token ids identical for every sentence; embedding cosine
 //! >= 0.99999 (f32), >= 0.9995 (f16), >= 0.995 (int8); with int8 keys and values (`KvPrecision::I8`)
-//! >= 0.9999 with f32 weights and >= 0.995 with int8 weights. Needs `bash scripts/fetch-models.sh`.
+//! >= 0.9999 with f32 weights and >= 0.995 with int8 weights; int8 with 8-bit activations (smoothing
+//! calibrated on the first 512 training sentences of data/sentiment, none of them golden) >= 0.995.
+//! Needs `bash scripts/fetch-models.sh`.
 
 use std::path::PathBuf;
 
@@ -44,17 +46,28 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 
 /// Every golden sentence through `dtype` weights with `session` options; prints the figures.
 fn check(dtype: WeightDtype, session: SessionOptions, min_cos: f64) {
+    check_with(QuantizeOptions { dtype, max_seq: Some(128), ..QuantizeOptions::default() }, session, min_cos)
+}
+
+/// [`check`] of a blob converted with `opts`.
+fn check_with(opts: QuantizeOptions, session: SessionOptions, min_cos: f64) {
+    let dtype = opts.dtype;
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/minilm_golden.json");
     let g: Golden = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert!(g.cases.len() >= 200);
-    let opts = QuantizeOptions { dtype, max_seq: Some(128), ..QuantizeOptions::default() };
-    let (bytes, _) = quantize_dir(&model_dir(), &opts).expect("quantize MiniLM");
+    let golden_texts: Vec<&str> = g.cases.iter().map(|c| c.text.as_str()).collect();
+    if let Some(calib) = &opts.calibration {
+        assert!(calib.iter().all(|t| !golden_texts.contains(&t.as_str())), "calibrated on a golden sentence");
+    }
+    let (bytes, report) = quantize_dir(&model_dir(), &opts).expect("quantize MiniLM");
+    assert_eq!(report.calibration_texts, opts.calibration.as_ref().map_or(0, Vec::len));
     let buf = AlignedBuf::from_bytes(&bytes);
     let m = Bert::from_bytes(buf.as_bytes()).unwrap();
     let len = m.arena_len_with(&session).unwrap();
     let mut arena = AlignedBuf::zeroed(len);
     let mut s = Session::with_options(&m, arena.as_mut_bytes(), &session).unwrap();
-    let what = format!("{dtype:?} weights, {:?} KV, chunk {}", session.kv, session.chunk);
+    let acts = if opts.calibration.is_some() { "8-bit activations, " } else { "" };
+    let what = format!("{dtype:?} weights, {acts}{:?} KV, chunk {}", session.kv, session.chunk);
     let (mut worst, mut sum, mut id_mismatches) = (1f64, 0f64, 0);
     for c in &g.cases {
         let e = s.embed(&c.text).unwrap().to_vec();
@@ -99,6 +112,33 @@ fn minilm_f16_matches_pytorch() {
 #[test]
 fn minilm_int8_matches_pytorch() {
     check(WeightDtype::Int8, all_rows(), 0.995);
+}
+
+/// The first `n` texts of data/sentiment/train.tsv (`label<TAB>text` lines).
+fn calibration_texts(n: usize) -> Vec<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/sentiment/train.tsv");
+    let tsv = std::fs::read_to_string(path).unwrap();
+    tsv.lines().filter_map(|l| l.split_once('\t')).map(|(_, t)| t.to_owned()).take(n).collect()
+}
+
+fn int8_act8() -> QuantizeOptions {
+    let calibration = Some(calibration_texts(512));
+    QuantizeOptions {
+        dtype: WeightDtype::Int8,
+        max_seq: Some(128),
+        calibration,
+        ..QuantizeOptions::default()
+    }
+}
+
+#[test]
+fn minilm_int8_act8_matches_pytorch() {
+    check_with(int8_act8(), all_rows(), 0.995);
+}
+
+#[test]
+fn minilm_int8_act8_int8_kv_chunked_matches_pytorch() {
+    check_with(int8_act8(), int8_kv(8), 0.995);
 }
 
 /// int4 layers (groups of 32 with a scale and an offset each; embeddings stay int8): the budget

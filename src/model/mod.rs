@@ -20,5 +20,5 @@ pub use bert::{
     BertConfig, Classification, Embeddings, Head, LayerWeights, MlmHead, Prediction, Session, MAX_LAYERS,
 };
 pub use decoder::{Decoder, DecoderConfig, DecoderLayerWeights, Generator, Globals, Limits, Step, Stop};
-pub use ops::linear::{Linear, Norm};
+pub use ops::linear::{Linear, Norm, Observer};
 pub use options::{GeneratorOptions, KvPrecision, SessionOptions};

@@ -55,6 +55,10 @@ pub enum When {
     TaskIfPresent(Task),
     /// When the LM head is not tied to the token embeddings.
     Untied,
+    /// Optional, never in a checkpoint: a linear layer's activation smoothing factors, which the
+    /// tool computes from calibration text (`quantize --calibrate`). Their presence makes that int8
+    /// matrix take 8-bit activations ([`kernels::quantize_row_u8`](crate::kernels::quantize_row_u8)).
+    Smoothing,
 }
 
 /// One tensor of an architecture.
@@ -88,7 +92,7 @@ pub struct Schema {
 }
 
 /// Most tensors in one layer of any architecture.
-pub const MAX_LAYER_TENSORS: usize = 16;
+pub const MAX_LAYER_TENSORS: usize = 22;
 
 macro_rules! tensor {
     ($name:literal, [$($dim:ident),*], $kind:ident) => {
@@ -149,6 +153,13 @@ pub const BERT: Schema = Schema {
         tensor!("output.dense.bias", [Hidden], Vector),
         tensor!("output.LayerNorm.weight", [Hidden], Vector),
         tensor!("output.LayerNorm.bias", [Hidden], Vector),
+        // Activation smoothing `[in]`, one per int8 matrix above (see `When::Smoothing`).
+        tensor!("attention.self.query.act_smooth", [Hidden], Vector, When::Smoothing),
+        tensor!("attention.self.key.act_smooth", [Hidden], Vector, When::Smoothing),
+        tensor!("attention.self.value.act_smooth", [Hidden], Vector, When::Smoothing),
+        tensor!("attention.output.dense.act_smooth", [Hidden], Vector, When::Smoothing),
+        tensor!("intermediate.dense.act_smooth", [Hidden], Vector, When::Smoothing),
+        tensor!("output.dense.act_smooth", [Intermediate], Vector, When::Smoothing),
     ],
 };
 
@@ -329,6 +340,7 @@ impl Dims {
             When::Task(t) => (self.task == t).then_some(true),
             When::TaskIfPresent(t) => (self.task == t).then_some(false),
             When::Untied => (!self.tied_head).then_some(true),
+            When::Smoothing => Some(false),
         }
     }
 }

@@ -3,18 +3,25 @@
 
 use super::arena::State;
 use super::model::Bert;
-use super::weights::LayerWeights;
+use super::weights::{self as names, LayerWeights};
 use crate::kernels;
 use crate::model::ops::attention::{attention, Mask, Scratch};
-use crate::model::ops::linear::{add_norm, linear};
+use crate::model::ops::linear::{add_norm, linear, Observer};
 use crate::model::ops::Heads;
 
-/// Runs the encoder over the first `len` ids (1 <= len <= max_seq, checked by the caller).
-pub(crate) fn forward(model: &Bert<'_>, st: &mut State<'_>, len: usize, chunk: usize) {
+/// Runs the encoder over the first `len` ids (1 <= len <= max_seq, checked by the caller), showing
+/// `obs` the input of every linear layer.
+pub(crate) fn forward(
+    model: &Bert<'_>,
+    st: &mut State<'_>,
+    len: usize,
+    chunk: usize,
+    obs: &mut impl Observer,
+) {
     embed(model, st, len);
     for l in 0..model.config().n_layers {
         if let Some(w) = model.layer(l) {
-            layer(model, &w, st, len, chunk);
+            layer(model, &w, st, (l, obs), len, chunk);
         }
     }
 }
@@ -35,7 +42,14 @@ fn embed(model: &Bert<'_>, st: &mut State<'_>, len: usize) {
 
 /// One post-LN BERT layer over `len` rows, `chunk` rows at a time. The key/value cache holds one
 /// layer: this layer's keys and values of every position.
-fn layer(model: &Bert<'_>, w: &LayerWeights<'_>, st: &mut State<'_>, len: usize, chunk: usize) {
+fn layer<O: Observer>(
+    model: &Bert<'_>,
+    w: &LayerWeights<'_>,
+    st: &mut State<'_>,
+    (l, obs): (usize, &mut O),
+    len: usize,
+    chunk: usize,
+) {
     let c = model.config();
     let (h, i) = (c.hidden, c.intermediate);
     let heads = Heads { n_heads: c.n_heads, n_kv_heads: c.n_heads, head_dim: c.head_dim };
@@ -43,6 +57,8 @@ fn layer(model: &Bert<'_>, w: &LayerWeights<'_>, st: &mut State<'_>, len: usize,
     for r0 in (0..len).step_by(chunk) {
         let m = chunk.min(len - r0);
         let x = &st.x[r0 * h..(r0 + m) * h];
+        obs.linear_input(l, names::KEY, x, h);
+        obs.linear_input(l, names::VALUE, x, h);
         linear(st.ctx, x, &w.key, st.xq, st.xs, m);
         linear(st.q, x, &w.value, st.xq, st.xs, m);
         for (t, (k, v)) in st.ctx[..m * h].chunks_exact(h).zip(st.q[..m * h].chunks_exact(h)).enumerate() {
@@ -53,14 +69,18 @@ fn layer(model: &Bert<'_>, w: &LayerWeights<'_>, st: &mut State<'_>, len: usize,
         let m = chunk.min(len - r0);
         let x = &mut st.x[r0 * h..(r0 + m) * h];
         // self-attention: q [m, H] -> ctx [m, H] -> q = ctx · Woᵀ + bo; x = LN(q + x)
+        obs.linear_input(l, names::QUERY, x, h);
         linear(st.q, x, &w.query, st.xq, st.xs, m);
         let s = &mut Scratch { scores: st.scores, xq: st.xq, xs: st.xs };
         attention(st.ctx, st.q, &mut st.kv, 0, Mask::Bidirectional, s, &heads, m, len);
+        obs.linear_input(l, names::ATTN_OUT, &st.ctx[..m * h], h);
         linear(st.q, st.ctx, &w.attn_out, st.xq, st.xs, m);
         add_norm(x, st.q, &w.attn_norm, c.eps, h, m);
         // feed-forward: ffn [m, I] = gelu(x · W1ᵀ + b1); ctx = ffn · W2ᵀ + b2; x = LN(ctx + x)
+        obs.linear_input(l, names::INTERMEDIATE, x, h);
         linear(st.ffn, x, &w.intermediate, st.xq, st.xs, m);
         kernels::gelu_erf(&mut st.ffn[..m * i]);
+        obs.linear_input(l, names::OUTPUT, &st.ffn[..m * i], i);
         linear(st.ctx, st.ffn, &w.output, st.xq, st.xs, m);
         add_norm(x, st.ctx, &w.out_norm, c.eps, h, m);
     }

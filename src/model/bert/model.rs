@@ -81,9 +81,10 @@ impl<'a> Bert<'a> {
         let mut layers = heapless::Vec::new();
         for l in 0..config.n_layers {
             let found = find_layer(&blob, &BERT, &dims, l)?;
+            weights::check_smoothing(&blob, &found, l)?;
             layers.push(found).map_err(|_| Error::BadHeader { field: "n_layers" })?;
         }
-        let lin = |w: usize, b: usize| Linear { w: matrix(&blob, ix[w]), b: vector(&blob, ix[b]) };
+        let lin = |w: usize, b: usize| Linear::new(matrix(&blob, ix[w]), vector(&blob, ix[b]));
         let norm = |w: usize, b: usize| Norm { weight: vector(&blob, ix[w]), bias: vector(&blob, ix[b]) };
         let embeddings = Embeddings {
             word: matrix(&blob, ix[WORD]),
@@ -100,7 +101,7 @@ impl<'a> Bert<'a> {
                 Head::Mlm(MlmHead {
                     transform: lin(MLM_DENSE_W, MLM_DENSE_B),
                     norm: norm(MLM_NORM_W, MLM_NORM_B),
-                    decoder: Linear { w: decoder_w, b: vector(&blob, ix[MLM_BIAS]) },
+                    decoder: Linear::new(decoder_w, vector(&blob, ix[MLM_BIAS])),
                 })
             }
             _ => Head::None,

@@ -7,7 +7,7 @@ use super::model::{Bert, Head};
 use crate::format::Pooling;
 use crate::kernels;
 use crate::model::arena;
-use crate::model::ops::linear::linear;
+use crate::model::ops::linear::{linear, Observer};
 use crate::model::SessionOptions;
 use crate::tokenizer::Encoding;
 use crate::{Error, Result};
@@ -102,8 +102,14 @@ impl<'m, 'a> Session<'m, 'a> {
 
     /// Tokenizes `text` and runs the encoder; the hidden states are then in [`Session::hidden`].
     pub fn run(&mut self, text: &str) -> Result<Encoding> {
+        self.run_observed(text, &mut ())
+    }
+
+    /// As [`Session::run`], showing `obs` the input rows of every linear layer of the encoder
+    /// (how the host tool calibrates activation smoothing).
+    pub fn run_observed(&mut self, text: &str, obs: &mut impl Observer) -> Result<Encoding> {
         let enc = self.tokenize(text)?;
-        forward(self.model, &mut self.st, enc.len, self.opts.chunk);
+        forward(self.model, &mut self.st, enc.len, self.opts.chunk, obs);
         Ok(enc)
     }
 

@@ -1,6 +1,6 @@
 //! Borrowed BERT weight views, found and checked once at load time through [`schema::BERT`].
 //!
-//! Each encoder layer keeps only the section indices of its 16 tensors (2 bytes each); the views are
+//! Each encoder layer keeps only the section indices of its tensors (2 bytes each); the views are
 //! rebuilt from the validated blob when the layer runs, so the model struct stays small enough to
 //! live on a microcontroller's stack.
 
@@ -8,6 +8,8 @@ use crate::format::Blob;
 use crate::model::ops::linear::{Linear, Norm};
 use crate::model::schema::{index_of, BERT, MAX_LAYER_TENSORS};
 use crate::model::views::{matrix, vector};
+use crate::quant::MatrixData;
+use crate::{Error, Result};
 
 /// One encoder layer (names as in Hugging Face `BertLayer`).
 #[derive(Debug, Clone, Copy)]
@@ -35,18 +37,40 @@ pub struct LayerWeights<'a> {
 /// [`schema::BERT`]: crate::model::schema::BERT
 pub(crate) fn layer<'a>(blob: &Blob<'a>, ix: &[u16; MAX_LAYER_TENSORS]) -> LayerWeights<'a> {
     let at = |name: usize| ix[name];
-    let lin = |w: usize, b: usize| Linear { w: matrix(blob, at(w)), b: vector(blob, at(b)) };
+    let lin = |[w, b, s]: [usize; 3]| Linear {
+        w: matrix(blob, at(w)),
+        b: vector(blob, at(b)),
+        smooth: vector(blob, at(s)),
+    };
     let norm = |w: usize, b: usize| Norm { weight: vector(blob, at(w)), bias: vector(blob, at(b)) };
     LayerWeights {
-        query: lin(Q_W, Q_B),
-        key: lin(K_W, K_B),
-        value: lin(V_W, V_B),
-        attn_out: lin(O_W, O_B),
+        query: lin(LINEARS[0]),
+        key: lin(LINEARS[1]),
+        value: lin(LINEARS[2]),
+        attn_out: lin(LINEARS[3]),
         attn_norm: norm(ATTN_NORM_W, ATTN_NORM_B),
-        intermediate: lin(UP_W, UP_B),
-        output: lin(DOWN_W, DOWN_B),
+        intermediate: lin(LINEARS[4]),
+        output: lin(LINEARS[5]),
         out_norm: norm(OUT_NORM_W, OUT_NORM_B),
     }
+}
+
+/// Activation smoothing only makes sense beside an int8 matrix (8-bit activations need integer
+/// weights): anything else is `ShapeMismatch` naming the smoothing section of layer `l`.
+pub(crate) fn check_smoothing(blob: &Blob<'_>, ix: &[u16; MAX_LAYER_TENSORS], l: usize) -> Result<()> {
+    for [w, _, s] in LINEARS {
+        let int8 = matches!(matrix(blob, ix[w]).data, MatrixData::I8 { .. });
+        if ix[s] != u16::MAX && !int8 {
+            let layer = Some(l.min(u16::MAX as usize) as u16);
+            return Err(Error::ShapeMismatch { prefix: BERT.layer_prefix, layer, name: L[s].name });
+        }
+    }
+    Ok(())
+}
+
+/// Name of the tensor of section index `i` within a layer.
+const fn name(i: usize) -> &'static str {
+    L[i].name
 }
 
 const L: &[crate::model::schema::TensorDef] = BERT.layer;
@@ -66,3 +90,22 @@ const DOWN_W: usize = index_of(L, "output.dense.weight");
 const DOWN_B: usize = index_of(L, "output.dense.bias");
 const OUT_NORM_W: usize = index_of(L, "output.LayerNorm.weight");
 const OUT_NORM_B: usize = index_of(L, "output.LayerNorm.bias");
+
+/// The layer's linear layers in [`LayerWeights`] order: (weight, bias, activation smoothing).
+const LINEARS: [[usize; 3]; 6] = [
+    [Q_W, Q_B, index_of(L, "attention.self.query.act_smooth")],
+    [K_W, K_B, index_of(L, "attention.self.key.act_smooth")],
+    [V_W, V_B, index_of(L, "attention.self.value.act_smooth")],
+    [O_W, O_B, index_of(L, "attention.output.dense.act_smooth")],
+    [UP_W, UP_B, index_of(L, "intermediate.dense.act_smooth")],
+    [DOWN_W, DOWN_B, index_of(L, "output.dense.act_smooth")],
+];
+
+/// Section names (within a layer) of the matrices of [`LayerWeights`]' linear layers, as an
+/// [`Observer`](crate::model::ops::linear::Observer) sees them.
+pub(crate) const QUERY: &str = name(Q_W);
+pub(crate) const KEY: &str = name(K_W);
+pub(crate) const VALUE: &str = name(V_W);
+pub(crate) const ATTN_OUT: &str = name(O_W);
+pub(crate) const INTERMEDIATE: &str = name(UP_W);
+pub(crate) const OUTPUT: &str = name(DOWN_W);

@@ -49,7 +49,7 @@ pub struct Globals<'a> {
 const NONE: u16 = u16::MAX;
 
 fn lin<'a>(blob: &Blob<'a>, w: u16, b: u16) -> Linear<'a> {
-    Linear { w: matrix(blob, w), b: if b == NONE { &[] } else { vector(blob, b) } }
+    Linear::new(matrix(blob, w), if b == NONE { &[] } else { vector(blob, b) })
 }
 
 fn norm<'a>(blob: &Blob<'a>, w: u16, b: u16) -> Norm<'a> {
@@ -65,7 +65,7 @@ pub(crate) fn globals<'a>(blob: &Blob<'a>, arch: Arch, ix: &[u16; MAX_GLOBAL_TEN
                 embed,
                 position: matrix(blob, ix[G_WPE]),
                 norm: norm(blob, ix[G_LN_F_W], ix[G_LN_F_B]),
-                head: Linear { w: embed, b: &[] },
+                head: Linear::new(embed, &[]),
             }
         }
         _ => {
@@ -75,7 +75,7 @@ pub(crate) fn globals<'a>(blob: &Blob<'a>, arch: Arch, ix: &[u16; MAX_GLOBAL_TEN
                 embed,
                 position: matrix(blob, NONE),
                 norm: norm(blob, ix[L_NORM], NONE),
-                head: Linear { w: head, b: &[] },
+                head: Linear::new(head, &[]),
             }
         }
     }

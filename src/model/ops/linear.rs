@@ -11,6 +11,31 @@ pub struct Linear<'a> {
     pub w: Matrix<'a>,
     /// Bias `[out]`, or empty for a layer without one.
     pub b: &'a [f32],
+    /// Activation smoothing factors `[in]` of an int8 matrix, or empty. When present, the input
+    /// rows are multiplied by them column by column and quantized to 8 bits (the matrix holds the
+    /// weights divided by them; see [`kernels::quantize_row_u8`]); else int8 and int4 matrices
+    /// take 16-bit activations.
+    pub smooth: &'a [f32],
+}
+
+impl<'a> Linear<'a> {
+    /// A layer whose int8 or int4 matrix takes 16-bit activations.
+    pub fn new(w: Matrix<'a>, b: &'a [f32]) -> Linear<'a> {
+        Linear { w, b, smooth: &[] }
+    }
+}
+
+/// Sees the input rows of each linear layer of the encoder as it runs (calibration of the
+/// activation smoothing on the host). `()` sees nothing and costs nothing.
+pub trait Observer {
+    /// `x[m, k]` is about to be multiplied by the matrix of section `weight` of `layer`
+    /// (the schema's name within the layer, e.g. `"attention.self.query.weight"`).
+    fn linear_input(&mut self, layer: usize, weight: &'static str, x: &[f32], k: usize);
+}
+
+impl Observer for () {
+    #[inline(always)]
+    fn linear_input(&mut self, _: usize, _: &'static str, _: &[f32], _: usize) {}
 }
 
 /// LayerNorm or RMSNorm parameters, `[H]` each.
@@ -23,15 +48,18 @@ pub struct Norm<'a> {
 }
 
 /// `out[m, n] = x[m, k] · Wᵀ + b`. int8 and int4 weights quantize each row of `x` on the fly to 16 bits
-/// (`xq[m, k]`, scales `xs[m]`) and multiply with exact i32 accumulation: int8 activations cost
-/// MiniLM 0.5 point of embedding cosine, 16-bit ones nothing measurable, at the same speed
-/// (`vpmaddwd` / `SMLAD` multiply 16-bit pairs either way).
+/// (`xq[m, k]`, scales `xs[m]`) and multiply with exact i32 accumulation: plain int8 activations
+/// cost MiniLM 0.5 point of embedding cosine, 16-bit ones nothing measurable. An int8 matrix with
+/// smoothing factors takes 8-bit activations instead ([`linear_u8`]).
 pub(crate) fn linear(out: &mut [f32], x: &[f32], lin: &Linear<'_>, xq: &mut [i16], xs: &mut [f32], m: usize) {
     let (n, k) = (lin.w.rows, lin.w.cols);
     let (out, x) = (&mut out[..m * n], &x[..m * k]);
     match lin.w.data {
         MatrixData::F32(w) => kernels::matmul_f32(out, x, w, m, k, n),
         MatrixData::F16(w) => kernels::matmul_f16(out, x, w, m, k, n),
+        MatrixData::I8 { values, scales } if lin.smooth.len() == k => {
+            linear_u8(out, x, values, scales, lin.smooth, xq, xs, m, k, n)
+        }
         MatrixData::I8 { values, scales } => {
             let (xq, xs) = kernels::quantize_rows_i16(xq, xs, x, m, k);
             kernels::matmul_i8_i16(out, xq, xs, values, scales, m, k, n);
@@ -45,6 +73,44 @@ pub(crate) fn linear(out: &mut [f32], x: &[f32], lin: &Linear<'_>, xq: &mut [i16
     }
     if !lin.b.is_empty() {
         kernels::add_bias(out, lin.b);
+    }
+}
+
+/// `out[m, n] = x[m, k] · Wᵀ` for int8 weights with activation smoothing `smooth[k]`: each row of
+/// `x · diag(smooth)` is quantized to 8 bits with its own scale and zero point. Where
+/// [`kernels::has_fast_u8_matmul`], as bytes (`xu[m, k]` and the zero points `zp[m]`, in the bytes of
+/// `xq`: `2·len(xq) >= m·k + m`) for [`kernels::matmul_i8_u8`]; elsewhere as the same values
+/// centered on 16 bits for [`kernels::matmul_i8_i16`], which gives the same outputs bit for bit.
+#[allow(clippy::too_many_arguments)]
+fn linear_u8(
+    out: &mut [f32],
+    x: &[f32],
+    w: &[i8],
+    ws: &[f32],
+    smooth: &[f32],
+    xq: &mut [i16],
+    xs: &mut [f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    let xs = &mut xs[..m];
+    if kernels::has_fast_u8_matmul() {
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(xq);
+        let (xu, rest) = bytes.split_at_mut(m * k);
+        let zp = &mut rest[..m];
+        for (((u, z), s), row) in
+            xu.chunks_exact_mut(k).zip(zp.iter_mut()).zip(xs.iter_mut()).zip(x.chunks_exact(k))
+        {
+            (*s, *z) = kernels::quantize_row_u8(u, row, smooth);
+        }
+        kernels::matmul_i8_u8(out, xu, zp, xs, w, ws, m, k, n);
+    } else {
+        let xq = &mut xq[..m * k];
+        for ((q, s), row) in xq.chunks_exact_mut(k).zip(xs.iter_mut()).zip(x.chunks_exact(k)) {
+            *s = kernels::quantize_row_u8_centered(q, row, smooth);
+        }
+        kernels::matmul_i8_i16(out, xq, xs, w, ws, m, k, n);
     }
 }
 
