@@ -72,11 +72,14 @@ pub fn bench_model(path: &Path, blob: &AlignedBuf, opts: &BenchOptions) -> Resul
     Ok(rows)
 }
 
-/// The dtype of the word-embedding table (the tool stores all matrices in one dtype).
+/// The dtype of the first layer's query matrix (the tool stores the layers' matrices in one
+/// dtype); `int8-a8` when it takes 8-bit activations (`quantize --calibrate`).
 fn dtype_name(model: &Bert<'_>) -> &'static str {
     let blob = model.blob();
+    let a8 = blob.section("encoder.layer.0.attention.self.query.act_smooth").is_some();
     match blob.section("encoder.layer.0.attention.self.query.weight").map(|(_, s)| s.dtype) {
         Some(picoformer::format::DType::F16) => "f16",
+        Some(picoformer::format::DType::I8Row) if a8 => "int8-a8",
         Some(picoformer::format::DType::I8Row) => "int8",
         Some(picoformer::format::DType::I4 { .. }) => "int4",
         _ => "f32",

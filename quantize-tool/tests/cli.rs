@@ -136,6 +136,52 @@ fn int8_report_has_nonzero_error_and_f32_has_none() {
     }
 }
 
+/// `--calibrate`: the int8 matrices of every layer but the feed-forward down projection get
+/// `.act_smooth` sections and 8-bit activations, the logits stay near PyTorch's, and the flag is
+/// refused with other dtypes and with decoders, naming it.
+#[test]
+fn calibrated_int8_takes_8bit_activations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let g = golden("tiny-bert-cls");
+    let cases = &g["cases"].as_array().unwrap()[..4];
+    let texts: Vec<&str> = cases.iter().map(|c| c["text"].as_str().unwrap()).collect();
+    let calib = tmp.path().join("calib.txt");
+    std::fs::write(&calib, "a first calibration line\n\nthe second one, with more words in it\n").unwrap();
+    let (src, out) = (fixture("tiny-bert-cls"), tmp.path().join("a8.pfm"));
+    let (src, out, calib) = (src.to_str().unwrap(), out.to_str().unwrap(), calib.to_str().unwrap());
+    let report = ok(run(&["quantize", src, "--dtype", "int8", "--calibrate", calib, "-o", out]));
+    assert!(
+        report
+            .contains("activations: 8-bit for the encoder's int8 matrices, smoothing calibrated on 2 inputs"),
+        "{report}"
+    );
+    let sections = json_lines(&ok(run(&["inspect", out, "--json"])))[0]["sections"].clone();
+    let names: Vec<&str> = sections.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"encoder.layer.0.attention.self.query.act_smooth"), "{names:?}");
+    assert!(names.contains(&"encoder.layer.1.intermediate.dense.act_smooth"), "{names:?}");
+    assert!(!names.iter().any(|n| n.ends_with(".layer.0.output.dense.act_smooth")), "{names:?}");
+    let mut args = vec!["classify", "-m", out, "--json"];
+    args.extend(&texts);
+    for (v, case) in json_lines(&ok(run(&args))).iter().zip(cases) {
+        for (a, b) in f32s(&v["logits"]).iter().zip(f32s(&case["logits"])) {
+            assert!((a - b).abs() < 0.1, "{}: {a} vs {b}", case["text"]);
+        }
+    }
+    let f16 = run(&["quantize", src, "--dtype", "f16", "--calibrate", calib, "-o", out]);
+    assert!(
+        !f16.status.success() && stderr(&f16).contains("--calibrate needs --dtype int8"),
+        "{}",
+        stderr(&f16)
+    );
+    let llama = fixture("tiny-llama");
+    let dec = run(&["quantize", llama.to_str().unwrap(), "--dtype", "int8", "--calibrate", calib, "-o", out]);
+    assert!(
+        !dec.status.success() && stderr(&dec).contains("--calibrate applies to BERT encoders only"),
+        "{}",
+        stderr(&dec)
+    );
+}
+
 #[test]
 fn classify_matches_the_reference_and_prints_labels() {
     let tmp = tempfile::tempdir().unwrap();
