@@ -41,6 +41,18 @@ fn embed(blob: &AlignedBuf, text: &str) -> Vec<f32> {
 }
 
 #[test]
+fn smoothing_sets_the_feature_bit_and_minor_version() {
+    let plain = with_smoothing(DType::I8Row, &[]);
+    let a8 = with_smoothing(DType::I8Row, &[(0, "attention.self.query", 16)]);
+    let field = |b: &AlignedBuf, at: usize| u32::from_le_bytes(b.as_bytes()[at..at + 4].try_into().unwrap());
+    assert_eq!(field(&plain, 24), 0);
+    assert_eq!(field(&a8, 24), picoformer::format::FEATURE_ACT_SMOOTH);
+    let minor =
+        |b: &AlignedBuf| picoformer::format::Blob::parse(b.as_bytes()).unwrap().header().version_minor;
+    assert_eq!((minor(&plain), minor(&a8)), (0, 3));
+}
+
+#[test]
 fn smoothing_beside_a_float_matrix_is_refused_by_name() {
     let blob = with_smoothing(DType::F32, &[(1, "attention.self.key", 16)]);
     assert_eq!(

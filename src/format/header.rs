@@ -15,17 +15,24 @@ pub const VERSION_MAJOR: u16 = 1;
 /// (zero) before, which older readers reject or ignore. The writer records the lowest minor version
 /// that describes the blob ([`Header::required_minor`], raised to a section dtype's
 /// [`DType::required_minor`](super::DType::required_minor)): BERT blobs stay 1.0, decoders are 1.1,
-/// blobs with int4 sections 1.2.
-pub const VERSION_MINOR: u16 = 2;
+/// blobs with int4 sections 1.2, blobs with activation smoothing ([`FEATURE_ACT_SMOOTH`]) 1.3.
+pub const VERSION_MINOR: u16 = 3;
 /// Size of the v1 header in bytes; the section table starts right after it.
 pub const HEADER_LEN: usize = 256;
 /// Every section (and the section table) starts on a multiple of this many bytes.
 pub const ALIGN: usize = 32;
 /// Bytes `0..CHECKSUM_START` are not covered by the checksum (magic, version, header length, checksum).
 pub const CHECKSUM_START: usize = 16;
-/// Feature bits a v1 reader understands (none yet). Blobs setting other bits are rejected with
-/// [`Error::UnsupportedFeatures`], so a future writer can mark a blob that old readers must not load.
-pub const KNOWN_FEATURES: u32 = 0;
+/// Feature bit 0 (minor version 1.3): some int8 matrices take 8-bit activations after per-column
+/// smoothing (sections named `….act_smooth`, see `model::schema`). Their weights were multiplied by
+/// the smoothing factors, so a reader that ignored those sections would compute wrong outputs: the
+/// bit makes older readers refuse the blob instead.
+pub const FEATURE_ACT_SMOOTH: u32 = 1;
+/// Suffix of the section names that set [`FEATURE_ACT_SMOOTH`].
+pub const ACT_SMOOTH_SUFFIX: &str = ".act_smooth";
+/// Feature bits a v1 reader understands. Blobs setting other bits are rejected with
+/// [`Error::UnsupportedFeatures`], so a writer can mark a blob that older readers must not load.
+pub const KNOWN_FEATURES: u32 = FEATURE_ACT_SMOOTH;
 /// Stored for "no such token" in the id fields of the tokenizer block.
 pub const NO_TOKEN: u32 = u32::MAX;
 

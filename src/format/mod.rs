@@ -23,7 +23,8 @@
 //!   8   4  header length = 256
 //!  12   4  checksum: CRC-32 (IEEE, as zlib.crc32) of bytes [16, file length)
 //!  16   8  file length in bytes (u64); trailing bytes after it are ignored
-//!  24   4  required feature bits: a reader rejects a blob with bits it does not know (none yet)
+//!  24   4  required feature bits: a reader rejects a blob with bits it does not know; bit 0 (1.3):
+//!          activation smoothing sections (`….act_smooth`) are present and must be applied
 //!  28   4  section count, 1..=4096
 //!  32   4  section table offset = 256
 //!  36   4  architecture: 1 = BERT encoder, 2 = Llama-family decoder (1.1), 3 = GPT-2 decoder (1.1)
@@ -116,8 +117,8 @@ mod writer;
 pub use crc32::crc32;
 pub use header::{
     Activation, Arch, ArchParams, BertParams, BpeParams, DecoderParams, Header, Pooling, RopeScaling, Task,
-    TaskParams, TokenizerParams, WordPieceParams, ALIGN, CHECKSUM_START, HEADER_LEN, KNOWN_FEATURES, MAGIC,
-    NO_TOKEN, VERSION_MAJOR, VERSION_MINOR,
+    TaskParams, TokenizerParams, WordPieceParams, ACT_SMOOTH_SUFFIX, ALIGN, CHECKSUM_START,
+    FEATURE_ACT_SMOOTH, HEADER_LEN, KNOWN_FEATURES, MAGIC, NO_TOKEN, VERSION_MAJOR, VERSION_MINOR,
 };
 pub use reader::{Blob, MAX_SECTIONS};
 pub use section::{align_up, DType, Section, ENTRY_LEN, NAME_LEN};

@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::crc32::crc32;
-use super::header::{Header, ALIGN, CHECKSUM_START, HEADER_LEN};
+use super::header::{Header, ACT_SMOOTH_SUFFIX, ALIGN, CHECKSUM_START, FEATURE_ACT_SMOOTH, HEADER_LEN};
 use super::section::{align_up, DType, Section, ENTRY_LEN, NAME_LEN};
 
 /// One section waiting to be written.
@@ -101,9 +101,12 @@ pub fn write_blob(mut header: Header, sections: &[PendingSection]) -> Result<Vec
     header.section_count = sections.len() as u32;
     header.file_len = at as u64;
     let dtype_minor = sections.iter().map(|s| s.dtype.required_minor()).max().unwrap_or(0);
-    header.version_minor = header.required_minor().max(dtype_minor);
+    let smoothed = sections.iter().any(|s| s.name.ends_with(ACT_SMOOTH_SUFFIX));
+    let (features, feature_minor) = if smoothed { (FEATURE_ACT_SMOOTH, 3) } else { (0, 0) };
+    header.version_minor = header.required_minor().max(dtype_minor).max(feature_minor);
     let mut out = Vec::with_capacity(at);
     out.extend_from_slice(&header.encode());
+    out[24..28].copy_from_slice(&features.to_le_bytes());
     for (s, &off) in sections.iter().zip(&offsets) {
         let e = Section::encode(&s.name, s.dtype, &s.shape, off as u64, s.bytes.len() as u64);
         out.extend_from_slice(&e);
