@@ -279,14 +279,14 @@ pub fn matmul_i8_i16(
 pub fn quantize_row_u8(dst: &mut [u8], src: &[f32], inv_smooth: &[f32]) -> (f32, u8) {
     debug_assert_eq!(dst.len(), src.len(), "quantize_row_u8: length mismatch");
     debug_assert_eq!(inv_smooth.len(), src.len(), "quantize_row_u8: length mismatch");
-    let Some((inv, zp)) = u8_grid(src, inv_smooth) else {
+    let Some((inv, zp, scale)) = u8_grid(src, inv_smooth) else {
         dst.fill(0);
         return (0.0, 0);
     };
     for ((d, &s), &f) in dst.iter_mut().zip(src).zip(inv_smooth) {
         *d = u8_level(s * f, inv, zp) as u8;
     }
-    ((255.0 / inv), zp as u8)
+    (scale, zp as u8)
 }
 
 /// [`quantize_row_u8`] written as the signed 16-bit activations `dst[p] - zp` (in `-255..=255`) of
@@ -295,20 +295,20 @@ pub fn quantize_row_u8(dst: &mut [u8], src: &[f32], inv_smooth: &[f32]) -> (f32,
 pub fn quantize_row_u8_centered(dst: &mut [i16], src: &[f32], inv_smooth: &[f32]) -> f32 {
     debug_assert_eq!(dst.len(), src.len(), "quantize_row_u8_centered: length mismatch");
     debug_assert_eq!(inv_smooth.len(), src.len(), "quantize_row_u8_centered: length mismatch");
-    let Some((inv, zp)) = u8_grid(src, inv_smooth) else {
+    let Some((inv, zp, scale)) = u8_grid(src, inv_smooth) else {
         dst.fill(0);
         return 0.0;
     };
     for ((d, &s), &f) in dst.iter_mut().zip(src).zip(inv_smooth) {
         *d = (u8_level(s * f, inv, zp) - zp) as i16;
     }
-    255.0 / inv
+    scale
 }
 
-/// The grid of [`quantize_row_u8`]: `(inv, zp)` for the smoothed row, or `None` when its range
-/// `hi - lo` is not finite and positive.
+/// The grid of [`quantize_row_u8`]: `(inv, zp, scale)` for the smoothed row, or `None` when its
+/// range `hi - lo` is not finite and positive.
 #[inline(always)]
-pub(crate) fn u8_grid(src: &[f32], inv_smooth: &[f32]) -> Option<(f32, i32)> {
+pub(crate) fn u8_grid(src: &[f32], inv_smooth: &[f32]) -> Option<(f32, i32, f32)> {
     let (mut lo, mut hi) = (0.0f32, 0.0f32);
     for (&s, &f) in src.iter().zip(inv_smooth) {
         let y = s * f;
@@ -319,12 +319,20 @@ pub(crate) fn u8_grid(src: &[f32], inv_smooth: &[f32]) -> Option<(f32, i32)> {
             hi = y;
         }
     }
+    u8_grid_of(lo, hi)
+}
+
+/// The grid of [`quantize_row_u8`] for a smoothed row whose range is `lo = min(0, min y)`, `hi =
+/// max(0, max y)` (the one definition; the SIMD quantizers reduce `lo` and `hi` their own way, then
+/// call this).
+#[inline(always)]
+pub(crate) fn u8_grid_of(lo: f32, hi: f32) -> Option<(f32, i32, f32)> {
     let range = hi - lo;
     if !(range > 0.0 && range.is_finite()) {
         return None;
     }
     let inv = 255.0 / range;
-    Some((inv, round_clamped(-lo * inv, 255.0)))
+    Some((inv, round_clamped(-lo * inv, 255.0), range / 255.0))
 }
 
 /// One level of [`quantize_row_u8`]: `clamp(roundf(y · inv) + zp, 0, 255)`.

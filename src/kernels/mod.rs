@@ -9,6 +9,9 @@
 //! - [`x86`] (x86_64): AVX2 + FMA variants (+ F16C for f16 weights).
 //! - [`x86_avx512`] (x86_64): AVX-512 F/BW/VL/VNNI variants of `matmul_f32`, `matmul_f16`,
 //!   `matmul_i8_i16`, `matmul_i4_i16`, `softmax` and `gelu_erf`, taken before [`x86`] where present.
+//! - [`x86_avx512_u8`] (x86_64): AVX-512 VNNI `matmul_i8_u8` (`vpdpbusd`, 8-bit asymmetric
+//!   activations) and `quantize_row_u8`; [`x86`] has the AVX2 `quantize_row_u8_centered` (the
+//!   16-bit form that CPUs without VNNI feed to `matmul_i8_i16`).
 //! - `cortex_m` (Armv7E-M / Armv8-M Mainline DSP: Cortex-M4, M7, M33): `SXTB16` + `SMLAD` inline-asm
 //!   [`matmul_i8_i16`] and (`AND` nibble masks + `SMLAD`, VFP epilogue) [`matmul_i4_i16`],
 //!   bit-exact with [`generic`]. A compile-time choice only: the root `build.rs`
@@ -33,7 +36,8 @@
 //!
 //! Numerics: float SIMD matmuls and dots differ from [`generic`] only by summation order and FMA
 //! rounding (tested to a relative 1e-5 of `Σ|a·b|`); integer paths (`matmul_i8_i16`,
-//! `quantize_row_i8`, `quantize_row_i16`) and `matmul_i4_i16` (group-wise int4 weights with a scale
+//! `matmul_i8_u8`, `quantize_row_i8`, `quantize_row_i16`, `quantize_row_u8`,
+//! `quantize_row_u8_centered`) and `matmul_i4_i16` (group-wise int4 weights with a scale
 //! and an offset per group: exact i32 group sums, then the same f32 operations in the same order)
 //! are bit-exact on every path; the SIMD `softmax`, `silu_mul` and `gelu_erf` use polynomial
 //! `exp`/`erf` a few ulp from libm's (tested to `3e-7` absolute + 4 ulp relative). Kernels with no
@@ -52,6 +56,8 @@ pub mod threads;
 pub mod x86;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_avx512;
+#[cfg(target_arch = "x86_64")]
+pub mod x86_avx512_u8;
 
 /// Whether the x86_64 AVX-512 kernels may run on this CPU: AVX-512 F, BW, VL and VNNI, plus AVX2,
 /// FMA and F16C (Ice Lake, Zen 4 and later; Skylake-X lacks VNNI and keeps the AVX2 kernels).
@@ -447,6 +453,10 @@ fn matmul_i8_u8_1(
     k: usize,
     n: usize,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        return x86_avx512_u8::matmul_i8_u8(out, xu, zp, xs, w, ws, m, k, n);
+    }
     generic::matmul_i8_u8(out, xu, zp, xs, w, ws, m, k, n)
 }
 
@@ -454,6 +464,10 @@ fn matmul_i8_u8_1(
 /// [`generic::quantize_row_u8`]; bit-exact on every path). Returns `(scale, zero point)`.
 #[inline]
 pub fn quantize_row_u8(dst: &mut [u8], src: &[f32], inv_smooth: &[f32]) -> (f32, u8) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        return x86_avx512_u8::quantize_row_u8(dst, src, inv_smooth);
+    }
     generic::quantize_row_u8(dst, src, inv_smooth)
 }
 
@@ -461,6 +475,10 @@ pub fn quantize_row_u8(dst: &mut [u8], src: &[f32], inv_smooth: &[f32]) -> (f32,
 /// [`generic::quantize_row_u8_centered`]; bit-exact on every path). Returns the scale.
 #[inline]
 pub fn quantize_row_u8_centered(dst: &mut [i16], src: &[f32], inv_smooth: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        return x86::quantize_row_u8_centered(dst, src, inv_smooth);
+    }
     generic::quantize_row_u8_centered(dst, src, inv_smooth)
 }
 

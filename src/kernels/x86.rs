@@ -151,6 +151,15 @@ pub fn quantize_row_i16(dst: &mut [i16], src: &[f32], qmax: i32) -> f32 {
     unsafe { quantize_row_i16_avx2(dst, src, qmax) }
 }
 
+/// AVX2 variant of [`generic::quantize_row_u8_centered`] (same contract; bit-exact with generic).
+pub fn quantize_row_u8_centered(dst: &mut [i16], src: &[f32], inv_smooth: &[f32]) -> f32 {
+    if !(super::has_avx2_fma() && dst.len() == src.len() && inv_smooth.len() == src.len()) {
+        return generic::quantize_row_u8_centered(dst, src, inv_smooth);
+    }
+    // SAFETY: the CPU supports AVX2 (checked above); equal lengths checked above.
+    unsafe { quantize_row_u8_centered_avx2(dst, src, inv_smooth) }
+}
+
 /// AVX2 + FMA variant of [`generic::softmax`]: `exp` by the polynomial of [`exp8`] (a few ulp from
 /// libm's `expf`) and a lane-parallel sum (float tolerance vs generic).
 pub fn softmax(x: &mut [f32]) {
@@ -1414,6 +1423,91 @@ unsafe fn quantize_row_i16_avx2(dst: &mut [i16], src: &[f32], qmax: i32) -> f32 
         *d = generic::round_clamped(v * inv, q) as i16;
     }
     amax / q
+}
+
+/// `(min(0, min y), max(0, max y))` of `y[p] = src[p] · f[p]`, NaNs ignored, as
+/// [`generic::u8_grid`] scans it: `vminps(y, acc)` is `y < acc ? y : acc` (the second operand when
+/// `y` is NaN or equal), the generic update itself, so each lane never holds `-0.0` and the result
+/// does not depend on the order. Requires `f.len() == src.len()`.
+#[target_feature(enable = "avx2,fma")]
+fn range_u8_avx2(src: &[f32], f: &[f32]) -> (f32, f32) {
+    let body = src.len() / 8 * 8;
+    let (sp, fp) = (src.as_ptr(), f.as_ptr());
+    let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    // SAFETY: loads read elements p..p+8 of both slices with p + 8 <= body <= src.len() == f.len().
+    unsafe {
+        let mut p = 0;
+        while p < body {
+            let y = _mm256_mul_ps(_mm256_loadu_ps(sp.add(p)), _mm256_loadu_ps(fp.add(p)));
+            lo = _mm256_min_ps(y, lo);
+            hi = _mm256_max_ps(y, hi);
+            p += 8;
+        }
+    }
+    let (mut l, mut h) = ([0.0f32; 8], [0.0f32; 8]);
+    // SAFETY: two 8-lane stores into 8-element stack arrays.
+    unsafe {
+        _mm256_storeu_ps(l.as_mut_ptr(), lo);
+        _mm256_storeu_ps(h.as_mut_ptr(), hi);
+    }
+    let (mut lo, mut hi) = (0.0f32, 0.0f32);
+    let tail = src[body..].iter().zip(&f[body..]).map(|(&s, &f)| s * f);
+    for y in l.into_iter().chain(h).chain(tail) {
+        if y < lo {
+            lo = y;
+        }
+        if y > hi {
+            hi = y;
+        }
+    }
+    (lo, hi)
+}
+
+/// Requires AVX2 and `dst.len() == src.len() == inv_smooth.len()`. Bit-exact with
+/// [`generic::quantize_row_u8_centered`]: the range of [`range_u8_avx2`], the grid of
+/// [`generic::u8_grid_of`], the same IEEE multiplies `y = src · inv_smooth`, `v = y · inv`, then
+/// [`generic::u8_level`] lane-wise as in [`quantize_row_i16_avx2`] (clamp to `±255`, NaN to 0,
+/// truncate, step by the exact fraction), `+ zp`, clamp to `0..=255` and `- zp`, all exact in f32.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn quantize_row_u8_centered_avx2(dst: &mut [i16], src: &[f32], inv_smooth: &[f32]) -> f32 {
+    let len = src.len();
+    let body = len / 8 * 8;
+    let (lo, hi) = range_u8_avx2(src, inv_smooth);
+    let Some((inv, zp, scale)) = generic::u8_grid_of(lo, hi) else {
+        dst.fill(0);
+        return 0.0;
+    };
+    let (sp, fp, dp) = (src.as_ptr(), inv_smooth.as_ptr(), dst.as_mut_ptr());
+    let (invv, zpv) = (_mm256_set1_ps(inv), _mm256_set1_ps(zp as f32));
+    let (lim_lo, lim_hi) = (_mm256_set1_ps(-255.0), _mm256_set1_ps(255.0));
+    let (zero, top) = (_mm256_setzero_ps(), _mm256_set1_ps(255.0));
+    let (half, neg_half) = (_mm256_set1_ps(0.5), _mm256_set1_ps(-0.5));
+    // SAFETY: loads read src and inv_smooth at p..p+8 and the 16-byte store writes dst[p..p+8],
+    // p + 8 <= body <= len, the length of all three (caller).
+    unsafe {
+        let mut p = 0;
+        while p < body {
+            let y = _mm256_mul_ps(_mm256_loadu_ps(sp.add(p)), _mm256_loadu_ps(fp.add(p)));
+            let v = _mm256_mul_ps(y, invv);
+            let c = _mm256_min_ps(lim_hi, _mm256_max_ps(lim_lo, v)); // NaN passes (second operands)
+            let c = _mm256_and_ps(c, _mm256_cmp_ps(c, c, _CMP_ORD_Q)); // NaN -> 0
+            let t = _mm256_round_ps(c, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            // The fraction f is exact; comparison masks are -1 where true: t - (f >= 0.5) + (f <= -0.5).
+            let f = _mm256_sub_ps(c, t);
+            let up = _mm256_castps_si256(_mm256_cmp_ps(f, half, _CMP_GE_OQ));
+            let down = _mm256_castps_si256(_mm256_cmp_ps(f, neg_half, _CMP_LE_OQ));
+            let r = _mm256_add_epi32(_mm256_sub_epi32(_mm256_cvttps_epi32(t), up), down);
+            let l = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(_mm256_cvtepi32_ps(r), zpv), zero), top);
+            let d = _mm256_cvttps_epi32(_mm256_sub_ps(l, zpv));
+            let d16 = _mm_packs_epi32(_mm256_castsi256_si128(d), _mm256_extracti128_si256(d, 1));
+            _mm_storeu_si128(dp.add(p) as *mut __m128i, d16);
+            p += 8;
+        }
+    }
+    for ((d, &s), &f) in dst[body..].iter_mut().zip(&src[body..]).zip(&inv_smooth[body..]) {
+        *d = (generic::u8_level(s * f, inv, zp) - zp) as i16;
+    }
+    scale
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ pub fn gelu_erf(x: &mut [f32]) {
 
 /// Mask of the first `r` of 16 lanes. Requires `r < 16`... or 16 (all lanes).
 #[inline(always)]
-fn mask16(r: usize) -> __mmask16 {
+pub(super) fn mask16(r: usize) -> __mmask16 {
     if r >= 16 {
         0xffff
     } else {
@@ -408,7 +408,7 @@ struct Panel([f32; GEMM_KC * GEMM_NR]);
 /// Transposes the 16 × 16 block `v` in place (`v[i]` lane `j` becomes `v[j]` lane `i`).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-fn transpose16(v: &mut [__m512; 16]) {
+pub(super) fn transpose16(v: &mut [__m512; 16]) {
     let (pd, ps) = (_mm512_castps_pd, _mm512_castpd_ps);
     let mut t = [_mm512_setzero_ps(); 16];
     for i in 0..8 {
@@ -653,7 +653,7 @@ unsafe fn matmul_i8_i16_avx512(
 /// in bytes: one cache line per 64 weight bytes consumed, so the stream runs that far ahead. At
 /// m = 1 on an AMD EPYC (Zen 5) the SmolLM2 GEMVs went from 26-28 to 30-35 GB/s with 4 KiB (1-6 KiB
 /// alike; the block-sized distance it replaced, one line per 32 bytes, was the slowest).
-const I8_PREFETCH_AHEAD: usize = 4096;
+pub(super) const I8_PREFETCH_AHEAD: usize = 4096;
 
 /// One `R × C` tile: 64 columns per full step (one 512-bit load per weight row, its halves widened
 /// to i16 by `vpmovsxbw`; masked loads only in the tail of 32 and fewer, since masked loads that
@@ -750,7 +750,7 @@ const I4_STEP: usize = 4;
 
 /// Mask of the first `r` of 64 lanes (all lanes for `r >= 64`).
 #[inline(always)]
-fn mask64(r: usize) -> __mmask64 {
+pub(super) fn mask64(r: usize) -> __mmask64 {
     if r >= 64 {
         u64::MAX
     } else {
@@ -830,7 +830,7 @@ unsafe fn group_sums<const BPG: usize>(sx: &mut [f32], x: &[i16]) {
 /// vector `v`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
-fn hsum4_lanes_epi32(a: __m512i, b: __m512i, c: __m512i, d: __m512i) -> __m512i {
+pub(super) fn hsum4_lanes_epi32(a: __m512i, b: __m512i, c: __m512i, d: __m512i) -> __m512i {
     // Per 128-bit lane: ab = [a0+a2, b0+b2, a1+a3, b1+b3], cd likewise.
     let ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
     let cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
