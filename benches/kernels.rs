@@ -97,5 +97,56 @@ fn bench_i8_i16(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group! { name = benches; config = config(); targets = bench_f32, bench_f16, bench_i8_i16 }
+/// 8-bit asymmetric activations (`quantize_row_u8` after a smoothing factor) × int8 weights at the
+/// FFN shapes (up: k 384, n 1536; down: k 1536, n 384); compare with `matmul_i8_i16` there.
+fn bench_i8_u8(c: &mut Criterion) {
+    let mut g = c.benchmark_group("matmul_i8_u8");
+    for &(m, k, n) in &[(64, 384, 1536), (64, 1536, 384)] {
+        let (xf, wf, smooth) = (data(m * k, 7), data(n * k, 8), data(k, 9));
+        let smooth: Vec<f32> = smooth.iter().map(|v| 1.0 + 0.5 * v).collect();
+        let (mut xu, mut zp, mut wq) = (vec![0u8; m * k], vec![0u8; m], vec![0i8; n * k]);
+        let xs: Vec<f32> = xu
+            .chunks_mut(k)
+            .zip(&mut zp)
+            .zip(xf.chunks(k))
+            .map(|((d, z), s)| {
+                let (scale, zero) = generic::quantize_row_u8(d, s, &smooth);
+                *z = zero;
+                scale
+            })
+            .collect();
+        let ws: Vec<f32> =
+            wq.chunks_mut(k).zip(wf.chunks(k)).map(|(d, s)| generic::quantize_row_i8(d, s)).collect();
+        let mut out = vec![0.0f32; m * n];
+        g.throughput(Throughput::Elements((m * k * n) as u64));
+        g.bench_function(BenchmarkId::new("dispatched", label(m, k, n)), |b| {
+            b.iter(|| kernels::matmul_i8_u8(black_box(&mut out), &xu, &zp, &xs, black_box(&wq), &ws, m, k, n))
+        });
+        // Both AVX-512 kernels whatever the shape (the dispatched one picks one from m and k).
+        #[cfg(target_arch = "x86_64")]
+        if kernels::has_avx512() {
+            use kernels::x86_avx512_u8::{matmul_i8_u8_gemm, matmul_i8_u8_tiles};
+            g.bench_function(BenchmarkId::new("avx512_tiles", label(m, k, n)), |b| {
+                b.iter(|| {
+                    matmul_i8_u8_tiles(black_box(&mut out), &xu, &zp, &xs, black_box(&wq), &ws, m, k, n)
+                })
+            });
+            g.bench_function(BenchmarkId::new("avx512_gemm", label(m, k, n)), |b| {
+                b.iter(|| matmul_i8_u8_gemm(black_box(&mut out), &xu, &zp, &xs, black_box(&wq), &ws, m, k, n))
+            });
+        }
+        // Activation quantization cost per matmul (m rows of k), for context.
+        g.throughput(Throughput::Elements((m * k) as u64));
+        g.bench_function(BenchmarkId::new("quantize_rows_dispatched", label(m, k, n)), |b| {
+            b.iter(|| {
+                for (d, s) in xu.chunks_mut(k).zip(xf.chunks(k)) {
+                    black_box(kernels::quantize_row_u8(d, s, &smooth));
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group! { name = benches; config = config(); targets = bench_f32, bench_f16, bench_i8_i16, bench_i8_u8 }
 criterion_main!(benches);
