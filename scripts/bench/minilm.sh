@@ -22,7 +22,7 @@ peers=$(mktemp)
 calib=$(mktemp)
 trap 'rm -f "$ours" "$peers" "$calib"' EXIT
 if [[ ! -f .cache/bench/minilm-int8-a8.pfm ]]; then
-    cut -f2 data/sentiment/train.tsv | head -n 512 >"$calib"
+    head -n 512 data/sentiment/train.tsv | cut -f2 >"$calib"
     "$bin" quantize "$model_dir" --dtype int8 --calibrate "$calib" --max-seq 128 -o .cache/bench/minilm-int8-a8.pfm >/dev/null
 fi
 "$bin" bench --json --seconds "$seconds" -m .cache/bench/minilm-f32.pfm -m .cache/bench/minilm-f16.pfm \
