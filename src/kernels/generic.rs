@@ -377,7 +377,10 @@ pub fn matmul_i8_u8(
     }
     for (((orow, xrow), &z), &sx) in out.chunks_exact_mut(n).zip(xu.chunks_exact(k)).zip(zp).zip(xs).take(m) {
         for ((o, wrow), &sw) in orow.iter_mut().zip(w.chunks_exact(k)).zip(ws) {
-            let d = xrow.iter().zip(wrow).fold(0i32, |s, (&x, &y)| s.wrapping_add((x as i32 - z as i32) * y as i32));
+            let d = xrow
+                .iter()
+                .zip(wrow)
+                .fold(0i32, |s, (&x, &y)| s.wrapping_add((x as i32 - z as i32) * y as i32));
             *o = (d as f32 * sx) * sw;
         }
     }
