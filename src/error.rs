@@ -111,6 +111,26 @@ pub enum Error {
     WrongTask,
     /// `fill_mask` was given a text without a `[MASK]` token.
     NoMaskToken,
+    /// A tokenizer or label table is missing, or its planes disagree with each other or with the
+    /// header (e.g. label offsets that do not end at the strings' length): `name` is the table's
+    /// section name prefix (`tokenizer.vocab`, `tokenizer.bpe`, `task.labels`).
+    BadTable {
+        /// The table's section name prefix.
+        name: &'static str,
+    },
+    /// A weight, bias or scale is NaN or infinite (found by `check_finite`; named as in
+    /// [`Error::MissingSection`]).
+    NonFinite {
+        /// The architecture's layer prefix; empty outside the layers.
+        prefix: &'static str,
+        /// Layer of the tensor, `None` for tensors outside the layers.
+        layer: Option<u16>,
+        /// The tensor's name (within its layer).
+        name: &'static str,
+    },
+    /// The model computed NaN or infinite logits or probabilities for this input (weights that
+    /// overflow; `check_finite` at load catches non-finite weights themselves).
+    NonFiniteOutput,
     /// A sampler setting is out of its documented range (`temperature`, `top_p`, `min_p`,
     /// `repetition_penalty`), or the vocabulary (`vocab`) is larger than the sampler supports.
     BadSamplerSettings {
@@ -164,6 +184,13 @@ impl fmt::Display for Error {
             }
             Error::WrongTask => f.write_str("the model has no head for this task"),
             Error::NoMaskToken => f.write_str("input has no [MASK] token"),
+            Error::BadTable { name } => write!(f, "table {name} is missing or inconsistent"),
+            Error::NonFinite { prefix, layer, name } => {
+                f.write_str("section ")?;
+                write_section(f, prefix, layer, name)?;
+                f.write_str(" holds a NaN or infinite value")
+            }
+            Error::NonFiniteOutput => f.write_str("the model computed NaN or infinite outputs"),
             Error::BadSamplerSettings { field } => write!(f, "sampler setting `{field}` out of range"),
         }
     }

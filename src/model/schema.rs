@@ -441,6 +441,41 @@ const fn str_eq(a: &str, b: &str) -> bool {
     true
 }
 
+/// Checks that every value of the tensors found at `ix` (in `defs` order, `u16::MAX` for absent
+/// ones) is finite: f32 and f16 values, the scales of int8 matrices, the scales and offsets of int4
+/// ones (their integer values cannot be anything else). `NonFinite` names the first offender.
+/// Reads every f32/f16 value, so it costs one pass over a float blob; for int8/int4 blobs only
+/// the scales and the 1-D tensors.
+pub fn check_finite(
+    blob: &Blob<'_>,
+    schema: &Schema,
+    scope: Scope,
+    defs: &[TensorDef],
+    ix: &[u16],
+) -> Result<()> {
+    use crate::model::views::{matrix, vector};
+    use crate::quant::MatrixData;
+    for (def, &i) in defs.iter().zip(ix).filter(|(_, &i)| i != u16::MAX) {
+        let finite = match def.kind {
+            Kind::Vector => vector(blob, i).iter().all(|v| v.is_finite()),
+            Kind::Matrix => match matrix(blob, i).data {
+                MatrixData::F32(v) => v.iter().all(|v| v.is_finite()),
+                MatrixData::F16(v) => v.iter().all(|v| v.is_finite()),
+                MatrixData::I8 { scales, .. } => scales.iter().all(|v| v.is_finite()),
+                MatrixData::I4 { scales, mins, .. } => scales.iter().chain(mins).all(|v| v.is_finite()),
+            },
+        };
+        if !finite {
+            let (prefix, layer) = match scope {
+                Scope::Global => ("", None),
+                Scope::Layer(l) => (schema.layer_prefix, Some(l.min(u16::MAX as usize) as u16)),
+            };
+            return Err(Error::NonFinite { prefix, layer, name: def.name });
+        }
+    }
+    Ok(())
+}
+
 /// Most tensors outside the layers in any architecture.
 pub const MAX_GLOBAL_TENSORS: usize = 16;
 

@@ -108,13 +108,28 @@ impl<'a> Bert<'a> {
         };
         let tokenizer = load_tokenizer(&blob)?;
         if tokenizer.vocab().len() != config.vocab_size {
-            return Err(Error::BadVocab);
+            return Err(Error::BadTable { name: VOCAB });
         }
         let labels = match h.task {
             Task::Classification => Some(load_labels(&blob, config.n_labels)?),
             _ => None,
         };
         Ok(Bert { blob, config, embeddings, layers, pooler, head, tokenizer, labels })
+    }
+
+    /// Checks that every weight, bias and scale is finite (NaN or infinity would give NaN outputs):
+    /// `NonFinite` names the tensor. Not part of [`Bert::from_bytes`] because it reads every float
+    /// of the blob (for an int8 blob only the scales and the 1-D tensors, a few percent of it);
+    /// call it once after loading a blob that did not come from a trusted build. The host tool
+    /// calls it before every command.
+    pub fn check_finite(&self) -> Result<()> {
+        let dims = Dims::from_header(self.blob.header());
+        let g = find_globals(&self.blob, &BERT, &dims)?;
+        schema::check_finite(&self.blob, &BERT, schema::Scope::Global, BERT.globals, &g)?;
+        for (l, ix) in self.layers.iter().enumerate() {
+            schema::check_finite(&self.blob, &BERT, schema::Scope::Layer(l), BERT.layer, ix)?;
+        }
+        Ok(())
     }
 
     /// Hyper-parameters.
@@ -240,22 +255,40 @@ const MLM_NORM_B: usize = index_of(G, "cls.predictions.transform.LayerNorm.bias"
 const MLM_DECODER_W: usize = index_of(G, "cls.predictions.decoder.weight");
 const MLM_BIAS: usize = index_of(G, "cls.predictions.bias");
 
-fn plane_u32<'a>(blob: &Blob<'a>, name: &str) -> Result<&'a [u32]> {
-    let (i, s) = blob.section(name).ok_or(Error::BadVocab)?;
-    blob.u32s(i, &s)
+/// Plane `{table}.{plane}` of a table; `BadTable { name: table }` when it is absent or not `u32`s.
+fn plane_u32<'a>(blob: &Blob<'a>, table: &'static str, plane: &str) -> Result<&'a [u32]> {
+    let section = named_plane(blob, table, plane)?;
+    section.and_then(|(i, s)| blob.u32s(i, &s).ok()).ok_or(Error::BadTable { name: table })
 }
 
-fn plane_u8<'a>(blob: &Blob<'a>, name: &str) -> Result<&'a [u8]> {
-    let (i, s) = blob.section(name).ok_or(Error::BadVocab)?;
-    blob.u8s(i, &s)
+/// As [`plane_u32`], for a byte plane.
+fn plane_u8<'a>(blob: &Blob<'a>, table: &'static str, plane: &str) -> Result<&'a [u8]> {
+    let section = named_plane(blob, table, plane)?;
+    section.and_then(|(i, s)| blob.u8s(i, &s).ok()).ok_or(Error::BadTable { name: table })
 }
+
+fn named_plane(
+    blob: &Blob<'_>,
+    table: &'static str,
+    plane: &str,
+) -> Result<Option<(u16, crate::format::Section)>> {
+    let mut name: heapless::String<64> = heapless::String::new();
+    core::fmt::write(&mut name, format_args!("{table}.{plane}"))
+        .map_err(|_| Error::BadTable { name: table })?;
+    Ok(blob.section(&name))
+}
+
+const VOCAB: &str = "tokenizer.vocab";
+const LABELS: &str = "task.labels";
 
 fn load_tokenizer<'a>(blob: &Blob<'a>) -> Result<WordPiece<'a>> {
+    let bad = |e| if e == Error::BadVocab { Error::BadTable { name: VOCAB } } else { e };
     let vocab = Vocab::new(
-        plane_u8(blob, "tokenizer.vocab.strings")?,
-        plane_u32(blob, "tokenizer.vocab.offsets")?,
-        plane_u32(blob, "tokenizer.vocab.sorted")?,
-    )?;
+        plane_u8(blob, VOCAB, "strings")?,
+        plane_u32(blob, VOCAB, "offsets")?,
+        plane_u32(blob, VOCAB, "sorted")?,
+    )
+    .map_err(bad)?;
     let TokenizerParams::WordPiece(t) = blob.header().tokenizer else {
         return Err(Error::BadHeader { field: "tokenizer_kind" });
     };
@@ -274,18 +307,19 @@ fn load_tokenizer<'a>(blob: &Blob<'a>) -> Result<WordPiece<'a>> {
             max_chars_per_word: t.max_chars_per_word,
         },
     )
+    .map_err(bad)
 }
 
 fn load_labels<'a>(blob: &Blob<'a>, n: usize) -> Result<(&'a [u8], &'a [u32])> {
-    let strings = plane_u8(blob, "task.labels.strings")?;
-    let offsets = plane_u32(blob, "task.labels.offsets")?;
+    let strings = plane_u8(blob, LABELS, "strings")?;
+    let offsets = plane_u32(blob, LABELS, "offsets")?;
     let ok = offsets.len() == n + 1
         && offsets.first() == Some(&0)
         && offsets.windows(2).all(|w| w[0] <= w[1])
         && offsets.last().map(|&e| e as usize) == Some(strings.len())
         && offsets.windows(2).all(|w| core::str::from_utf8(&strings[w[0] as usize..w[1] as usize]).is_ok());
     if !ok {
-        return Err(Error::BadVocab);
+        return Err(Error::BadTable { name: LABELS });
     }
     Ok((strings, offsets))
 }

@@ -133,6 +133,9 @@ impl<'m, 'a> Session<'m, 'a> {
         if normalize {
             kernels::l2_normalize(self.st.pooled);
         }
+        if !self.st.pooled.iter().all(|v| v.is_finite()) {
+            return Err(Error::NonFiniteOutput);
+        }
         Ok(self.st.pooled)
     }
 
@@ -171,6 +174,9 @@ impl<'m, 'a> Session<'m, 'a> {
         linear(logits, self.st.pooled, &cls, self.st.xq, self.st.xs, 1);
         probs.copy_from_slice(logits);
         kernels::softmax(probs);
+        if !logits.iter().chain(probs.iter()).all(|v| v.is_finite()) {
+            return Err(Error::NonFiniteOutput);
+        }
         let label = argmax(probs);
         Ok(Classification { label, probs, logits, truncated: enc.truncated })
     }
@@ -210,7 +216,11 @@ impl<'m, 'a> Session<'m, 'a> {
         kernels::gelu_erf(self.st.head);
         kernels::layer_norm(self.st.head, head.norm.weight, head.norm.bias, c.eps);
         linear(self.st.out, self.st.head, &head.decoder, self.st.xq, self.st.xs, 1);
-        Ok(&self.st.out[..c.vocab_size])
+        let logits = &self.st.out[..c.vocab_size];
+        if !logits.iter().all(|v| v.is_finite()) {
+            return Err(Error::NonFiniteOutput);
+        }
+        Ok(logits)
     }
 
     /// The `top.len()` most probable tokens at position `pos`, best first.

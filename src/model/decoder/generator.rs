@@ -177,11 +177,15 @@ impl<'m, 'a> Generator<'m, 'a> {
     /// Samples the next token from [`logits`](Self::logits), appends it to the context and runs
     /// it, so that the logits predict the one after. The step says when to stop (end of sequence,
     /// a stop id, `max_tokens`, a full context); calling again after a stop continues if the
-    /// context has room, else fails with `BadSequenceLength`. Nothing fed yet: `BadSequenceLength`.
+    /// context has room, else fails with `BadSequenceLength`. Nothing fed yet: `BadSequenceLength`;
+    /// NaN or infinite logits: `NonFiniteOutput`.
     pub fn next(&mut self, sampler: &mut Sampler, limits: &Limits<'_>) -> Result<Step<'_>> {
         let cap = self.opts.context;
         if self.len == 0 || self.len >= cap {
             return Err(Error::BadSequenceLength { asked: self.len + 1, max: cap });
+        }
+        if !self.st.logits.iter().all(|v| v.is_finite()) {
+            return Err(Error::NonFiniteOutput);
         }
         let recent = &self.st.ids[..self.len];
         let id = sampler.sample(self.st.logits, recent, self.st.sample)?;

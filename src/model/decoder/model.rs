@@ -50,11 +50,26 @@ impl<'a> Decoder<'a> {
             let found = find_layer(&blob, schema, &dims, l)?;
             layers.push(found).map_err(|_| Error::BadHeader { field: "n_layers" })?;
         }
-        let tokenizer = Bpe::new(planes(&blob)?, bpe.config)?;
+        let bad = Error::BadTable { name: "tokenizer.bpe" };
+        let tokenizer =
+            Bpe::new(planes(&blob)?, bpe.config).map_err(|e| if e == Error::BadVocab { bad } else { e })?;
         if tokenizer.n_vocab() != config.vocab_size {
-            return Err(Error::BadVocab);
+            return Err(bad);
         }
         Ok(Decoder { blob, config, globals, layers, tokenizer, add_bos: bpe.add_bos, chat_ml: bpe.chat_ml })
+    }
+
+    /// Checks that every weight, norm and scale is finite: `NonFinite` names the tensor (see
+    /// [`Bert::check_finite`](crate::Bert::check_finite) for when to call it).
+    pub fn check_finite(&self) -> Result<()> {
+        let h = self.blob.header();
+        let (schema, dims) = (schema::schema(h.arch), Dims::from_header(h));
+        let g = find_globals(&self.blob, schema, &dims)?;
+        schema::check_finite(&self.blob, schema, schema::Scope::Global, schema.globals, &g)?;
+        for (l, ix) in self.layers.iter().enumerate() {
+            schema::check_finite(&self.blob, schema, schema::Scope::Layer(l), schema.layer, ix)?;
+        }
+        Ok(())
     }
 
     /// Hyper-parameters.
@@ -127,13 +142,14 @@ impl<'a> Decoder<'a> {
 
 /// The tokenizer planes (`tokenizer.bpe.*`).
 fn planes<'a>(blob: &Blob<'a>) -> Result<BpePlanes<'a>> {
+    let bad = Error::BadTable { name: "tokenizer.bpe" };
     let u8s = |name: &str| -> Result<&'a [u8]> {
-        let (i, s) = blob.section(name).ok_or(Error::BadVocab)?;
-        blob.u8s(i, &s)
+        let (i, s) = blob.section(name).ok_or(bad)?;
+        blob.u8s(i, &s).map_err(|_| bad)
     };
     let u32s = |name: &str| -> Result<&'a [u32]> {
-        let (i, s) = blob.section(name).ok_or(Error::BadVocab)?;
-        blob.u32s(i, &s)
+        let (i, s) = blob.section(name).ok_or(bad)?;
+        blob.u32s(i, &s).map_err(|_| bad)
     };
     // planes a tokenizer may not need (no whole-word table, no added tokens) may be left out
     let or_empty = |r: Result<&'a [u32]>| r.or(Ok::<_, Error>(&[]));
