@@ -82,6 +82,7 @@ fn bundled_model_matches_its_pytorch_original() {
             let r = s.classify(&c.text).unwrap();
             let (label, logits) = (m.label(r.label).unwrap(), r.logits.to_vec());
             assert_eq!(s.ids(), &c.ids[..], "ids of {:?}", c.text);
+            assert_eq!(logits.len(), c.logits.len(), "logits of {:?}", c.text);
             let d = logits.iter().zip(&c.logits).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
             worst = worst.max(d);
             same_label += (label == c.label) as usize;
@@ -161,11 +162,13 @@ fn firmware_arena_plan_from_the_cli() {
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     };
     let (plain, small) = (run(&[]), run(&["--kv-int8", "--chunk", "2"]));
-    assert_eq!(plain.len(), texts.len());
+    assert_eq!((plain.len(), small.len()), (texts.len(), texts.len()), "one output line per input");
     let mut worst = 0f64;
     for (a, b) in plain.iter().zip(&small) {
         assert_eq!(a["label"], b["label"]);
-        for (x, y) in a["logits"].as_array().unwrap().iter().zip(b["logits"].as_array().unwrap()) {
+        let (la, lb) = (a["logits"].as_array().unwrap(), b["logits"].as_array().unwrap());
+        assert_eq!((la.len(), lb.len()), (2, 2), "two logits each");
+        for (x, y) in la.iter().zip(lb) {
             worst = worst.max((x.as_f64().unwrap() - y.as_f64().unwrap()).abs());
         }
     }
