@@ -2,7 +2,7 @@
 //!
 //! Each measurement is tokenizer + encoder (`Session::run`) on a text of exactly `seq` tokens made
 //! of whole-word tokens from the model's own vocabulary. Warm-up, then timed runs until the time
-//! budget is spent (at least `min_iters`); reports median, p10 and p90.
+//! budget is spent (at least `min_iters`, and always at least one); reports median, p10 and p90.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -40,14 +40,35 @@ pub struct BenchRow {
 pub struct BenchOptions {
     /// Sequence lengths.
     pub seqs: Vec<usize>,
-    /// Time budget per sequence length.
+    /// Time budget per sequence length, `0..=`[`MAX_SECONDS`] (checked by [`budget`]).
     pub seconds: f64,
     /// Least number of timed runs.
     pub min_iters: usize,
 }
 
+/// The longest time budget `--seconds` takes (an hour).
+pub const MAX_SECONDS: f64 = 3600.0;
+
+/// `--seconds` as clap parses it: a finite number of seconds in `0..=`[`MAX_SECONDS`].
+pub fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if (0.0..=MAX_SECONDS).contains(&x) => Ok(x),
+        _ => Err(format!("expected a number of seconds from 0 to {MAX_SECONDS}")),
+    }
+}
+
+/// A time budget of `seconds`; an error unless it is finite and in `0..=`[`MAX_SECONDS`]
+/// (`Duration::from_secs_f64` panics on NaN, infinite, negative or huge values).
+pub fn budget(seconds: f64) -> Result<Duration> {
+    if !(0.0..=MAX_SECONDS).contains(&seconds) {
+        bail!("--seconds {seconds} outside 0..={MAX_SECONDS}");
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
 /// Measures one model at every sequence length.
 pub fn bench_model(path: &Path, blob: &AlignedBuf, opts: &BenchOptions) -> Result<Vec<BenchRow>> {
+    let budget = budget(opts.seconds)?;
     let model = Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{}", path.display()))?;
     let dtype = dtype_name(&model);
     let mut rows = Vec::new();
@@ -56,7 +77,7 @@ pub fn bench_model(path: &Path, blob: &AlignedBuf, opts: &BenchOptions) -> Resul
         let mut arena = AlignedBuf::zeroed(arena_bytes);
         let mut session = Session::new(&model, arena.as_mut_bytes(), seq)?;
         let text = text_of_len(&mut session, seq)?;
-        let times = measure(&mut session, &text, opts)?;
+        let times = measure(&mut session, &text, budget, opts.min_iters)?;
         rows.push(BenchRow {
             model: path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
             dtype: dtype.to_string(),
@@ -106,18 +127,23 @@ fn text_of_len(session: &mut Session<'_, '_>, seq: usize) -> Result<String> {
     Ok(text)
 }
 
-/// Timings in milliseconds.
-fn measure(session: &mut Session<'_, '_>, text: &str, opts: &BenchOptions) -> Result<Vec<f64>> {
+/// Timings in milliseconds, sorted: at least `min_iters` runs and at least one (a zero budget
+/// and `min_iters` 0 still time one run, so that every row has a median).
+fn measure(
+    session: &mut Session<'_, '_>,
+    text: &str,
+    budget: Duration,
+    min_iters: usize,
+) -> Result<Vec<f64>> {
     let warmup = Instant::now();
     let mut n = 0;
-    while n < 5 || warmup.elapsed() < Duration::from_secs_f64(opts.seconds * 0.1) {
+    while n < 5 || warmup.elapsed() < budget / 10 {
         session.run(text)?;
         n += 1;
     }
-    let budget = Duration::from_secs_f64(opts.seconds);
     let start = Instant::now();
     let mut times = Vec::new();
-    while times.len() < opts.min_iters || start.elapsed() < budget {
+    while times.len() < min_iters.max(1) || start.elapsed() < budget {
         let t = Instant::now();
         session.run(text)?;
         times.push(t.elapsed().as_secs_f64() * 1e3);
@@ -126,9 +152,10 @@ fn measure(session: &mut Session<'_, '_>, text: &str, opts: &BenchOptions) -> Re
     Ok(times)
 }
 
+/// The `q` quantile (nearest rank) of `sorted`; NaN when it is empty.
 fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[i]
+    let i = (sorted.len().saturating_sub(1) as f64 * q).round() as usize;
+    sorted.get(i).copied().unwrap_or(f64::NAN)
 }
 
 /// The human table.

@@ -3,13 +3,13 @@
 //! Prompt: exactly `prompt` tokens of a fixed English text, fed from position 0 (fresh context)
 //! in one call (`Generator::feed`, chunks of 64). Decode: after that prompt, `decode` greedy tokens
 //! (`Generator::next`), each one forward step of one token at a growing position. Warm-up, then
-//! timed rounds until the time budget is spent (at least `min_iters`); medians reported, with the
-//! process's peak resident memory (Linux `VmHWM`).
+//! timed rounds until the time budget is spent (at least `min_iters`, and always at least one);
+//! medians reported, with the process's peak resident memory (Linux `VmHWM`).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use picoformer::format::{AlignedBuf, DType};
 use picoformer::{Decoder, Generator, GeneratorOptions, Limits, Sampler, SamplerSettings};
 use serde::Serialize;
@@ -48,7 +48,8 @@ pub struct DecoderBenchOptions {
     pub prompt: usize,
     /// Generated tokens.
     pub decode: usize,
-    /// Time budget.
+    /// Time budget, `0..=`[`MAX_SECONDS`](crate::bench::MAX_SECONDS) (checked by
+    /// [`budget`](crate::bench::budget)).
     pub seconds: f64,
     /// Least number of timed rounds.
     pub min_iters: usize,
@@ -60,10 +61,21 @@ circling over the harbour, and the long shadow of the cliffs falling across the 
 
 /// Measures one decoder blob.
 pub fn bench_decoder(path: &Path, blob: &AlignedBuf, opts: &DecoderBenchOptions) -> Result<DecoderBenchRow> {
+    let budget = crate::bench::budget(opts.seconds)?;
+    if opts.prompt == 0 {
+        bail!("--prompt 0: the benchmark needs at least one prompt token");
+    }
     let model = decoder(path, blob)?;
+    // the context is checked (arena_len) before the prompt text is built: a huge --prompt fails
+    // here rather than building a text of that many tokens
+    let context = opts.prompt.checked_add(opts.decode).and_then(|n| n.checked_add(1));
+    let context =
+        context.with_context(|| format!("--prompt {} --decode {}: too long", opts.prompt, opts.decode))?;
+    let gopts = GeneratorOptions::new(context).with_sampling(false);
+    let arena_bytes = model
+        .arena_len(&gopts)
+        .with_context(|| format!("{}: --prompt {} --decode {}", path.display(), opts.prompt, opts.decode))?;
     let prompt = prompt_ids(&model, opts.prompt)?;
-    let gopts = GeneratorOptions::new(opts.prompt + opts.decode + 1).with_sampling(false);
-    let arena_bytes = model.arena_len(&gopts)?;
     let mut arena = AlignedBuf::zeroed(arena_bytes);
     let mut g = Generator::new(&model, arena.as_mut_bytes(), &gopts)?;
     let round = |g: &mut Generator<'_, '_>| -> Result<(f64, f64)> {
@@ -80,7 +92,7 @@ pub fn bench_decoder(path: &Path, blob: &AlignedBuf, opts: &DecoderBenchOptions)
         Ok((opts.prompt as f64 / prefill.max(1e-9), opts.decode as f64 / t.elapsed().as_secs_f64().max(1e-9)))
     };
     round(&mut g)?;
-    let (budget, start) = (Duration::from_secs_f64(opts.seconds.max(0.0)), Instant::now());
+    let start = Instant::now();
     let (mut pre, mut dec) = (Vec::new(), Vec::new());
     while pre.len() < opts.min_iters.max(1) || start.elapsed() < budget {
         let (p, d) = round(&mut g)?;

@@ -109,8 +109,8 @@ enum Cmd {
         /// Sequence lengths in tokens, [CLS] and [SEP] included.
         #[arg(long, value_delimiter = ',', default_value = "16,64,128")]
         seq: Vec<usize>,
-        /// Seconds of timed runs per model and length.
-        #[arg(long, default_value_t = 3.0)]
+        /// Seconds of timed runs per model and length (0 to 3600; at least one run is timed).
+        #[arg(long, default_value_t = 3.0, value_parser = bench::parse_seconds, allow_hyphen_values = true)]
         seconds: f64,
         /// Least number of timed runs.
         #[arg(long, default_value_t = 20)]

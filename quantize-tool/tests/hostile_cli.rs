@@ -1,0 +1,102 @@
+//! The `picoformer` binary on hostile input: option values that used to panic, blobs that ask for
+//! huge arenas, model paths that are not regular files, labels and texts holding terminal control
+//! characters, blobs that parse but do not load. Every case must end with exit status 0, 1 or 2
+//! and a message, never a panic (101) or a hang.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_picoformer");
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("tests").join("data").join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("run picoformer")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(o: Output) -> String {
+    assert!(o.status.success(), "failed: {}\n{}", stderr(&o), stdout(&o));
+    stdout(&o)
+}
+
+/// Asserts the command failed with exit status `code` (not a panic) and stderr holding every one
+/// of `needles`; returns stderr.
+fn fails(o: &Output, code: i32, needles: &[&str]) -> String {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}\nstdout: {}", stdout(o));
+    for n in needles {
+        assert!(err.contains(n), "{n:?} not in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// Quantizes the fixture directory `src` at `dtype` into `out` with extra arguments.
+fn quantize_to(src: &Path, dtype: &str, out: &Path, extra: &[&str]) {
+    let mut args = vec!["quantize", src.to_str().unwrap(), "--dtype", dtype, "-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    ok(run(&args));
+}
+
+/// The tiny classifier at int8, in `dir`.
+fn tiny_cls(dir: &Path) -> PathBuf {
+    let out = dir.join("tiny-bert-cls-int8.pfm");
+    quantize_to(&fixture("tiny-bert-cls"), "int8", &out, &[]);
+    out
+}
+
+/// The bundled tiny GPT, as a file.
+fn tiny_gpt() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("models").join("tiny-gpt-int8.pfm")
+}
+
+#[test]
+fn bench_with_no_budget_times_one_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cls = tiny_cls(tmp.path());
+    for m in [cls, tiny_gpt()] {
+        let args = ["bench", "-m", m.to_str().unwrap(), "--seq", "16", "--seconds", "0", "--min-iters", "0"];
+        let out = ok(run(&args));
+        assert!(out.contains("int8"), "{out}");
+        let mut json = args.to_vec();
+        json.push("--json");
+        let row: Value = serde_json::from_str(ok(run(&json)).lines().next().unwrap()).unwrap();
+        assert_eq!(row["iters"], 1, "{row}");
+    }
+}
+
+#[test]
+fn bench_seconds_out_of_range_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cls = tiny_cls(tmp.path());
+    for m in [cls, tiny_gpt()] {
+        for s in ["NaN", "inf", "-inf", "1e30", "-1", "3601", "abc", ""] {
+            let o = run(&["bench", "-m", m.to_str().unwrap(), "--seq", "16", "--seconds", s]);
+            let err = fails(&o, 2, &["--seconds"]);
+            assert!(err.contains("from 0 to 3600") || s.is_empty(), "{s:?}: {err}");
+        }
+    }
+}
+
+#[test]
+fn bench_decoder_rejects_empty_and_overflowing_lengths() {
+    let gpt = tiny_gpt();
+    let gpt = gpt.to_str().unwrap();
+    let max = usize::MAX.to_string();
+    fails(&run(&["bench", "-m", gpt, "--seconds", "0", "--prompt", "0"]), 1, &["--prompt 0"]);
+    fails(&run(&["bench", "-m", gpt, "--seconds", "0", "--prompt", &max]), 1, &["--prompt"]);
+    fails(&run(&["bench", "-m", gpt, "--seconds", "0", "--decode", &max]), 1, &["--decode"]);
+    fails(&run(&["bench", "-m", gpt, "--seconds", "0", "--prompt", "100000000"]), 1, &["--prompt"]);
+}
