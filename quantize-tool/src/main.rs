@@ -22,7 +22,13 @@ struct Cli {
     cmd: Cmd,
     /// Threads for the matrix products of encoders and prompts (1: single-threaded; results are
     /// identical for any count).
-    #[arg(long, global = true, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u16).range(1..=64),
+        allow_negative_numbers = true
+    )]
     threads: u16,
 }
 
@@ -83,7 +89,7 @@ enum Cmd {
         #[arg(long)]
         context: Option<usize>,
         /// Print one JSON object.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         json: bool,
     },
     /// Token ids of each input.
@@ -107,22 +113,22 @@ enum Cmd {
         #[arg(short, long = "model", required = true)]
         models: Vec<PathBuf>,
         /// Sequence lengths in tokens, [CLS] and [SEP] included.
-        #[arg(long, value_delimiter = ',', default_value = "16,64,128")]
+        #[arg(long, value_delimiter = ',', default_value = "16,64,128", allow_negative_numbers = true)]
         seq: Vec<usize>,
         /// Seconds of timed runs per model and length (0 to 3600; at least one run is timed).
         #[arg(long, default_value_t = 3.0, value_parser = bench::parse_seconds, allow_hyphen_values = true)]
         seconds: f64,
         /// Least number of timed runs.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 20, allow_negative_numbers = true)]
         min_iters: usize,
         /// One JSON object per row.
         #[arg(long)]
         json: bool,
         /// Decoders: prompt tokens processed per round.
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
         prompt: usize,
         /// Decoders: tokens generated per round.
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
         decode: usize,
     },
     /// Accuracy and per-class precision / recall / F1 of a classifier on a labelled TSV file, or
@@ -145,10 +151,10 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         perplexity: Option<PathBuf>,
         /// Window of --perplexity in tokens.
-        #[arg(long, default_value_t = 256)]
+        #[arg(long, default_value_t = 256, allow_negative_numbers = true)]
         ctx: usize,
         /// With --perplexity: use at most this many tokens of the text (0: all).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
         max_tokens: usize,
         /// With --perplexity: key/value cache precision.
         #[arg(long, value_enum, default_value = "f32")]
@@ -160,7 +166,7 @@ enum Cmd {
         #[arg(long)]
         json: bool,
         /// Maximum sequence length [default: each model's].
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         max_seq: Option<usize>,
     },
     /// Continue a prompt with a decoder model (Llama family, GPT-2), streaming the text.
@@ -172,25 +178,25 @@ enum Cmd {
         #[arg(long)]
         prompt: String,
         /// Most new tokens (0: until the end-of-sequence token or a full context).
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
         max_tokens: usize,
         /// Softmax temperature; 0 is greedy.
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
         temperature: f32,
         /// Keep the K most likely tokens (0: off).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
         top_k: usize,
         /// Nucleus sampling mass (1: off).
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
         top_p: f32,
         /// Keep tokens at least this fraction as likely as the best (0: off).
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
         min_p: f32,
         /// Repetition penalty over the context (1: off).
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
         repetition_penalty: f32,
         /// Random seed of the sampler.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
         seed: u64,
         /// Wrap the prompt in the model's chat template.
         #[arg(long)]
@@ -199,7 +205,7 @@ enum Cmd {
         #[arg(long)]
         json: bool,
         /// Context length in tokens [default: prompt + --max-tokens, at most the model's].
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         context: Option<usize>,
         /// Key/value cache precision.
         #[arg(long, value_enum, default_value = "f32")]
@@ -210,7 +216,12 @@ enum Cmd {
         #[command(flatten)]
         run: RunArgs,
         /// Predictions per mask.
-        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+        #[arg(
+            long,
+            default_value_t = 5,
+            value_parser = clap::value_parser!(u16).range(1..),
+            allow_negative_numbers = true
+        )]
         top_k: u16,
     },
 }
@@ -227,10 +238,10 @@ struct RunArgs {
     #[arg(long)]
     max_seq: Option<usize>,
     /// Rows of the sequence processed at a time [default: all]: less arena, same results.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     chunk: Option<usize>,
     /// Keep attention keys and values in int8, as the firmware does (less arena, tiny differences).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     kv_int8: bool,
     /// Input texts; without any, one input per line of stdin.
     text: Vec<String>,

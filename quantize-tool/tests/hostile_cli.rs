@@ -100,3 +100,33 @@ fn bench_decoder_rejects_empty_and_overflowing_lengths() {
     fails(&run(&["bench", "-m", gpt, "--seconds", "0", "--decode", &max]), 1, &["--decode"]);
     fails(&run(&["bench", "-m", gpt, "--seconds", "0", "--prompt", "100000000"]), 1, &["--prompt"]);
 }
+
+#[test]
+fn negative_numbers_are_invalid_values_not_unknown_arguments() {
+    let cases: &[&[&str]] = &[
+        &["classify", "--max-seq", "-1", "hi"],
+        &["embed", "--chunk", "-3", "hi"],
+        &["tokenize", "--max-seq", "-1", "hi"],
+        &["fill-mask", "--top-k", "-1", "hi [MASK]"],
+        &["inspect", "--context", "-1", "m.pfm"],
+        &["bench", "-m", "m.pfm", "--seconds", "-1"],
+        &["bench", "-m", "m.pfm", "--seq", "16,-1"],
+        &["bench", "-m", "m.pfm", "--min-iters", "-1"],
+        &["bench", "-m", "m.pfm", "--prompt", "-1"],
+        &["eval", "--tsv", "x.tsv", "--max-seq", "-1"],
+        &["eval", "--perplexity", "x.txt", "--ctx", "-1"],
+        &["generate", "--prompt", "a", "--max-tokens", "-1"],
+        &["generate", "--prompt", "a", "--context", "-1"],
+        &["generate", "--prompt", "a", "--seed", "-1"],
+        &["--threads", "-1", "classify", "hi"],
+    ];
+    for args in cases {
+        let flag = args[args.iter().position(|a| a.ends_with("-1") || *a == "-3").unwrap() - 1];
+        let o = run(args);
+        let err = fails(&o, 2, &["invalid value '-", &format!("' for '{flag}")]);
+        assert!(!err.contains("unexpected argument"), "{args:?}: {err}");
+    }
+    // negative floats reach the sampler's own range check
+    let o = run(&["generate", "--prompt", "a", "--temperature", "-1"]);
+    fails(&o, 1, &["temperature"]);
+}
