@@ -42,7 +42,9 @@ enum Cmd {
         /// Storage of 2-D weight matrices (biases and LayerNorm stay f32).
         #[arg(long, value_enum, default_value = "f32")]
         dtype: DtypeArg,
-        /// Output file (written atomically).
+        /// Output file. Written to a temporary file and renamed into place only once every output
+        /// is complete (an existing file is either kept or replaced whole); never an input, nor a
+        /// path inside the input directory.
         #[arg(short, long)]
         output: PathBuf,
         /// Default maximum sequence length [default: sentence-transformers' max_seq_length, else min(max_position_embeddings, 128)].
@@ -66,7 +68,7 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "all", requires = "prune_vocab")]
         keep_chars: KeepCharsArg,
         /// With --prune-vocab: also write the pruned vocabulary as a vocab.txt (one token per
-        /// line, new id order; written atomically).
+        /// line, new id order; written together with -o, as -o is).
         #[arg(long, value_name = "FILE", requires = "prune_vocab")]
         vocab_out: Option<PathBuf>,
         /// With --dtype int8 (BERT): calibrate activation smoothing on these inputs (one per line,
@@ -374,6 +376,15 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             json,
             verbose,
         } => {
+            // before anything is read or written: no output over an input (or inside the input
+            // directory) or over the other output, and every output directory exists
+            let model_noun = if dir.is_dir() { "input directory" } else { "input model" };
+            let mut inputs = vec![(model_noun, dir.as_path())];
+            inputs.extend(prune_vocab.as_deref().map(|p| ("--prune-vocab corpus", p)));
+            inputs.extend(calibrate.as_deref().map(|p| ("--calibrate text", p)));
+            let mut outputs = vec![("-o", output.as_path())];
+            outputs.extend(vocab_out.as_deref().map(|p| ("--vocab-out", p)));
+            let targets = write::check_outputs(&outputs, &inputs)?;
             let dtype = match dtype {
                 DtypeArg::F32 => WeightDtype::F32,
                 DtypeArg::F16 => WeightDtype::F16,
@@ -395,10 +406,13 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             };
             let (blob, report) = quantize_path(&dir, &opts)?;
             let vocab_txt = vocab_out.as_ref().map(|_| prune::vocab_txt(&blob)).transpose()?;
-            write::write_atomic(&output, &blob)?;
-            if let (Some(path), Some(text)) = (&vocab_out, &vocab_txt) {
-                write::write_atomic(path, text.as_bytes())?;
+            // all outputs staged as temporary files, then renamed into place together
+            let mut staged = write::Outputs::new();
+            staged.stage(&targets[0], &blob)?;
+            if let (Some(path), Some(text)) = (targets.get(1), &vocab_txt) {
+                staged.stage(path, text.as_bytes())?;
             }
+            staged.commit()?;
             let mut out = std::io::stdout().lock();
             if json {
                 writeln!(out, "{}", report.to_json())?;

@@ -1,58 +1,255 @@
-//! Writing an output file atomically: a temporary file `<out>.tmp.<pid>` in the same directory,
-//! fsync, rename over `<out>`. A failure at any point leaves `<out>` as it was and removes the
-//! temporary file.
+//! Writing output files so that a user's file is never lost or half-written.
+//!
+//! [`check_outputs`] runs before anything is read or written: it resolves every output path
+//! (canonical parent directory, which must exist, plus the file name) and refuses one that equals
+//! or sits inside an input, or equals another output.
+//!
+//! [`Outputs`] writes each output to a temporary file `<name>.tmp.<random>` in the destination
+//! directory (fsync), and [`Outputs::commit`] renames them all into place only once every one was
+//! written. A failure before the commit (or a dropped [`Outputs`]) removes the temporaries and
+//! leaves every existing output as it was; a process killed at any point leaves each output either
+//! as it was or complete (at worst a temporary file stays behind).
 
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use tempfile::{Builder, NamedTempFile};
 
-/// Writes `bytes` to `path` atomically.
+/// Writes `bytes` to `path` atomically (one [`Outputs`] of one file).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_path(path);
-    let guard = RemoveOnDrop(&tmp);
-    let mut f = File::create(&tmp)
-        .with_context(|| format!("{}: cannot create the temporary file {}", path.display(), tmp.display()))?;
-    f.write_all(bytes).with_context(|| format!("{}: write failed", tmp.display()))?;
-    f.sync_all().with_context(|| format!("{}: fsync failed", tmp.display()))?;
-    drop(f);
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("{}: cannot rename {} over it", path.display(), tmp.display()))?;
-    std::mem::forget(guard);
-    sync_dir(path);
-    Ok(())
+    let mut out = Outputs::new();
+    out.stage(path, bytes)?;
+    out.commit()
 }
 
-/// `<out>.tmp.<pid>`, next to `<out>` so the rename stays on one file system.
-pub fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".tmp.{}", std::process::id()));
-    PathBuf::from(name)
+/// Resolves each output `(flag, path)` as [`resolve_output`] does and refuses any that equals or
+/// sits inside an input `(noun, path)` (e.g. `("input directory", dir)`), or equals an earlier
+/// output. Inputs that do not exist are skipped (reading them fails later, before any write).
+/// Returns the resolved outputs in order: write to these, so that what was checked is what is
+/// written (an existing symlink is followed).
+pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Result<Vec<PathBuf>> {
+    let mut resolved: Vec<PathBuf> = Vec::with_capacity(outputs.len());
+    for &(flag, path) in outputs {
+        let out = resolve_output(flag, path)?;
+        for &(noun, input) in inputs {
+            let Ok(canon) = std::fs::canonicalize(input) else { continue };
+            if out == canon {
+                bail!(
+                    "{flag} {} is the {noun} {}: refusing to overwrite an input",
+                    path.display(),
+                    input.display()
+                );
+            }
+            if out.starts_with(&canon) {
+                bail!(
+                    "{flag} {} is inside the {noun} {}: refusing to overwrite an input",
+                    path.display(),
+                    input.display()
+                );
+            }
+        }
+        if let Some(i) = resolved.iter().position(|r| *r == out) {
+            let (other, other_path) = outputs[i];
+            bail!(
+                "{flag} {} is the same file as {other} {}: refusing to write two outputs to one file",
+                path.display(),
+                other_path.display()
+            );
+        }
+        resolved.push(out);
+    }
+    Ok(resolved)
 }
 
-/// Makes the rename durable (best effort; not all platforms can open a directory).
-fn sync_dir(path: &Path) {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
+/// Where output `path` (given with `flag`) lands: the canonical path of an existing file (symlinks
+/// and `..` resolved), else the canonical parent directory joined with the file name. Errors (naming
+/// the flag) when the parent directory is missing, or the path is a directory or another
+/// non-regular file (a device, a FIFO).
+pub fn resolve_output(flag: &str, path: &Path) -> Result<PathBuf> {
+    let shown = path.display();
+    if path.as_os_str().as_encoded_bytes().last().is_some_and(|&b| std::path::is_separator(b as char)) {
+        bail!("{flag} {shown} is a directory path: give a file name");
+    }
+    if let Ok(canon) = std::fs::canonicalize(path) {
+        if canon.is_dir() {
+            bail!("{flag} {shown} is a directory: give a file name");
+        }
+        if !canon.is_file() {
+            // a device or FIFO (`/dev/null`): the rename would replace it, not write into it
+            bail!("{flag} {shown} is not a regular file: refusing to replace it");
+        }
+        return Ok(canon);
+    }
+    // not there (or a dangling symlink, which the rename replaces): canonical parent + name
+    let Some(name) = path.file_name() else {
+        bail!("{flag} {shown} does not name a file");
+    };
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
+    let dir = match std::fs::canonicalize(parent) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("{flag} {shown}: the directory {} does not exist", parent.display())
+        }
+        Err(e) => bail!("{flag} {shown}: cannot open the directory {}: {e}", parent.display()),
+    };
+    if !dir.is_dir() {
+        bail!("{flag} {shown}: {} is not a directory", parent.display());
+    }
+    Ok(dir.join(name))
+}
+
+/// Outputs written together: [`stage`](Outputs::stage) each (a synced temporary file next to its
+/// target), then [`commit`](Outputs::commit) all. Dropping it uncommitted removes the temporaries.
+#[derive(Default)]
+pub struct Outputs {
+    staged: Vec<(PathBuf, NamedTempFile)>,
+}
+
+impl Outputs {
+    pub fn new() -> Outputs {
+        Outputs::default()
+    }
+
+    /// Writes `bytes` to a new temporary file in `path`'s directory and syncs it; `path` itself is
+    /// not touched until [`commit`](Outputs::commit).
+    pub fn stage(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
+        let dir = parent_dir(path);
+        let mut tmp = temp_builder(&temp_prefix(path)).tempfile_in(dir).with_context(|| {
+            format!("{}: cannot create a temporary file in {}", path.display(), dir.display())
+        })?;
+        let shown = tmp.path().display().to_string();
+        tmp.write_all(bytes).with_context(|| format!("{shown}: write failed"))?;
+        tmp.as_file().sync_all().with_context(|| format!("{shown}: fsync failed"))?;
+        self.staged.push((path.to_path_buf(), tmp));
+        Ok(())
+    }
+
+    /// Renames every staged file over its target, in staging order, then syncs the directories.
+    /// Each rename is atomic; should one fail, the targets already replaced are put back (from a
+    /// hard link taken before the renames; one that did not exist is removed) and the remaining
+    /// temporaries are removed.
+    pub fn commit(self) -> Result<()> {
+        let n = self.staged.len();
+        // a hard link to each existing target but the last, to undo its rename if a later one fails
+        let mut backups: Vec<Backup> = Vec::with_capacity(n);
+        for (i, (target, _)) in self.staged.iter().enumerate() {
+            backups.push(match i + 1 < n && std::fs::symlink_metadata(target).is_ok() {
+                true => temp_builder(&temp_prefix(target))
+                    .make_in(parent_dir(target), |p| std::fs::hard_link(target, p))
+                    .map_or(Backup::Unavailable, Backup::Link),
+                false => Backup::Absent,
+            });
+        }
+        let mut done: Vec<(PathBuf, Backup)> = Vec::with_capacity(n);
+        for ((target, tmp), backup) in self.staged.into_iter().zip(backups) {
+            if let Err(e) = tmp.persist(&target) {
+                let rename_err = format!(
+                    "{}: cannot rename {} over it: {}",
+                    target.display(),
+                    e.file.path().display(),
+                    e.error
+                );
+                drop(e); // removes the temporary
+                let not_restored = roll_back(done);
+                if not_restored.is_empty() {
+                    bail!("{rename_err} (no output was changed)");
+                }
+                let list: Vec<String> = not_restored.iter().map(|p| p.display().to_string()).collect();
+                bail!("{rename_err}; already replaced and not restored: {}", list.join(", "));
+            }
+            done.push((target, backup));
+        }
+        let mut synced: Vec<&Path> = Vec::new();
+        for (target, _) in &done {
+            let dir = parent_dir(target);
+            if !synced.contains(&dir) {
+                sync_dir(dir);
+                synced.push(dir);
+            }
+        }
+        Ok(()) // `done` drops here: the backups' links are removed
     }
 }
 
-struct RemoveOnDrop<'a>(&'a Path);
+/// What undoes the rename of one committed output.
+enum Backup {
+    /// A hard link to the previous file (removed on drop).
+    Link(NamedTempFile<()>),
+    /// There was no previous file: remove the new one.
+    Absent,
+    /// There was a previous file, but it could not be linked (file system without hard links).
+    Unavailable,
+}
 
-impl Drop for RemoveOnDrop<'_> {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(self.0);
+/// Undoes committed renames, newest first; returns the targets it could not restore.
+fn roll_back(done: Vec<(PathBuf, Backup)>) -> Vec<PathBuf> {
+    let mut failed = Vec::new();
+    for (target, backup) in done.into_iter().rev() {
+        let ok = match backup {
+            Backup::Link(link) => link.persist(&target).is_ok(),
+            Backup::Absent => std::fs::remove_file(&target).is_ok(),
+            Backup::Unavailable => false,
+        };
+        if !ok {
+            failed.push(target);
+        }
+    }
+    failed
+}
+
+/// `<name>.tmp.`: temporary files next to `target` are `<name>.tmp.<random>`.
+fn temp_prefix(target: &Path) -> OsString {
+    let mut prefix = target.file_name().unwrap_or_default().to_owned();
+    prefix.push(".tmp.");
+    prefix
+}
+
+/// Temporary files named `<prefix><random>` (unique, created exclusively), with the permissions a
+/// plain `File::create` gives (0666 less the umask; the crate's default is 0600).
+fn temp_builder(prefix: &OsStr) -> Builder<'_, 'static> {
+    let mut b = Builder::new();
+    b.prefix(prefix).rand_bytes(6);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    b
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Makes the renames durable (best effort; not all platforms can open a directory).
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
 
     #[test]
     fn writes_and_leaves_no_temp() {
@@ -61,8 +258,68 @@ mod tests {
         write_atomic(&out, b"abc").unwrap();
         write_atomic(&out, b"defg").unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), b"defg");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(names(dir.path()), ["m.pfm"]);
         let bad = dir.path().join("missing-dir").join("m.pfm");
         assert!(write_atomic(&bad, b"x").is_err());
+    }
+
+    #[test]
+    fn dropped_outputs_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        std::fs::write(&a, b"old").unwrap();
+        let mut out = Outputs::new();
+        out.stage(&a, b"new").unwrap();
+        out.stage(&dir.path().join("b"), b"new").unwrap();
+        assert_eq!(names(dir.path()).len(), 3, "{:?}", names(dir.path()));
+        assert!(out.stage(&dir.path().join("missing").join("c"), b"x").is_err());
+        drop(out);
+        assert_eq!(names(dir.path()), ["a"]);
+        assert_eq!(std::fs::read(&a).unwrap(), b"old");
+    }
+
+    /// The second rename fails (its target is a non-empty directory): the first is undone.
+    #[test]
+    fn failed_commit_restores_earlier_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+        std::fs::write(&a, b"old a").unwrap();
+        std::fs::create_dir(&c).unwrap();
+        std::fs::write(c.join("x"), b"x").unwrap();
+        let mut out = Outputs::new();
+        out.stage(&a, b"new a").unwrap();
+        out.stage(&b, b"new b").unwrap();
+        out.stage(&c, b"new c").unwrap();
+        let err = out.commit().unwrap_err().to_string();
+        assert!(err.contains("no output was changed"), "{err}");
+        assert_eq!(names(dir.path()), ["a", "c"]);
+        assert_eq!(std::fs::read(&a).unwrap(), b"old a");
+    }
+
+    #[test]
+    fn refuses_outputs_over_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("hf");
+        std::fs::create_dir(&input).unwrap();
+        std::fs::write(input.join("model.safetensors"), b"w").unwrap();
+        let corpus = dir.path().join("corpus.txt");
+        std::fs::write(&corpus, b"text").unwrap();
+        let inputs = [("input directory", input.as_path()), ("--prune-vocab corpus", corpus.as_path())];
+        let check = |out: &Path| check_outputs(&[("-o", out)], &inputs).map_err(|e| e.to_string());
+        let inside = check(&input.join("model.safetensors")).unwrap_err();
+        assert!(inside.contains("is inside the input directory"), "{inside}");
+        assert!(check(&input.join("new.pfm")).is_err());
+        assert!(check(&input.join("..").join("hf").join("config.json")).is_err());
+        assert!(check(&input).is_err());
+        assert!(check(&corpus).unwrap_err().contains("is the --prune-vocab corpus"));
+        let ok = dir.path().join("m.pfm");
+        assert_eq!(check(&ok).unwrap(), [std::fs::canonicalize(dir.path()).unwrap().join("m.pfm")]);
+        let missing = check(&dir.path().join("nope").join("m.pfm")).unwrap_err();
+        assert!(missing.contains("-o") && missing.contains("does not exist"), "{missing}");
+        let twice =
+            check_outputs(&[("-o", ok.as_path()), ("--vocab-out", ok.as_path())], &inputs).unwrap_err();
+        assert!(twice.to_string().contains("--vocab-out"), "{twice}");
+        #[cfg(unix)]
+        assert!(check(Path::new("/dev/null")).unwrap_err().contains("not a regular file"));
     }
 }
