@@ -195,16 +195,40 @@ pub fn quantize_path(path: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Co
     Ok((blob, Converted::Bert(r)))
 }
 
+/// The largest `.pfm` file [`load_blob`] reads: 4 GiB (the whole file is read into memory).
+pub const MAX_BLOB_BYTES: u64 = 4 << 30;
+
 /// Reads a `.pfm` file into a 32-byte-aligned buffer and validates its header and section table.
+/// Only a regular file (or a link to one) of at most [`MAX_BLOB_BYTES`] is read: a FIFO would block
+/// the open, and a device such as `/dev/zero` has no size to trust.
 pub fn load_blob(path: &Path) -> Result<AlignedBuf> {
+    let name = path.display();
+    let check = |meta: &std::fs::Metadata| -> Result<u64> {
+        let kind = meta.file_type();
+        if !kind.is_file() {
+            let what =
+                if kind.is_dir() { "a directory" } else { "not a regular file (a device, FIFO or socket)" };
+            bail!("{name}: {what}; a model must be a .pfm file");
+        }
+        if meta.len() > MAX_BLOB_BYTES {
+            bail!(
+                "{name}: {} bytes, larger than any model this tool reads ({MAX_BLOB_BYTES} bytes, 4 GiB)",
+                meta.len()
+            );
+        }
+        Ok(meta.len())
+    };
+    // the file's kind is checked before it is opened (opening a FIFO waits for a writer), and again
+    // on the open file (the path may have been replaced in between)
+    check(&std::fs::metadata(path).with_context(|| format!("{name}: cannot read"))?)?;
+    let mut file = std::fs::File::open(path).with_context(|| format!("{name}: cannot read"))?;
+    let len = check(&file.metadata().with_context(|| format!("{name}: cannot read"))?)?;
+    let len = usize::try_from(len).with_context(|| format!("{name}: too large"))?;
     // read straight into the aligned buffer: the weights are held once (peak memory ~ blob size)
-    let mut file = std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    let len = file.metadata().with_context(|| format!("{}: cannot read", path.display()))?.len();
-    let len = usize::try_from(len).with_context(|| format!("{}: too large", path.display()))?;
     let mut buf = AlignedBuf::zeroed(len);
     std::io::Read::read_exact(&mut file, buf.as_mut_bytes())
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    Blob::parse(buf.as_bytes()).with_context(|| format!("{}: invalid model file", path.display()))?;
+        .with_context(|| format!("{name}: cannot read"))?;
+    Blob::parse(buf.as_bytes()).with_context(|| format!("{name}: invalid model file"))?;
     Ok(buf)
 }
 

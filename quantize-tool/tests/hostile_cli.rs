@@ -4,7 +4,8 @@
 //! and a message, never a panic (101) or a hang.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -129,4 +130,67 @@ fn negative_numbers_are_invalid_values_not_unknown_arguments() {
     // negative floats reach the sampler's own range check
     let o = run(&["generate", "--prompt", "a", "--temperature", "-1"]);
     fails(&o, 1, &["temperature"]);
+}
+
+/// Runs `args`, killing the command after `limit` (a hang fails the test instead of blocking it).
+fn run_with_timeout(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn picoformer");
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            let o = child.wait_with_output().unwrap();
+            panic!("{args:?} still running after {limit:?}: {}", stderr(&o));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn model_paths_that_are_not_regular_files_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("model.fifo");
+    let st = Command::new("mkfifo").arg(&fifo).status().expect("run mkfifo");
+    assert!(st.success());
+    let dir = tmp.path().join("a-directory.pfm");
+    std::fs::create_dir(&dir).unwrap();
+    let cases = [
+        ("/dev/zero", "not a regular file"),
+        (fifo.to_str().unwrap(), "not a regular file"),
+        (dir.to_str().unwrap(), "a directory"),
+    ];
+    for (path, why) in cases {
+        let runs: [&[&str]; 6] = [
+            &["classify", "-m", path, "hi"],
+            &["tokenize", "-m", path, "hi"],
+            &["inspect", path],
+            &["bench", "-m", path, "--seconds", "0"],
+            &["generate", "-m", path, "--prompt", "hi"],
+            &["eval", "--tsv", "x.tsv", "--reference", path],
+        ];
+        for args in runs {
+            let o = run_with_timeout(args, Duration::from_secs(20));
+            fails(&o, 1, &[path, why]);
+        }
+    }
+}
+
+#[test]
+fn model_files_over_the_size_cap_are_refused_unread() {
+    let tmp = tempfile::tempdir().unwrap();
+    // a sparse file one byte over 4 GiB: refused from its size, before anything is read
+    let big = tmp.path().join("big.pfm");
+    let f = std::fs::File::create(&big).unwrap();
+    if f.set_len((4 << 30) + 1).is_err() {
+        return; // the file system cannot hold it; nothing to test
+    }
+    let o = run_with_timeout(&["classify", "-m", big.to_str().unwrap(), "hi"], Duration::from_secs(20));
+    fails(&o, 1, &["big.pfm", "4 GiB"]);
 }
