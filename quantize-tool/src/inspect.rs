@@ -28,22 +28,28 @@ pub fn inspect_json(blob: &Blob, context: Option<usize>) -> Result<Value> {
             "name": s.name(), "dtype": dtype_name(s.dtype), "shape": shape, "offset": s.offset, "bytes": s.len,
         }));
     }
+    // the arena size, or why there is none (the model does not load, or `context` is out of range)
     let (labels, arena, error) = match h.arch.is_decoder() {
         true => match Decoder::from_blob(*blob) {
             // the arena of a generator with the blob's default context and options
             Ok(m) => {
                 let ctx = context.unwrap_or(m.default_context());
-                (Vec::new(), m.arena_len(&GeneratorOptions::new(ctx)).ok(), None)
+                (Vec::new(), Ok(m.arena_len(&GeneratorOptions::new(ctx))), None)
             }
-            Err(e) => (Vec::new(), None, Some(e.to_string())),
+            Err(e) => (Vec::new(), Err(()), Some(e.to_string())),
         },
         false => match Bert::from_blob(*blob) {
             Ok(m) => {
                 let labels: Vec<&str> = (0..m.n_labels()).map(|i| m.label(i).unwrap_or("")).collect();
-                (labels, m.arena_len(context.unwrap_or(m.default_max_seq())).ok(), None)
+                (labels, Ok(m.arena_len(context.unwrap_or(m.default_max_seq()))), None)
             }
-            Err(e) => (Vec::new(), None, Some(e.to_string())),
+            Err(e) => (Vec::new(), Err(()), Some(e.to_string())),
         },
+    };
+    let (arena, arena_error) = match arena {
+        Ok(Ok(n)) => (Some(n), None),
+        Ok(Err(e)) => (None, Some(e.to_string())),
+        Err(()) => (None, None),
     };
     Ok(json!({
         "version": format!("{}.{}", picoformer::format::VERSION_MAJOR, h.version_minor),
@@ -64,6 +70,7 @@ pub fn inspect_json(blob: &Blob, context: Option<usize>) -> Result<Value> {
         "totals": { "sections": h.section_count, "tensor_params": tensor_params, "tensor_bytes": tensor_bytes, "file_bytes": h.file_len },
         "arena_bytes": arena,
         "arena_at": context.unwrap_or(h.task_params.default_max_seq as usize),
+        "arena_error": arena_error,
         "model_error": error,
     }))
 }
@@ -185,8 +192,18 @@ fn write_text(s: &mut String, v: &Value) -> std::fmt::Result {
         "sections: {}, tensor parameters: {}, tensor bytes: {}, file bytes: {}",
         t["sections"], t["tensor_params"], t["tensor_bytes"], t["file_bytes"]
     )?;
-    match (&v["arena_bytes"], v["model_error"].as_str()) {
-        (_, Some(e)) => write!(s, "the model does not load: {e}"),
-        (a, None) => write!(s, "arena bytes at {} tokens: {a}", v["arena_at"]),
+    match inspect_error(v) {
+        Some(e) => write!(s, "{e}"),
+        None => write!(s, "arena bytes at {} tokens: {}", v["arena_at"], v["arena_bytes"]),
+    }
+}
+
+/// Why the blob inspected in `v` cannot run, if it cannot: it does not load, or has no arena at
+/// the asked context (`inspect` prints its report, then fails with this).
+pub fn inspect_error(v: &Value) -> Option<String> {
+    match (v["model_error"].as_str(), v["arena_error"].as_str()) {
+        (Some(e), _) => Some(format!("the model does not load: {e}")),
+        (None, Some(e)) => Some(format!("no arena at {} tokens: {e}", v["arena_at"])),
+        (None, None) => None,
     }
 }

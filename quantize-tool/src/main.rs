@@ -438,6 +438,12 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
                 true => writeln!(out, "{v}")?,
                 false => writeln!(out, "{}", inspect::inspect_text(&v))?,
             }
+            // the report is printed either way; a blob that cannot run fails the command
+            if let Some(e) = inspect::inspect_error(&v) {
+                out.flush()?;
+                eprintln!("error: {}: {e}", model.display());
+                return Ok(false);
+            }
             Ok(true)
         }
         Cmd::Bench { models, seq, seconds, min_iters, json, prompt, decode } => {

@@ -194,3 +194,56 @@ fn model_files_over_the_size_cap_are_refused_unread() {
     let o = run_with_timeout(&["classify", "-m", big.to_str().unwrap(), "hi"], Duration::from_secs(20));
     fails(&o, 1, &["big.pfm", "4 GiB"]);
 }
+
+/// Recomputes the checksum of a patched blob (CRC-32 of bytes 16..file length, at bytes 12..16).
+fn reseal(blob: &mut [u8]) {
+    let len = u64::from_le_bytes(blob[16..24].try_into().unwrap()) as usize;
+    let crc = picoformer::format::crc32(&blob[16..len]);
+    blob[12..16].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Offset of the section table entry named `name` (entries of 96 bytes from byte 256, the name
+/// NUL-padded in the first 56).
+fn section_entry(blob: &[u8], name: &str) -> usize {
+    let count = u32::from_le_bytes(blob[28..32].try_into().unwrap()) as usize;
+    (0..count)
+        .map(|i| 256 + 96 * i)
+        .find(|&at| {
+            let raw = &blob[at..at + 56];
+            &raw[..raw.iter().position(|&b| b == 0).unwrap_or(56)] == name.as_bytes()
+        })
+        .unwrap_or_else(|| panic!("no section {name}"))
+}
+
+#[test]
+fn inspect_fails_after_its_report_when_the_model_does_not_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tiny_cls(tmp.path());
+    let mut blob = std::fs::read(&good).unwrap();
+    // "classifier.bias" becomes "classifier.biaz": the header and the section table still parse,
+    // the checksum is right, but a required tensor is missing
+    let at = section_entry(&blob, "classifier.bias");
+    blob[at + "classifier.bia".len()] = b'z';
+    reseal(&mut blob);
+    let bad = tmp.path().join("renamed.pfm");
+    std::fs::write(&bad, &blob).unwrap();
+    let bad = bad.to_str().unwrap();
+
+    let o = run(&["inspect", bad]);
+    fails(&o, 1, &["renamed.pfm", "does not load"]);
+    let out = stdout(&o);
+    assert!(out.contains("classifier.biaz") && out.contains("the model does not load"), "{out}");
+
+    let o = run(&["inspect", "--json", bad]);
+    fails(&o, 1, &["renamed.pfm", "does not load"]);
+    let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert!(v["model_error"].is_string(), "{v}");
+    assert!(v["arena_bytes"].is_null(), "{v}");
+
+    // the intact blob still passes, and an arena out of its range fails the same way
+    ok(run(&["inspect", good.to_str().unwrap()]));
+    let o = run(&["inspect", "--json", "--context", "100000", good.to_str().unwrap()]);
+    fails(&o, 1, &["no arena at 100000 tokens"]);
+    let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert!(v["arena_error"].is_string() && v["model_error"].is_null(), "{v}");
+}
