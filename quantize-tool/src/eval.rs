@@ -7,8 +7,10 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use picoformer::format::{AlignedBuf, Task};
-use picoformer::{Bert, Session};
+use picoformer::{Bert, SessionOptions};
 use serde::Serialize;
+
+use crate::run::InputArena;
 
 /// One labelled example.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,12 +190,14 @@ fn classify_all((path, blob): ModelFile, texts: &[&str], max_seq: Option<usize>)
     let name = path.display();
     let bert = Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{name}: invalid model"))?;
     let max_seq = max_seq.unwrap_or(bert.default_max_seq());
-    let len = bert.arena_len(max_seq).with_context(|| format!("{name}: --max-seq {max_seq}"))?;
-    let mut arena = AlignedBuf::zeroed(len);
-    let mut s = Session::new(&bert, arena.as_mut_bytes(), max_seq).with_context(|| format!("{name}"))?;
+    // each example runs in an arena sized for its own length, not for max_seq (same results)
+    let mut arena = InputArena::new(&bert, SessionOptions::new(max_seq))
+        .with_context(|| format!("{name}: --max-seq {max_seq}"))?;
     let mut out = Outputs { predicted: Vec::new(), logits: Vec::new(), truncated: 0, max_seq };
     for (i, text) in texts.iter().enumerate() {
-        let c = s.classify(text).with_context(|| format!("{name}: example {}", i + 1))?;
+        let example = || format!("{name}: example {}", i + 1);
+        let mut s = arena.session(text).with_context(example)?;
+        let c = s.classify(text).with_context(example)?;
         out.predicted.push(c.label);
         out.logits.push(c.logits.to_vec());
         out.truncated += c.truncated as usize;

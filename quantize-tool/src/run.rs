@@ -1,7 +1,7 @@
 //! The run commands: `tokenize`, `embed`, `classify`, `fill-mask`. Each reads inputs (arguments,
-//! else stdin lines), runs them through one [`Session`] and prints one line per input: a JSON
-//! object with `--json`, else a human line. An input that fails prints its error (as
-//! `{"error": ..}` with `--json`) and the command goes on; the command then fails at the end.
+//! else stdin lines), runs each in a [`Session`] sized for it (`InputArena`) and prints one line
+//! per input: a JSON object with `--json`, else a human line. An input that fails prints its error
+//! (as `{"error": ..}` with `--json`) and the command goes on; the command then fails at the end.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -107,16 +107,14 @@ pub fn run(
     let max_seq = opts.max_seq.unwrap_or(bert.default_max_seq());
     let kv = if opts.kv_int8 { KvPrecision::I8 } else { KvPrecision::F32 };
     let session_opts = SessionOptions::new(max_seq).with_chunk(opts.chunk.unwrap_or(max_seq)).with_kv(kv);
-    let len = bert
-        .arena_len_with(&session_opts)
+    let mut arena = InputArena::new(&bert, session_opts)
         .with_context(|| format!("{name}: --max-seq {max_seq}, --chunk {}", session_opts.chunk))?;
-    let mut arena = AlignedBuf::zeroed(len);
-    let mut session = Session::with_options(&bert, arena.as_mut_bytes(), &session_opts)
-        .with_context(|| format!("{name}"))?;
     let mut failed = 0;
     for (n, text) in inputs.enumerate() {
         let text = text?;
-        match one(&mut session, cmd, &text) {
+        let result =
+            arena.session(&text).with_context(|| format!("{name}")).and_then(|mut s| one(&mut s, cmd, &text));
+        match result {
             Ok((v, _)) if opts.json => writeln!(out, "{v}")?,
             Ok((_, human)) => writeln!(out, "{human}")?,
             Err(e) => {
@@ -130,6 +128,71 @@ pub fn run(
     }
     out.flush()?;
     Ok(failed)
+}
+
+/// An arena sized for the inputs actually given rather than for the longest sequence allowed.
+///
+/// A blob's default sequence length may be as large as its position table (65536 for a converted
+/// `--max-seq 65536`), and an arena for it is allocated whole. Instead each input is tokenized
+/// first, with the model's tokenizer alone, giving `len`, its length under the asked `max_seq`
+/// (truncation included), and runs in a session for `seq >= len` tokens: `SessionOptions {
+/// max_seq: seq, chunk: min(chunk, seq), kv }`. The encoder reads only the first `len` positions,
+/// so the results are those of a session for the full `max_seq`. The buffer grows (at least
+/// doubling, at most to the asked `max_seq`) when a longer input comes, and is reused for shorter
+/// ones.
+pub(crate) struct InputArena<'m> {
+    bert: &'m Bert<'m>,
+    /// The options asked for: `max_seq` bounds every session, `chunk` and `kv` apply to each.
+    opts: SessionOptions,
+    buf: AlignedBuf,
+    /// Sequence length `buf` is sized for (0 before the first input).
+    seq: usize,
+    /// Ids of the input being measured.
+    ids: Vec<u32>,
+}
+
+impl<'m> InputArena<'m> {
+    /// Checks `opts` against the model (`max_seq` in `2..=max_position`, `chunk` in
+    /// `1..=max_seq`); allocates nothing yet.
+    pub(crate) fn new(bert: &'m Bert<'m>, opts: SessionOptions) -> Result<Self> {
+        bert.arena_len_with(&opts)?;
+        Ok(InputArena { bert, opts, buf: AlignedBuf::zeroed(0), seq: 0, ids: Vec::new() })
+    }
+
+    /// A session whose arena holds `text` (cut to the asked `max_seq`, as a full session cuts it).
+    pub(crate) fn session(&mut self, text: &str) -> Result<Session<'m, '_>> {
+        let len = self.tokens(text)?;
+        if len > self.seq {
+            let seq = len.max(self.seq.saturating_mul(2)).min(self.opts.max_seq);
+            let bytes = self.bert.arena_len_with(&self.carved(seq))?;
+            self.buf = AlignedBuf::zeroed(0); // the old arena is freed before the new one is made
+            self.buf = AlignedBuf::zeroed(bytes);
+            self.seq = seq;
+        }
+        let opts = self.carved(self.seq);
+        Ok(Session::with_options(self.bert, self.buf.as_mut_bytes(), &opts)?)
+    }
+
+    /// The asked options with `max_seq` lowered to `seq` (`2..=opts.max_seq`).
+    fn carved(&self, seq: usize) -> SessionOptions {
+        SessionOptions::new(seq).with_chunk(self.opts.chunk.min(seq)).with_kv(self.opts.kv)
+    }
+
+    /// Tokens of `text` under the asked `max_seq`, `[CLS]` and `[SEP]` included. The id buffer
+    /// starts at the text's byte length + 2 (enough in practice: a WordPiece token spans at least
+    /// one byte) and doubles while the encoding is cut short by it rather than by `max_seq`.
+    fn tokens(&mut self, text: &str) -> Result<usize> {
+        let max = self.opts.max_seq;
+        let mut n = text.len().saturating_add(2).clamp(2, max);
+        loop {
+            self.ids.resize(n, 0);
+            let enc = self.bert.tokenizer().encode(text, &mut self.ids)?;
+            if !enc.truncated || n == max {
+                return Ok(enc.len.clamp(2, max));
+            }
+            n = n.saturating_mul(2).min(max);
+        }
+    }
 }
 
 /// Fails early when the model has no head for the command.

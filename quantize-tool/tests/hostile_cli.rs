@@ -58,6 +58,69 @@ fn tiny_cls(dir: &Path) -> PathBuf {
     out
 }
 
+/// A copy of fixture `name` in `root/dir_name`: `config` edits config.json, `edit` rewrites each
+/// tensor of model.safetensors (name, shape, f32 bytes).
+fn edited_fixture(
+    root: &Path,
+    name: &str,
+    dir_name: &str,
+    config: impl Fn(&mut Value),
+    edit: impl Fn(&str, Vec<usize>, Vec<u8>) -> (Vec<usize>, Vec<u8>),
+) -> PathBuf {
+    let dir = root.join(dir_name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for e in std::fs::read_dir(fixture(name)).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+    }
+    let mut cfg: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    config(&mut cfg);
+    std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&cfg).unwrap()).unwrap();
+    let bytes = std::fs::read(fixture(name).join("model.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let kept: Vec<(String, Vec<usize>, Vec<u8>)> = st
+        .tensors()
+        .into_iter()
+        .map(|(n, t)| {
+            let (shape, data) = edit(&n, t.shape().to_vec(), t.data().to_vec());
+            (n, shape, data)
+        })
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView)> = kept
+        .iter()
+        .map(|(n, s, d)| {
+            (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap())
+        })
+        .collect();
+    safetensors::serialize_to_file(views, None, &dir.join("model.safetensors")).unwrap();
+    dir
+}
+
+/// The tiny classifier with `max_position_embeddings` 65536: its 64 position rows repeated (the
+/// first 64 as in the fixture, so short inputs give the fixture's results), converted at int8 with
+/// `--max-seq 65536`, so the blob's default sequence length is 65536.
+fn huge_max_seq_blob(dir: &Path) -> PathBuf {
+    const POSITIONS: usize = 65536;
+    let src = edited_fixture(
+        dir,
+        "tiny-bert-cls",
+        "tiny-bert-cls-65536",
+        |c| c["max_position_embeddings"] = POSITIONS.into(),
+        |n, shape, data| match n.ends_with("position_embeddings.weight") {
+            true => {
+                let rows = POSITIONS.div_ceil(shape[0]);
+                let data = data.repeat(rows)[..POSITIONS * shape[1] * 4].to_vec();
+                (vec![POSITIONS, shape[1]], data)
+            }
+            false => (shape, data),
+        },
+    );
+    let out = dir.join("tiny-bert-cls-65536.pfm");
+    quantize_to(&src, "int8", &out, &["--max-seq", "65536"]);
+    out
+}
+
 /// The bundled tiny GPT, as a file.
 fn tiny_gpt() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("models").join("tiny-gpt-int8.pfm")
@@ -246,4 +309,52 @@ fn inspect_fails_after_its_report_when_the_model_does_not_load() {
     fails(&o, 1, &["no arena at 100000 tokens"]);
     let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert!(v["arena_error"].is_string() && v["model_error"].is_null(), "{v}");
+}
+
+/// `picoformer args..` under a virtual memory limit of `kib` KiB (`ulimit -v`).
+fn run_limited(kib: u64, args: &[&str]) -> Output {
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{}'", a.replace('\'', "'\\''"))).collect();
+    let script = format!("ulimit -v {kib} && exec '{BIN}' {}", quoted.join(" "));
+    Command::new("bash").args(["-c", &script]).output().expect("run bash")
+}
+
+/// `args` with `-m model` after the command name.
+fn with_model<'a>(args: &[&'a str], model: &'a str) -> Vec<&'a str> {
+    let mut a = args.to_vec();
+    a.splice(1..1, ["-m", model]);
+    a
+}
+
+#[test]
+fn a_huge_default_max_seq_does_not_size_the_arena() {
+    // 64 MiB of address space: the tool on a tiny model needs far less, the arena of the blob's
+    // default sequence length alone (65536 tokens) more
+    const LIMIT_KIB: u64 = 64 << 10;
+    let tmp = tempfile::tempdir().unwrap();
+    let small = tiny_cls(tmp.path());
+    let huge = huge_max_seq_blob(tmp.path());
+    let (small, huge) = (small.to_str().unwrap(), huge.to_str().unwrap());
+    let v: Value = serde_json::from_str(&ok(run(&["inspect", "--json", huge]))).unwrap();
+    assert_eq!(v["task_params"]["default_max_seq"], 65536);
+    assert!(v["arena_bytes"].as_u64().unwrap() > LIMIT_KIB << 10, "{}", v["arena_bytes"]);
+
+    let tsv = tmp.path().join("ex.tsv");
+    std::fs::write(&tsv, "positive\thi there\nnegative\tawful, just awful\n").unwrap();
+    let tsv = tsv.to_str().unwrap();
+    let cases: [&[&str]; 7] = [
+        &["classify", "hi there", "the quick brown fox"],
+        &["classify", "--json", "hi there", ""],
+        &["classify", "--json", "--chunk", "3", "--kv-int8", "a longer input of a few more words"],
+        &["embed", "--json", "hi there"],
+        &["tokenize", "--json", "hi there"],
+        &["eval", "--json", "--tsv", tsv],
+        &["eval", "--tsv", tsv, "--max-seq", "40"],
+    ];
+    for args in cases {
+        let expected = ok(run(&with_model(args, small)));
+        let o = run_limited(LIMIT_KIB, &with_model(args, huge));
+        // the same output but for the model's name and its default length (eval reports it)
+        let got = ok(o).replace(huge, small).replace("\"max_seq\":65536", "\"max_seq\":64");
+        assert_eq!(got, expected, "{args:?}");
+    }
 }
