@@ -167,7 +167,15 @@ pub fn table(rows: &[BenchRow]) -> String {
     for r in rows {
         s += &format!(
             "{:<28} {:>5} {:>12} {:>4} {:>12} {:>10.3} {:>10.3} {:>10.3} {:>6}\n",
-            r.model, r.dtype, r.blob_bytes, r.seq, r.arena_bytes, r.median_ms, r.p10_ms, r.p90_ms, r.iters
+            crate::escape::line(&r.model),
+            r.dtype,
+            r.blob_bytes,
+            r.seq,
+            r.arena_bytes,
+            r.median_ms,
+            r.p10_ms,
+            r.p90_ms,
+            r.iters
         );
     }
     s

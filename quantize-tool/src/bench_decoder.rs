@@ -160,7 +160,7 @@ pub fn table(rows: &[DecoderBenchRow]) -> String {
     for r in rows {
         s += &format!(
             "{:<28} {:>5} {:>12} {:>10} {:>14.1} {:>14.1} {:>12}\n",
-            r.model,
+            crate::escape::line(&r.model),
             r.dtype,
             r.blob_bytes,
             r.arena_bytes,

@@ -10,6 +10,7 @@ use picoformer::format::{AlignedBuf, Task};
 use picoformer::{Bert, SessionOptions};
 use serde::Serialize;
 
+use crate::escape;
 use crate::run::InputArena;
 
 /// One labelled example.
@@ -237,22 +238,27 @@ fn agreement(path: &Path, model: &Outputs, reference: &Outputs, gold: &[usize]) 
     }
 }
 
+/// The human report; labels and file names are escaped for a terminal ([`escape::line`]).
 impl fmt::Display for EvalReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "model: {}", self.model)?;
+        writeln!(f, "model: {}", escape::line(&self.model))?;
         writeln!(
             f,
             "examples: {} ({}), max_seq {}, truncated {}",
-            self.examples, self.file, self.max_seq, self.truncated
+            self.examples,
+            escape::line(&self.file),
+            self.max_seq,
+            self.truncated
         )?;
         writeln!(f, "accuracy: {:.4} ({}/{})", self.accuracy, self.correct, self.examples)?;
-        let w = self.classes.iter().map(|c| c.label.len()).max().unwrap_or(5).max(9);
+        let labels: Vec<_> = self.classes.iter().map(|c| escape::line(&c.label)).collect();
+        let w = labels.iter().map(|l| l.chars().count()).max().unwrap_or(5).max(9);
         writeln!(f, "{:<w$}  {:>9}  {:>9}  {:>9}  {:>7}", "label", "precision", "recall", "f1", "support")?;
-        for c in &self.classes {
+        for (c, label) in self.classes.iter().zip(&labels) {
             writeln!(
                 f,
                 "{:<w$}  {:>9.4}  {:>9.4}  {:>9.4}  {:>7}",
-                c.label, c.precision, c.recall, c.f1, c.support
+                label, c.precision, c.recall, c.f1, c.support
             )?;
         }
         write!(f, "{:<w$}  {:>9}  {:>9}  {:>9.4}  {:>7}", "macro avg", "", "", self.macro_f1, self.examples)?;
@@ -260,7 +266,7 @@ impl fmt::Display for EvalReport {
             write!(
                 f,
                 "\nreference {}: accuracy {:.4}, label agreement {:.4} ({}/{}), |logit diff| max {:.3e}, mean {:.3e}",
-                r.reference,
+                escape::line(&r.reference),
                 r.reference_accuracy,
                 r.agreement,
                 r.agree,

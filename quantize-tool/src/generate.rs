@@ -12,6 +12,8 @@ use picoformer::tokenizer::bpe::Bpe;
 use picoformer::{Decoder, Generator, GeneratorOptions, KvPrecision, Limits, Sampler, SamplerSettings, Stop};
 use serde::Serialize;
 
+use crate::escape;
+
 /// Options of [`generate`].
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
@@ -126,7 +128,8 @@ pub fn generate(
         ids.push(step.id);
         text.push_str(step.text);
         if opts.stream {
-            out.write_all(step.text.as_bytes())?;
+            // generated text is escaped for the terminal (newlines and tabs kept)
+            out.write_all(escape::text(step.text).as_bytes())?;
             out.flush()?;
         }
         if let Some(stop) = step.stop {
@@ -136,7 +139,7 @@ pub fn generate(
     let decode = t1.elapsed().as_secs_f64();
     let tail = g.finish()?.to_string();
     if opts.stream {
-        writeln!(out, "{tail}")?;
+        writeln!(out, "{}", escape::text(&tail))?;
     }
     text.push_str(&tail);
     Ok(Generated {

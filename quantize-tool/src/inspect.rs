@@ -8,6 +8,7 @@ use picoformer::tokenizer::bpe::PreTokenizer;
 use picoformer::{Bert, Decoder, GeneratorOptions};
 use serde_json::{json, Value};
 
+use crate::escape;
 use crate::report::{dtype_name, pooling_name, task_name};
 
 /// Everything `inspect` shows, as one JSON object.
@@ -147,7 +148,7 @@ fn tokenizer_json(h: &Header) -> Value {
     }
 }
 
-/// The human rendering of [`inspect_json`].
+/// The human rendering of [`inspect_json`]; strings read from the blob are escaped for a terminal.
 pub fn inspect_text(v: &Value) -> String {
     let mut s = String::new();
     let _ = write_text(&mut s, v);
@@ -169,7 +170,7 @@ fn write_text(s: &mut String, v: &Value) -> std::fmt::Result {
         writeln!(s, "{key}: {}", fields.join(" "))?;
     }
     if let Some(l) = v["labels"].as_array().filter(|l| !l.is_empty()) {
-        let names: Vec<&str> = l.iter().filter_map(Value::as_str).collect();
+        let names: Vec<_> = l.iter().filter_map(Value::as_str).map(escape::line).collect();
         writeln!(s, "labels: {}", names.join(", "))?;
     }
     let sections = v["sections"].as_array().cloned().unwrap_or_default();
@@ -193,7 +194,7 @@ fn write_text(s: &mut String, v: &Value) -> std::fmt::Result {
         t["sections"], t["tensor_params"], t["tensor_bytes"], t["file_bytes"]
     )?;
     match inspect_error(v) {
-        Some(e) => write!(s, "{e}"),
+        Some(e) => write!(s, "{}", escape::line(&e)),
         None => write!(s, "arena bytes at {} tokens: {}", v["arena_at"], v["arena_bytes"]),
     }
 }

@@ -18,6 +18,7 @@ pub mod bench;
 pub mod bench_decoder;
 pub mod calibrate;
 pub mod decoder;
+pub mod escape;
 pub mod eval;
 pub mod generate;
 pub mod inspect;

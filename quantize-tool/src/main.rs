@@ -11,7 +11,7 @@ use picoformer::format::{Blob, Pooling};
 use picoformer::{KvPrecision, SamplerSettings};
 use picoformer_tool::run::{self, Command, RunOptions};
 use picoformer_tool::{
-    bench, bench_decoder, eval, generate, inspect, load_blob, prune, quantize_path, write, KeepChars,
+    bench, bench_decoder, escape, eval, generate, inspect, load_blob, prune, quantize_path, write, KeepChars,
     PruneOptions, QuantizeOptions, WeightDtype,
 };
 
@@ -339,7 +339,7 @@ fn main() -> ExitCode {
         Ok(false) => ExitCode::FAILURE,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", escape::line(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -435,13 +435,13 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             let v = inspect::inspect_json(&Blob::parse(buf.as_bytes())?, context)?;
             let mut out = std::io::stdout().lock();
             match json {
-                true => writeln!(out, "{v}")?,
+                true => writeln!(out, "{}", escape::json(&v)?)?,
                 false => writeln!(out, "{}", inspect::inspect_text(&v))?,
             }
             // the report is printed either way; a blob that cannot run fails the command
             if let Some(e) = inspect::inspect_error(&v) {
                 out.flush()?;
-                eprintln!("error: {}: {e}", model.display());
+                eprintln!("error: {}", escape::line(&format!("{}: {e}", model.display())));
                 return Ok(false);
             }
             Ok(true)
@@ -460,8 +460,8 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             let mut out = std::io::stdout().lock();
             match json {
                 true => {
-                    rows.iter().try_for_each(|r| writeln!(out, "{}", serde_json::to_string(r)?))?;
-                    drows.iter().try_for_each(|r| writeln!(out, "{}", serde_json::to_string(r)?))?;
+                    rows.iter().try_for_each(|r| writeln!(out, "{}", escape::json(r)?))?;
+                    drows.iter().try_for_each(|r| writeln!(out, "{}", escape::json(r)?))?;
                 }
                 false => {
                     if !rows.is_empty() {
@@ -486,7 +486,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             let p = generate::perplexity(&m, &ids, ctx, kv.into())?;
             let mut out = std::io::stdout().lock();
             match json {
-                true => writeln!(out, "{}", serde_json::to_string(&p)?)?,
+                true => writeln!(out, "{}", escape::json(&p)?)?,
                 false => writeln!(
                     out,
                     "perplexity {:.4} over {} scored tokens ({} tokens, windows of {}), {:.0} tok/s",
@@ -503,7 +503,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             let report = eval::evaluate((&model, &blob), &tsv, r, max_seq)?;
             let mut out = std::io::stdout().lock();
             match json {
-                true => writeln!(out, "{}", serde_json::to_string(&report)?)?,
+                true => writeln!(out, "{}", escape::json(&report)?)?,
                 false => writeln!(out, "{report}")?,
             }
             Ok(true)
@@ -537,7 +537,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             let mut out = std::io::stdout().lock();
             let g = generate::generate(&model, &blob, &opts, &mut out)?;
             if json {
-                writeln!(out, "{}", serde_json::to_string(&g)?)?;
+                writeln!(out, "{}", escape::json(&g)?)?;
             } else {
                 eprintln!(
                     "[{} prompt tokens at {:.1} tok/s, {} generated at {:.1} tok/s, stop: {}]",

@@ -12,6 +12,8 @@ use picoformer::{Bert, KvPrecision, Prediction, Session, SessionOptions};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::escape;
+
 /// Options shared by the run commands.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -119,9 +121,9 @@ pub fn run(
             Ok((_, human)) => writeln!(out, "{human}")?,
             Err(e) => {
                 failed += 1;
-                eprintln!("error: input {}: {e:#}", n + 1);
+                eprintln!("error: input {}: {}", n + 1, escape::line(&format!("{e:#}")));
                 if opts.json {
-                    writeln!(out, "{}", json!({ "error": format!("{e:#}") }))?;
+                    writeln!(out, "{}", escape::json(&json!({ "error": format!("{e:#}") }))?)?;
                 }
             }
         }
@@ -231,7 +233,7 @@ fn one(s: &mut Session, cmd: Command, text: &str) -> Result<(String, String)> {
             let model = s.model();
             let c = s.classify(text)?;
             let label = model.label(c.label).unwrap_or("?");
-            let human = format!("{label}  {:.3}  {text}", c.probs[c.label]);
+            let human = format!("{}  {:.3}  {}", escape::line(label), c.probs[c.label], escape::line(text));
             Ok((to_json(&ClassifyOut { label, probs: c.probs, logits: c.logits })?, human))
         }
         Command::FillMask { top_k } => fill_mask(s, text, top_k),
@@ -245,21 +247,23 @@ fn fill_mask(s: &mut Session, text: &str, top_k: usize) -> Result<(String, Strin
     let vocab = *s.model().tokenizer().vocab();
     let token = |id: u32| vocab.token(id).unwrap_or("?");
     let mut top = vec![Prediction::default(); top_k.max(1)];
-    let (mut masks, mut human) = (Vec::new(), text.to_string());
+    let (mut masks, mut human) = (Vec::new(), escape::line(text).into_owned());
     for position in positions {
         let preds = s.fill_mask_at(position, &mut top)?;
         let predictions: Vec<PredictionOut> =
             preds.iter().map(|p| PredictionOut { token: token(p.id), id: p.id, prob: p.prob }).collect();
-        let line: Vec<String> = preds.iter().map(|p| format!("{} {:.3}", token(p.id), p.prob)).collect();
+        let line: Vec<String> =
+            preds.iter().map(|p| format!("{} {:.3}", escape::line(token(p.id)), p.prob)).collect();
         human.push_str(&format!("\n  [MASK] @{position}: {}", line.join(" | ")));
         masks.push(MaskOut { position, predictions });
     }
     Ok((to_json(&FillMaskOut { ids: &ids, masks })?, human))
 }
 
-/// serde_json prints `f32` fields in their shortest round-tripping form.
+/// serde_json prints `f32` fields in their shortest round-tripping form; strings are escaped for a
+/// terminal ([`escape::json`]).
 fn to_json(v: &impl Serialize) -> Result<String> {
-    Ok(serde_json::to_string(v)?)
+    Ok(escape::json(v)?)
 }
 
 #[derive(Serialize)]

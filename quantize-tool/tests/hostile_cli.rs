@@ -358,3 +358,98 @@ fn a_huge_default_max_seq_does_not_size_the_arena() {
         assert_eq!(got, expected, "{args:?}");
     }
 }
+
+/// Characters that rewrite a terminal line: C0 controls, DEL, C1 controls, bidi controls.
+fn is_unsafe(c: char) -> bool {
+    matches!(
+        c,
+        '\0'..='\x1f'
+            | '\x7f'..='\u{9f}'
+            | '\u{61c}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Asserts that `out` has no unsafe character but the newlines that end its lines.
+fn assert_terminal_safe(what: &str, out: &str) {
+    for line in out.split('\n') {
+        assert!(!line.chars().any(is_unsafe), "{what}: raw control character in {line:?}");
+        assert!(!line.starts_with("fake"), "{what}: injected line {line:?}");
+    }
+}
+
+const EVIL_LABEL: &str = "\x1b[2Jevil\nfake";
+const BIDI_LABEL: &str = "ok\u{202e}lave\u{2066}";
+const EVIL_TEXT: &str = "hi\x1b[31m red\r\nfake \u{202e}desrever\u{85}\u{7f}\t[MASK] end";
+
+#[test]
+fn text_output_escapes_control_and_bidi_characters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = edited_fixture(
+        tmp.path(),
+        "tiny-bert-cls",
+        "tiny-bert-cls-evil-labels",
+        |c| {
+            c["id2label"] = serde_json::json!({ "0": EVIL_LABEL, "1": "neutral", "2": BIDI_LABEL });
+            c["label2id"] = serde_json::json!({ EVIL_LABEL: 0, "neutral": 1, BIDI_LABEL: 2 });
+        },
+        |_, shape, data| (shape, data),
+    );
+    // a file name that is itself an escape sequence
+    let cls = tmp.path().join("m\x1b[2J\u{202e}.pfm");
+    quantize_to(&src, "int8", &cls, &[]);
+    let mlm = tmp.path().join("mlm.pfm");
+    quantize_to(&fixture("tiny-bert-mlm"), "int8", &mlm, &[]);
+    let (cls, mlm) = (cls.to_str().unwrap(), mlm.to_str().unwrap());
+    let v: Value = serde_json::from_str(&ok(run(&["inspect", "--json", cls]))).unwrap();
+    assert_eq!(v["labels"], serde_json::json!([EVIL_LABEL, "neutral", BIDI_LABEL]));
+    let tsv = tmp.path().join("ex.tsv");
+    // one line of the TSV file: no newline or tab in the text
+    let tsv_text = "hi\x1b[31m red \u{202e}desrever\u{85}\u{7f}\x08 end";
+    std::fs::write(&tsv, format!("neutral\t{tsv_text}\nneutral\thi there\n")).unwrap();
+    let tsv = tsv.to_str().unwrap();
+
+    let texts = [EVIL_TEXT, "awful, just awful", "great, just great"];
+    let runs: Vec<Vec<&str>> = vec![
+        [&["classify", "-m", cls][..], &texts].concat(),
+        [&["embed", "-m", cls][..], &texts].concat(),
+        [&["tokenize", "-m", cls][..], &texts].concat(),
+        vec!["fill-mask", "-m", mlm, EVIL_TEXT],
+        vec!["inspect", cls],
+        vec!["eval", "-m", cls, "--tsv", tsv],
+        vec!["bench", "-m", cls, "--seq", "8", "--seconds", "0", "--min-iters", "1"],
+        vec!["generate", "--prompt", EVIL_TEXT, "--max-tokens", "8"],
+    ];
+    let mut labels_seen = 0;
+    for args in &runs {
+        let o = run(args);
+        let out = ok(o.clone());
+        assert_terminal_safe(&format!("{args:?} stdout"), &out);
+        assert_terminal_safe(&format!("{args:?} stderr"), &stderr(&o));
+        labels_seen += out.contains("\\x1b[2Jevil\\nfake") as usize;
+    }
+    // classify shows some inputs as the escaped labels; inspect and eval list all labels
+    assert!(labels_seen >= 2, "{labels_seen}");
+    let out = ok(run(&["classify", "-m", cls, EVIL_TEXT]));
+    assert!(out.contains("hi\\x1b[31m red\\r\\nfake \\u{202e}desrever\\u{85}\\x7f\\t[MASK] end"), "{out}");
+
+    // JSON output stays exact (the strings decode to the labels) and terminal-safe
+    let o = ok(run(&["classify", "--json", "-m", cls, EVIL_TEXT, "great, just great"]));
+    assert_terminal_safe("classify --json", &o);
+    let got: Vec<String> = o
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["label"].as_str().unwrap().to_string())
+        .collect();
+    assert!(got.iter().all(|l| [EVIL_LABEL, "neutral", BIDI_LABEL].contains(&l.as_str())), "{got:?}");
+    for args in [vec!["inspect", "--json", cls], vec!["eval", "--json", "-m", cls, "--tsv", tsv]] {
+        assert_terminal_safe(&format!("{args:?}"), &ok(run(&args)));
+    }
+    // errors that echo labels are escaped too
+    std::fs::write(tmp.path().join("bad.tsv"), "nope\thi\n").unwrap();
+    let o = run(&["eval", "-m", cls, "--tsv", tmp.path().join("bad.tsv").to_str().unwrap()]);
+    let err = fails(&o, 1, &["unknown label", "\\x1b[2Jevil\\nfake"]);
+    assert_terminal_safe("eval error", &err);
+}
