@@ -88,10 +88,10 @@ enum Cmd {
         /// The .pfm file.
         model: PathBuf,
         /// Arena size for this sequence length (decoders: context) [default: the blob's].
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         context: Option<usize>,
         /// Print one JSON object.
-        #[arg(long, allow_negative_numbers = true)]
+        #[arg(long)]
         json: bool,
     },
     /// Token ids of each input.
@@ -237,13 +237,13 @@ struct RunArgs {
     #[arg(long)]
     json: bool,
     /// Maximum sequence length [default: the model's].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     max_seq: Option<usize>,
     /// Rows of the sequence processed at a time [default: all]: less arena, same results.
     #[arg(long, allow_negative_numbers = true)]
     chunk: Option<usize>,
     /// Keep attention keys and values in int8, as the firmware does (less arena, tiny differences).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long)]
     kv_int8: bool,
     /// Input texts; without any, one input per line of stdin.
     text: Vec<String>,
