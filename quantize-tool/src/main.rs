@@ -85,7 +85,7 @@ enum Cmd {
     },
     /// Show a .pfm blob's header, sections, totals and arena size.
     Inspect {
-        /// The .pfm file.
+        /// The .pfm file (a regular file of at most 4 GiB, as for every model the tool reads).
         model: PathBuf,
         /// Arena size for this sequence length (decoders: context) [default: the blob's].
         #[arg(long, allow_negative_numbers = true)]
@@ -111,7 +111,7 @@ enum Cmd {
     /// Single-thread speed: encoders' latency at given sequence lengths (tokenizer + encoder),
     /// decoders' prompt and decode tokens per second.
     Bench {
-        /// The .pfm models.
+        /// The .pfm models (regular files of at most 4 GiB).
         #[arg(short, long = "model", required = true)]
         models: Vec<PathBuf>,
         /// Sequence lengths in tokens, [CLS] and [SEP] included.
@@ -230,7 +230,7 @@ enum Cmd {
 
 #[derive(Args)]
 struct RunArgs {
-    /// The .pfm model [default: the bundled sentiment model].
+    /// The .pfm model (a regular file of at most 4 GiB) [default: the bundled sentiment model].
     #[arg(short, long)]
     model: Option<PathBuf>,
     /// One JSON object per input, one per line.
