@@ -104,7 +104,7 @@ pub fn generate(
     let prompt_ids = prompt_ids(path, &model, &opts.prompt, opts.chat)?;
     let wanted = match opts.max_tokens {
         0 => model.default_context(),
-        n => (prompt_ids.len() + n).clamp(2, model.default_context().max(prompt_ids.len() + 1)),
+        n => prompt_ids.len().saturating_add(n).clamp(2, model.default_context().max(prompt_ids.len() + 1)),
     };
     let context = opts.context.unwrap_or(wanted);
     let gopts = GeneratorOptions::new(context).with_kv(opts.kv).with_sampling(!opts.sampler.is_greedy());

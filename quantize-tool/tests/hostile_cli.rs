@@ -453,3 +453,11 @@ fn text_output_escapes_control_and_bidi_characters() {
     let err = fails(&o, 1, &["unknown label", "\\x1b[2Jevil\\nfake"]);
     assert_terminal_safe("eval error", &err);
 }
+
+#[test]
+fn generate_with_the_largest_max_tokens_fills_the_context() {
+    let max = usize::MAX.to_string();
+    let out = ok(run(&["generate", "--prompt", "hello there", "--max-tokens", &max, "--json"]));
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["stop"], "context_full", "{v}");
+}
