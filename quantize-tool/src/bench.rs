@@ -70,6 +70,7 @@ pub fn budget(seconds: f64) -> Result<Duration> {
 pub fn bench_model(path: &Path, blob: &AlignedBuf, opts: &BenchOptions) -> Result<Vec<BenchRow>> {
     let budget = budget(opts.seconds)?;
     let model = Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{}", path.display()))?;
+    model.check_finite().with_context(|| format!("{}: unusable weights", path.display()))?;
     let dtype = dtype_name(&model);
     let mut rows = Vec::new();
     for &seq in &opts.seqs {

@@ -190,6 +190,7 @@ struct Outputs {
 fn classify_all((path, blob): ModelFile, texts: &[&str], max_seq: Option<usize>) -> Result<Outputs> {
     let name = path.display();
     let bert = Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{name}: invalid model"))?;
+    bert.check_finite().with_context(|| format!("{name}: unusable weights"))?;
     let max_seq = max_seq.unwrap_or(bert.default_max_seq());
     // each example runs in an arena sized for its own length, not for max_seq (same results)
     let mut arena = InputArena::new(&bert, SessionOptions::new(max_seq))

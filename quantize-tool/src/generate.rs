@@ -51,8 +51,12 @@ pub struct Generated {
 }
 
 /// Loads a decoder blob, naming the file on failure.
+/// and checks that its weights are finite.
 pub fn decoder<'b>(path: &Path, blob: &'b AlignedBuf) -> Result<Decoder<'b>> {
-    Decoder::from_bytes(blob.as_bytes()).with_context(|| format!("{}: not a decoder model", path.display()))
+    let model = Decoder::from_bytes(blob.as_bytes())
+        .with_context(|| format!("{}: not a decoder model", path.display()))?;
+    model.check_finite().with_context(|| format!("{}: unusable weights", path.display()))?;
+    Ok(model)
 }
 
 /// The prompt's ids: BOS (when the model adds one), then the tokens of `text` (wrapped in the

@@ -119,7 +119,7 @@ pub fn quantize_dir(dir: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Repo
     let max_seq = header.task_params.default_max_seq as usize;
     report.blob_bytes = blob.len();
     report.prune = pruning.map(|(_, r)| PruneReport { bytes_saved: saved, ..r });
-    report.arena_bytes = self_check(&blob, max_seq)?;
+    report.arena_bytes = self_check(&blob, max_seq).with_context(|| format!("{}", dir.display()))?;
     Ok((blob, report))
 }
 
@@ -233,11 +233,14 @@ pub fn load_blob(path: &Path) -> Result<AlignedBuf> {
     Ok(buf)
 }
 
-/// Loads the blob back as the core would and returns the arena size at `max_seq`.
+/// Loads the blob back as the core would and returns the arena size at `max_seq`; a NaN or
+/// infinite value in the checkpoint is an error naming the tensor.
 fn self_check(blob: &[u8], max_seq: usize) -> Result<usize> {
     let buf = AlignedBuf::from_bytes(blob);
-    let check = || -> picoformer::Result<usize> { Bert::from_bytes(buf.as_bytes())?.arena_len(max_seq) };
-    check().context("self-check: the core rejects the blob just written (converter bug)")
+    let check = || -> picoformer::Result<Bert<'_>> { Bert::from_bytes(buf.as_bytes()) };
+    let model = check().context("self-check: the core rejects the blob just written (converter bug)")?;
+    model.check_finite().context("the checkpoint holds a NaN or infinite value")?;
+    model.arena_len(max_seq).context("self-check: no arena for the recorded max_seq (converter bug)")
 }
 
 /// The header: hyper-parameters, task, pooling and tokenizer settings.

@@ -105,6 +105,7 @@ pub fn run(
 ) -> Result<usize> {
     let name = model.display();
     let bert = Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{name}: invalid model"))?;
+    bert.check_finite().with_context(|| format!("{name}: unusable weights"))?;
     check_task(&bert, cmd).with_context(|| format!("{name}"))?;
     let max_seq = opts.max_seq.unwrap_or(bert.default_max_seq());
     let kv = if opts.kv_int8 { KvPrecision::I8 } else { KvPrecision::F32 };

@@ -461,3 +461,44 @@ fn generate_with_the_largest_max_tokens_fills_the_context() {
     let v: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["stop"], "context_full", "{v}");
 }
+
+/// A NaN in the checkpoint: `quantize` refuses it naming the file and the tensor (the
+/// safetensors reader; the self-check's `check_finite` backs it up) and writes nothing. A NaN patched into a valid blob (checksum resealed): every run command refuses it
+/// naming the section, instead of printing `"probs":[null,null]`.
+#[test]
+fn non_finite_weights_are_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bias = "bert.encoder.layer.1.attention.self.query.bias";
+    let nan = edited_fixture(
+        tmp.path(),
+        "tiny-bert-cls",
+        "nan",
+        |_| (),
+        |n, s, mut d| {
+            if n.ends_with("encoder.layer.1.attention.self.query.bias") {
+                d[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
+            }
+            (s, d)
+        },
+    );
+    let out = tmp.path().join("nan.pfm");
+    let o = run(&["quantize", nan.to_str().unwrap(), "--dtype", "f32", "-o", out.to_str().unwrap()]);
+    fails(&o, 1, &["model.safetensors", bias, "not finite"]);
+    assert!(!out.exists(), "nothing is written");
+    // the same NaN in a valid f32 blob
+    let good = tmp.path().join("good.pfm");
+    quantize_to(&fixture("tiny-bert-cls"), "f32", &good, &[]);
+    let mut blob = std::fs::read(&good).unwrap();
+    let entry = section_entry(&blob, "encoder.layer.1.attention.self.query.bias");
+    let offset = u64::from_le_bytes(blob[entry + 80..entry + 88].try_into().unwrap()) as usize;
+    blob[offset + 8..offset + 12].copy_from_slice(&f32::NAN.to_le_bytes());
+    reseal(&mut blob);
+    let bad = tmp.path().join("bad.pfm");
+    std::fs::write(&bad, &blob).unwrap();
+    let bad = bad.to_str().unwrap();
+    for cmd in ["classify", "embed", "tokenize"] {
+        let o = run(&[cmd, "-m", bad, "--json", "hello world"]);
+        fails(&o, 1, &["bad.pfm", "encoder.layer.1.attention.self.query.bias holds a NaN or infinite value"]);
+        assert!(!stdout(&o).contains("null"), "{cmd}: {}", stdout(&o));
+    }
+}

@@ -10,9 +10,10 @@ use picoformer::{Decoder, GeneratorOptions};
 /// values, sampling).
 pub fn self_check(blob: &[u8]) -> Result<usize> {
     let buf = AlignedBuf::from_bytes(blob);
-    let check = || -> picoformer::Result<usize> {
-        let model = Decoder::from_bytes(buf.as_bytes())?;
-        model.arena_len(&GeneratorOptions::new(model.default_context()))
-    };
-    check().context("self-check: the core rejects the blob just written (converter bug)")
+    let model = Decoder::from_bytes(buf.as_bytes())
+        .context("self-check: the core rejects the blob just written (converter bug)")?;
+    model.check_finite().context("the checkpoint holds a NaN or infinite value")?;
+    model
+        .arena_len(&GeneratorOptions::new(model.default_context()))
+        .context("self-check: no arena for the default context (converter bug)")
 }
