@@ -48,7 +48,7 @@ enum Cmd {
         #[arg(short, long)]
         output: PathBuf,
         /// Default maximum sequence length [default: sentence-transformers' max_seq_length, else min(max_position_embeddings, 128)].
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         max_seq: Option<usize>,
         /// Default pooling of an embedding model [default: sentence-transformers' Pooling, else pooler if present, else cls].
         #[arg(long, value_enum)]
@@ -61,7 +61,7 @@ enum Cmd {
         prune_vocab: Option<PathBuf>,
         /// With --prune-vocab: target vocabulary size. Below it, fill with the lowest remaining
         /// ids; above it, drop the least frequent corpus tokens (coverage is then reported).
-        #[arg(long, value_name = "N", requires = "prune_vocab")]
+        #[arg(long, value_name = "N", requires = "prune_vocab", allow_negative_numbers = true)]
         vocab_size: Option<usize>,
         /// With --prune-vocab: single-character tokens (and ## forms) kept regardless of the
         /// corpus: all, ASCII, Latin scripts (U+0000..U+024F), or those the corpus uses.
