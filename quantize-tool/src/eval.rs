@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use picoformer::format::{AlignedBuf, Task};
-use picoformer::{Bert, SessionOptions};
+use picoformer::SessionOptions;
 use serde::Serialize;
 
 use crate::escape;
@@ -166,8 +166,7 @@ pub fn evaluate(
 
 /// The label names of a classifier (an error for any other task).
 fn label_names((path, blob): ModelFile) -> Result<Vec<String>> {
-    let bert =
-        Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{}: invalid model", path.display()))?;
+    let bert = crate::run::encoder(path, blob, "eval --tsv")?;
     if bert.task() != Task::Classification {
         bail!(
             "{}: the model's task is {}, eval needs a classifier",
@@ -189,7 +188,7 @@ struct Outputs {
 
 fn classify_all((path, blob): ModelFile, texts: &[&str], max_seq: Option<usize>) -> Result<Outputs> {
     let name = path.display();
-    let bert = Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{name}: invalid model"))?;
+    let bert = crate::run::encoder(path, blob, "eval --tsv")?;
     bert.check_finite().with_context(|| format!("{name}: unusable weights"))?;
     let max_seq = max_seq.unwrap_or(bert.default_max_seq());
     // each example runs in an arena sized for its own length, not for max_seq (same results)

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use picoformer::format::AlignedBuf;
+use picoformer::format::{AlignedBuf, Blob};
 use picoformer::tokenizer::bpe::Bpe;
 use picoformer::{Decoder, Generator, GeneratorOptions, KvPrecision, Limits, Sampler, SamplerSettings, Stop};
 use serde::Serialize;
@@ -50,9 +50,16 @@ pub struct Generated {
     pub decode_tok_per_s: f64,
 }
 
-/// Loads a decoder blob, naming the file on failure.
-/// and checks that its weights are finite.
+/// Loads a decoder blob, naming the file on failure (a BERT blob is named as such rather than as
+/// an unsupported architecture code), and checks that its weights are finite.
 pub fn decoder<'b>(path: &Path, blob: &'b AlignedBuf) -> Result<Decoder<'b>> {
+    if let Ok(b) = Blob::parse(blob.as_bytes()) {
+        let h = b.header();
+        if !h.arch.is_decoder() {
+            let (arch, task) = (crate::inspect::arch_name(h.arch), crate::report::task_name(h.task));
+            bail!("{}: not a decoder model: the model is a {arch} encoder ({task})", path.display());
+        }
+    }
     let model = Decoder::from_bytes(blob.as_bytes())
         .with_context(|| format!("{}: not a decoder model", path.display()))?;
     model.check_finite().with_context(|| format!("{}: unusable weights", path.display()))?;

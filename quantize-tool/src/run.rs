@@ -7,7 +7,7 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use picoformer::format::{AlignedBuf, Pooling};
+use picoformer::format::{AlignedBuf, Blob, Pooling};
 use picoformer::{Bert, KvPrecision, Prediction, Session, SessionOptions};
 use serde::Serialize;
 use serde_json::json;
@@ -46,6 +46,18 @@ pub enum Command {
         /// Predictions per mask.
         top_k: usize,
     },
+}
+
+impl Command {
+    /// The subcommand's name as typed on the command line (for messages).
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::Tokenize => "tokenize",
+            Command::Embed { .. } => "embed",
+            Command::Classify => "classify",
+            Command::FillMask { .. } => "fill-mask",
+        }
+    }
 }
 
 /// Where the bundled default model comes from (for messages).
@@ -104,7 +116,7 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<usize> {
     let name = model.display();
-    let bert = Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{name}: invalid model"))?;
+    let bert = encoder(model, blob, cmd.name())?;
     bert.check_finite().with_context(|| format!("{name}: unusable weights"))?;
     check_task(&bert, cmd).with_context(|| format!("{name}"))?;
     let max_seq = opts.max_seq.unwrap_or(bert.default_max_seq());
@@ -131,6 +143,22 @@ pub fn run(
     }
     out.flush()?;
     Ok(failed)
+}
+
+/// The BERT encoder in `blob`, for the command `what` (as typed, for messages): a decoder blob is
+/// named as such rather than as an unsupported architecture code.
+pub(crate) fn encoder<'b>(path: &Path, blob: &'b AlignedBuf, what: &str) -> Result<Bert<'b>> {
+    let name = path.display();
+    if let Ok(b) = Blob::parse(blob.as_bytes()) {
+        let arch = b.header().arch;
+        if arch.is_decoder() {
+            bail!(
+                "{name}: the model is a {} decoder; {what} needs a BERT encoder",
+                crate::inspect::arch_name(arch)
+            );
+        }
+    }
+    Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{name}: invalid model"))
 }
 
 /// An arena sized for the inputs actually given rather than for the longest sequence allowed.
@@ -202,13 +230,14 @@ impl<'m> InputArena<'m> {
 fn check_task(bert: &Bert, cmd: Command) -> Result<()> {
     use picoformer::format::Task;
     let task = bert.task();
-    let ok = match cmd {
-        Command::Tokenize | Command::Embed { .. } => true,
-        Command::Classify => task == Task::Classification,
-        Command::FillMask { .. } => task == Task::MaskedLm,
+    let needs = match cmd {
+        Command::Tokenize | Command::Embed { .. } => return Ok(()),
+        Command::Classify => Task::Classification,
+        Command::FillMask { .. } => Task::MaskedLm,
     };
-    if !ok {
-        bail!("the model's task is {}, it cannot {cmd:?}", crate::report::task_name(task));
+    if task != needs {
+        let (name, has) = (crate::report::task_name, crate::report::task_name(task));
+        bail!("the model's task is {has}; {} needs a {} model", cmd.name(), name(needs));
     }
     Ok(())
 }
