@@ -7,11 +7,11 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use picoformer::format::{AlignedBuf, Task};
-use picoformer::SessionOptions;
+use picoformer::KvPrecision;
 use serde::Serialize;
 
 use crate::escape;
-use crate::run::InputArena;
+use crate::run::{session_options, InputArena};
 
 /// One labelled example.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,10 +190,11 @@ fn classify_all((path, blob): ModelFile, texts: &[&str], max_seq: Option<usize>)
     let name = path.display();
     let bert = crate::run::encoder(path, blob, "eval --tsv")?;
     bert.check_finite().with_context(|| format!("{name}: unusable weights"))?;
-    let max_seq = max_seq.unwrap_or(bert.default_max_seq());
+    let (opts, given) =
+        session_options(&bert, max_seq, None, KvPrecision::F32).with_context(|| format!("{name}"))?;
+    let max_seq = opts.max_seq;
     // each example runs in an arena sized for its own length, not for max_seq (same results)
-    let mut arena = InputArena::new(&bert, SessionOptions::new(max_seq))
-        .with_context(|| format!("{name}: --max-seq {max_seq}"))?;
+    let mut arena = InputArena::new(&bert, opts).with_context(|| format!("{name}: {given}"))?;
     let mut out = Outputs { predicted: Vec::new(), logits: Vec::new(), truncated: 0, max_seq };
     for (i, text) in texts.iter().enumerate() {
         let example = || format!("{name}: example {}", i + 1);

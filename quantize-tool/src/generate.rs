@@ -118,16 +118,38 @@ pub fn generate(
         n => prompt_ids.len().saturating_add(n).clamp(2, model.default_context().max(prompt_ids.len() + 1)),
     };
     let context = opts.context.unwrap_or(wanted);
-    let gopts = GeneratorOptions::new(context).with_kv(opts.kv).with_sampling(!opts.sampler.is_greedy());
-    let mut arena =
-        AlignedBuf::zeroed(model.arena_len(&gopts).with_context(|| format!("context {context}"))?);
-    let mut g = Generator::new(&model, arena.as_mut_bytes(), &gopts)?;
+    // messages name --context only when it was given, else say where the context came from
+    let (p, default) = (prompt_ids.len(), model.default_context());
+    let given = match (opts.context, opts.max_tokens) {
+        (Some(c), _) => format!("--context {c}"),
+        (None, 0) => format!("the model's default context {default}"),
+        (None, n) => format!(
+            "context {context} (the prompt's {p} tokens + {n} new ones, at most the model's default \
+             context {default})"
+        ),
+    };
+    let max = model.config().max_position;
+    let out_of_range = !(2..=max).contains(&context);
+    if opts.context.is_some() && out_of_range {
+        bail!("{given} is outside 2..={max} (the model's max_position)");
+    }
     if prompt_ids.is_empty() {
         bail!("the prompt is empty and the model adds no BOS token: nothing to continue");
     }
-    if prompt_ids.len() >= context {
-        bail!("the prompt has {} tokens; the context holds {context} (use --context)", prompt_ids.len());
+    if p >= max {
+        bail!("the prompt has {p} tokens; the model's max_position {max} leaves no room for a new token");
     }
+    if p >= context {
+        bail!(
+            "the prompt has {p} tokens; {given} leaves no room for a new token (use a --context above {p})"
+        );
+    }
+    if out_of_range {
+        bail!("{given} is outside 2..={max} (the model's max_position)");
+    }
+    let gopts = GeneratorOptions::new(context).with_kv(opts.kv).with_sampling(!opts.sampler.is_greedy());
+    let mut arena = AlignedBuf::zeroed(model.arena_len(&gopts).with_context(|| given.clone())?);
+    let mut g = Generator::new(&model, arena.as_mut_bytes(), &gopts)?;
     let t0 = Instant::now();
     g.feed(&prompt_ids)?;
     let prefill = t0.elapsed().as_secs_f64();
@@ -188,6 +210,26 @@ pub struct Perplexity {
     pub perplexity: f64,
     /// Tokens per second through the model (every position's logits computed).
     pub tok_per_s: f64,
+}
+
+/// Window of `eval --perplexity` when `--ctx` is not given.
+pub const DEFAULT_WINDOW: usize = 256;
+
+/// The perplexity window: `--ctx` when given, else [`DEFAULT_WINDOW`]; checked against the model's
+/// context (`2..=max_position`) with a message that names `--ctx` only when it was given.
+pub fn perplexity_window(model: &Decoder<'_>, ctx: Option<usize>) -> Result<usize> {
+    let max = model.config().max_position;
+    match ctx {
+        Some(c) if !(2..=max).contains(&c) => {
+            bail!("--ctx {c} is outside 2..={max} (the model's max_position)")
+        }
+        Some(c) => Ok(c),
+        None if DEFAULT_WINDOW > max => bail!(
+            "the default window of {DEFAULT_WINDOW} tokens is longer than the model's max_position {max}; \
+             give a --ctx of at most {max}"
+        ),
+        None => Ok(DEFAULT_WINDOW),
+    }
 }
 
 /// Perplexity of `ids` in non-overlapping windows of `window` tokens, each run from position 0;

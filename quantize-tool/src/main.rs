@@ -152,9 +152,9 @@ enum Cmd {
         /// --ctx tokens (no BOS; the first token of each window is not scored).
         #[arg(long, value_name = "FILE")]
         perplexity: Option<PathBuf>,
-        /// Window of --perplexity in tokens.
-        #[arg(long, default_value_t = 256, allow_negative_numbers = true)]
-        ctx: usize,
+        /// Window of --perplexity in tokens [default: 256].
+        #[arg(long, allow_negative_numbers = true)]
+        ctx: Option<usize>,
         /// With --perplexity: use at most this many tokens of the text (0: all).
         #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
         max_tokens: usize,
@@ -483,7 +483,9 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             if max_tokens > 0 {
                 ids.truncate(max_tokens);
             }
-            let p = generate::perplexity(&m, &ids, ctx, kv.into())?;
+            let window =
+                generate::perplexity_window(&m, ctx).with_context(|| format!("{}", path.display()))?;
+            let p = generate::perplexity(&m, &ids, window, kv.into())?;
             let mut out = std::io::stdout().lock();
             match json {
                 true => writeln!(out, "{}", escape::json(&p)?)?,

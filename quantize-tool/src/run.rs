@@ -119,11 +119,10 @@ pub fn run(
     let bert = encoder(model, blob, cmd.name())?;
     bert.check_finite().with_context(|| format!("{name}: unusable weights"))?;
     check_task(&bert, cmd).with_context(|| format!("{name}"))?;
-    let max_seq = opts.max_seq.unwrap_or(bert.default_max_seq());
     let kv = if opts.kv_int8 { KvPrecision::I8 } else { KvPrecision::F32 };
-    let session_opts = SessionOptions::new(max_seq).with_chunk(opts.chunk.unwrap_or(max_seq)).with_kv(kv);
-    let mut arena = InputArena::new(&bert, session_opts)
-        .with_context(|| format!("{name}: --max-seq {max_seq}, --chunk {}", session_opts.chunk))?;
+    let (session_opts, given) =
+        session_options(&bert, opts.max_seq, opts.chunk, kv).with_context(|| format!("{name}"))?;
+    let mut arena = InputArena::new(&bert, session_opts).with_context(|| format!("{name}: {given}"))?;
     let mut failed = 0;
     for (n, text) in inputs.enumerate() {
         let text = text?;
@@ -143,6 +142,33 @@ pub fn run(
     }
     out.flush()?;
     Ok(failed)
+}
+
+/// The session options of a run command or of `eval`, checked against the model, and how they
+/// were given, for messages. Messages name only the options the user gave: `--max-seq N` (in
+/// `2..=max_position`) when given, else "the model's default max_seq N"; `--chunk C` (in
+/// `1..=max_seq`) only when given, else the chunk is the whole sequence and is not mentioned.
+pub(crate) fn session_options(
+    bert: &Bert,
+    max_seq: Option<usize>,
+    chunk: Option<usize>,
+    kv: KvPrecision,
+) -> Result<(SessionOptions, String)> {
+    let max = bert.config().max_position;
+    let (seq, mut given) = match max_seq {
+        Some(n) => (n, format!("--max-seq {n}")),
+        None => (bert.default_max_seq(), format!("the model's default max_seq {}", bert.default_max_seq())),
+    };
+    if !(2..=max).contains(&seq) {
+        bail!("{given} is outside 2..={max} (the model's max_position)");
+    }
+    if let Some(c) = chunk {
+        if !(1..=seq).contains(&c) {
+            bail!("--chunk {c} is outside 1..={seq} ({given})");
+        }
+        given = format!("{given}, --chunk {c}");
+    }
+    Ok((SessionOptions::new(seq).with_chunk(chunk.unwrap_or(seq)).with_kv(kv), given))
 }
 
 /// The BERT encoder in `blob`, for the command `what` (as typed, for messages): a decoder blob is

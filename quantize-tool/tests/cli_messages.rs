@@ -107,3 +107,92 @@ fn wrong_model_errors_name_the_command_as_typed() {
     let o = run(&["generate", "-m", cls, "--prompt", "hi"]);
     no_debug(&fails(&o, 1, &["not a decoder model: the model is a bert encoder (classification)"]));
 }
+
+#[test]
+fn sequence_errors_name_only_the_options_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cls = tiny(tmp.path(), "tiny-bert-cls");
+    let cls = cls.to_str().unwrap();
+    // --chunk alone: max_seq is the model's default, and said so
+    let err = fails(
+        &run(&["classify", "-m", cls, "--chunk", "0", "a b"]),
+        1,
+        &["--chunk 0 is outside 1..=64 (the model's default max_seq 64)"],
+    );
+    lacks(&err, "--max-seq");
+    let err = fails(
+        &run(&["embed", "--chunk", "100000", "a b"]),
+        1,
+        &["bundled sentiment model", "--chunk 100000 is outside 1..=", "(the model's default max_seq "],
+    );
+    lacks(&err, "--max-seq");
+    // --max-seq alone: the chunk was never given and is not named
+    let err = fails(
+        &run(&["classify", "-m", cls, "--max-seq", "100000", "a b"]),
+        1,
+        &["--max-seq 100000 is outside 2..=64 (the model's max_position)"],
+    );
+    lacks(&err, "chunk");
+    let err = fails(&run(&["fill-mask", "--max-seq", "1", "a [MASK]"]), 1, &[]);
+    lacks(&err, "chunk");
+    // both given: both named
+    fails(
+        &run(&["classify", "-m", cls, "--max-seq", "32", "--chunk", "40", "a b"]),
+        1,
+        &["--chunk 40 is outside 1..=32 (--max-seq 32)"],
+    );
+    // eval has no --chunk at all
+    let tsv = tmp.path().join("x.tsv");
+    std::fs::write(&tsv, "positive\tgood\n").unwrap();
+    let err = fails(
+        &run(&["eval", "-m", cls, "--tsv", tsv.to_str().unwrap(), "--max-seq", "1000"]),
+        1,
+        &["--max-seq 1000 is outside 2..=64"],
+    );
+    lacks(&err, "chunk");
+
+    // decoders: tiny-gpt2 has 128 positions; this copy's default context is 16
+    let gpt = tmp.path().join("gpt-16.pfm");
+    quantize_to(&fixture("tiny-gpt2"), "int8", &gpt, &["--max-seq", "16"]);
+    let gpt = gpt.to_str().unwrap();
+    let text = tmp.path().join("text.txt");
+    std::fs::write(&text, "the quick brown fox jumps over the lazy dog. ".repeat(20)).unwrap();
+    let text = text.to_str().unwrap();
+    let err = fails(
+        &run(&["eval", "--perplexity", text, "-m", gpt]),
+        1,
+        &["the default window of 256 tokens is longer than the model's max_position 128"],
+    );
+    lacks(&err, "--ctx 256");
+    fails(
+        &run(&["eval", "--perplexity", text, "-m", gpt, "--ctx", "300"]),
+        1,
+        &["--ctx 300 is outside 2..=128 (the model's max_position)"],
+    );
+    ok(run(&["eval", "--perplexity", text, "-m", gpt, "--ctx", "64"]));
+    let long = "the quick brown fox jumps over the lazy dog. ".repeat(20);
+    let err = fails(
+        &run(&["generate", "-m", gpt, "--prompt", &long]),
+        1,
+        &["tokens; the model's max_position 128 leaves no room for a new token"],
+    );
+    lacks(&err, "--context");
+    let prompt = "the quick brown fox jumps over the lazy dog. ".repeat(2);
+    let err = fails(
+        &run(&["generate", "-m", gpt, "--prompt", &prompt, "--max-tokens", "0"]),
+        1,
+        &["tokens; the model's default context 16 leaves no room for a new token (use a --context above"],
+    );
+    lacks(&err, "--context 16");
+    fails(
+        &run(&["generate", "-m", gpt, "--prompt", &prompt, "--context", "4"]),
+        1,
+        &["tokens; --context 4 leaves no room for a new token"],
+    );
+    fails(
+        &run(&["generate", "-m", gpt, "--prompt", "hi", "--context", "1000"]),
+        1,
+        &["--context 1000 is outside 2..=128 (the model's max_position)"],
+    );
+    ok(run(&["generate", "-m", gpt, "--prompt", &prompt, "--max-tokens", "2"]));
+}
