@@ -27,7 +27,7 @@ pub struct Example {
 /// Reads `label<TAB>text` lines (blank lines skipped, a trailing `\r` removed); every label must be
 /// one of `labels`. Errors name the file and line.
 pub fn read_tsv(path: &Path, labels: &[String]) -> Result<Vec<Example>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = crate::run::read_text(path)?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);

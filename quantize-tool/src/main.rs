@@ -354,7 +354,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// The non-blank lines of a UTF-8 text file.
 fn read_lines(path: &std::path::Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = run::read_text(path)?;
     Ok(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect())
 }
 
@@ -477,8 +477,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
         Cmd::Eval { model, tsv: _, perplexity: Some(text), ctx, max_tokens, kv, json, .. } => {
             let (path, blob) = run::decoder_or_default(model.as_deref())?;
             let m = generate::decoder(&path, &blob)?;
-            let text =
-                std::fs::read_to_string(&text).with_context(|| format!("{}: cannot read", text.display()))?;
+            let text = run::read_text(&text)?;
             let mut ids = generate::encode(m.tokenizer(), &text)?;
             if max_tokens > 0 {
                 ids.truncate(max_tokens);
@@ -575,14 +574,28 @@ fn tokenize_decoder(a: RunArgs) -> Result<bool> {
     let blob = load_blob(&path)?;
     let m = generate::decoder(&path, &blob)?;
     let mut out = std::io::stdout().lock();
-    for text in run::inputs(&a.text, std::io::stdin().lock()) {
-        let ids = generate::encode(m.tokenizer(), &text?)?;
+    let mut failed = 0;
+    for (n, input) in run::inputs(&a.text, std::io::stdin().lock()).enumerate() {
+        // a line that is not text fails alone, as an input of the encoder commands does
+        let text = match input? {
+            Ok(text) => text,
+            Err(unreadable) => {
+                failed += 1;
+                out.flush()?;
+                eprintln!("error: input {}: {}", n + 1, escape::line(&unreadable));
+                if a.json {
+                    writeln!(out, "{}", escape::json(&serde_json::json!({ "error": unreadable }))?)?;
+                }
+                continue;
+            }
+        };
+        let ids = generate::encode(m.tokenizer(), &text)?;
         match a.json {
             true => writeln!(out, "{}", serde_json::json!({ "ids": ids, "truncated": false }))?,
             false => writeln!(out, "{}", ids.iter().map(u32::to_string).collect::<Vec<_>>().join(" "))?,
         }
     }
-    Ok(true)
+    Ok(failed == 0)
 }
 
 fn run_cmd(a: RunArgs, cmd: Command) -> Result<bool> {

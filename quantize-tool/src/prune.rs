@@ -159,7 +159,7 @@ pub struct PruneReport {
 /// Decides which tokens of `vocab` to keep, tokenizing the corpus with the settings `t`.
 pub fn plan(vocab: &[String], t: &TokenizerParams, opts: &PruneOptions) -> Result<(VocabMap, PruneReport)> {
     let path = &opts.corpus;
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = crate::run::read_text(path)?;
     let lines: Vec<&str> = text.lines().map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
     let lines: Vec<&str> = lines.into_iter().filter(|l| !l.trim().is_empty()).collect();
     let tokens: Vec<&str> = vocab.iter().map(String::as_str).collect();

@@ -6,7 +6,7 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use picoformer::format::{AlignedBuf, Blob, Pooling};
 use picoformer::{Bert, KvPrecision, Prediction, Session, SessionOptions};
 use serde::Serialize;
@@ -91,18 +91,45 @@ fn file_or_bundled(m: Option<&Path>, name: &str, bytes: &[u8]) -> Result<(PathBu
     }
 }
 
-/// Inputs from the arguments, else one per line of `stdin` (trailing `\r` removed).
+/// One input: its text, or why it is not text (an input that failed: the command reports it and
+/// goes on with the next).
+pub type Input = std::result::Result<String, String>;
+
+/// Inputs from the arguments, else one per line of `stdin` (a trailing `\r` removed). A line
+/// that is not UTF-8 is that input's failure, `stdin line N: invalid UTF-8 at byte K` (both
+/// counted from 1); an error reading stdin itself is the outer error, which ends the command.
 pub fn inputs<'a>(
     args: &'a [String],
     stdin: impl BufRead + 'a,
-) -> Box<dyn Iterator<Item = Result<String>> + 'a> {
+) -> Box<dyn Iterator<Item = Result<Input>> + 'a> {
     if !args.is_empty() {
-        return Box::new(args.iter().cloned().map(Ok));
+        return Box::new(args.iter().cloned().map(|a| Ok(Ok(a))));
     }
-    Box::new(stdin.lines().map(|l| {
-        let l = l.context("reading stdin")?;
-        Ok(l.strip_suffix('\r').map(str::to_string).unwrap_or(l))
+    Box::new(stdin.split(b'\n').enumerate().map(|(i, l)| {
+        let mut l = l.context("reading stdin")?;
+        // `\r\n` as `BufRead::lines` strips it, then one more `\r`
+        for _ in 0..2 {
+            if l.last() == Some(&b'\r') {
+                l.pop();
+            }
+        }
+        Ok(String::from_utf8(l).map_err(|e| {
+            format!("stdin line {}: invalid UTF-8 at byte {}", i + 1, e.utf8_error().valid_up_to() + 1)
+        }))
     }))
+}
+
+/// The contents of a UTF-8 text file. Errors name the file; bytes that are not UTF-8 also name
+/// the line, `FILE:LINE: invalid UTF-8 at byte K` (both counted from 1).
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        anyhow!("{}:{line}: invalid UTF-8 at byte {}", path.display(), at - start + 1)
+    })
 }
 
 /// Runs `cmd` over `inputs` with the model in `blob` (from [`crate::load_blob`]); `model` names
@@ -112,7 +139,7 @@ pub fn run(
     blob: &AlignedBuf,
     cmd: Command,
     opts: &RunOptions,
-    inputs: impl Iterator<Item = Result<String>>,
+    inputs: impl Iterator<Item = Result<Input>>,
     out: &mut dyn Write,
 ) -> Result<usize> {
     let name = model.display();
@@ -124,10 +151,14 @@ pub fn run(
         session_options(&bert, opts.max_seq, opts.chunk, kv).with_context(|| format!("{name}"))?;
     let mut arena = InputArena::new(&bert, session_opts).with_context(|| format!("{name}: {given}"))?;
     let mut failed = 0;
-    for (n, text) in inputs.enumerate() {
-        let text = text?;
-        let result =
-            arena.session(&text).with_context(|| format!("{name}")).and_then(|mut s| one(&mut s, cmd, &text));
+    for (n, input) in inputs.enumerate() {
+        let result = match &input? {
+            Ok(text) => arena
+                .session(text)
+                .with_context(|| format!("{name}"))
+                .and_then(|mut s| one(&mut s, cmd, text)),
+            Err(unreadable) => Err(anyhow!("{unreadable}")),
+        };
         match result {
             Ok((v, _)) if opts.json => writeln!(out, "{v}")?,
             Ok((_, human)) => writeln!(out, "{human}")?,

@@ -3,8 +3,9 @@
 //! came from when the user did not give it, names the line of an input that cannot be read, and
 //! reports what was actually done.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_picoformer");
 
@@ -14,6 +15,19 @@ fn fixture(name: &str) -> PathBuf {
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().expect("run picoformer")
+}
+
+/// Runs with `input` (raw bytes) on stdin.
+fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn picoformer");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().expect("wait for picoformer")
 }
 
 fn stdout(o: &Output) -> String {
@@ -195,4 +209,49 @@ fn sequence_errors_name_only_the_options_given() {
         &["--context 1000 is outside 2..=128 (the model's max_position)"],
     );
     ok(run(&["generate", "-m", gpt, "--prompt", &prompt, "--max-tokens", "2"]));
+}
+
+#[test]
+fn invalid_utf8_lines_are_named_and_the_other_inputs_still_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cls = tiny(tmp.path(), "tiny-bert-cls");
+    let gpt = tiny(tmp.path(), "tiny-gpt2");
+    let (cls, gpt) = (cls.to_str().unwrap(), gpt.to_str().unwrap());
+    let input: &[u8] = b"good\nab\xff\xfe bad\r\nfine";
+    // human lines: the two good inputs print, the bad one is reported with its line
+    let o = run_stdin(&["classify", "-m", cls], input);
+    fails(&o, 1, &["input 2: stdin line 2: invalid UTF-8 at byte 3"]);
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
+    // JSON: one line per input, the bad one an error object
+    for (cmd, model) in [("classify", cls), ("embed", cls), ("tokenize", cls), ("tokenize", gpt)] {
+        let o = run_stdin(&[cmd, "-m", model, "--json"], input);
+        fails(&o, 1, &["input 2: stdin line 2: invalid UTF-8 at byte 3"]);
+        let lines: Vec<serde_json::Value> =
+            stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 3, "{cmd}: {}", stdout(&o));
+        assert_eq!(lines[1]["error"], "stdin line 2: invalid UTF-8 at byte 3", "{cmd}");
+        assert!(lines[0].get("error").is_none() && lines[2].get("error").is_none(), "{cmd}");
+    }
+
+    // files: the file and the line
+    let tsv = tmp.path().join("bad.tsv");
+    std::fs::write(&tsv, b"positive\tgood\n\nnegative\tb\xffad\n").unwrap();
+    fails(
+        &run(&["eval", "-m", cls, "--tsv", tsv.to_str().unwrap()]),
+        1,
+        &["bad.tsv:3: invalid UTF-8 at byte 11"],
+    );
+    let text = tmp.path().join("bad.txt");
+    std::fs::write(&text, b"hello\nwor\xffld\n").unwrap();
+    let text = text.to_str().unwrap();
+    let o = run(&["eval", "--perplexity", text, "-m", gpt, "--ctx", "64"]);
+    fails(&o, 1, &["bad.txt:2: invalid UTF-8 at byte 4"]);
+    let out = tmp.path().join("out.pfm");
+    let (src, out_s) = (fixture("tiny-bert-cls"), out.to_str().unwrap());
+    let src = src.to_str().unwrap();
+    let o = run(&["quantize", src, "-o", out_s, "--prune-vocab", text]);
+    fails(&o, 1, &["bad.txt:2: invalid UTF-8 at byte 4"]);
+    let o = run(&["quantize", src, "-o", out_s, "--dtype", "int8", "--calibrate", text]);
+    fails(&o, 1, &["bad.txt:2: invalid UTF-8 at byte 4"]);
+    assert!(!out.exists());
 }
