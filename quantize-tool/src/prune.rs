@@ -147,6 +147,12 @@ pub struct PruneReport {
     pub dropped: usize,
     /// Tokens added to reach `--vocab-size`.
     pub filled: usize,
+    /// Tokens filling could add: those outside the required set that are not `[unused*]`
+    /// placeholders. Fewer than `--vocab-size` asks beyond the required set leaves the
+    /// vocabulary short of it (`new_vocab_size < vocab_size_asked`).
+    pub fill_available: usize,
+    /// `[unused*]` placeholder tokens outside the required set (never used to fill).
+    pub unused_placeholders: usize,
     /// Bytes the pruned blob is smaller than the unpruned one.
     pub bytes_saved: usize,
     /// Fraction of corpus tokens unchanged by pruning (1.0 unless capped): a token counts when
@@ -219,6 +225,10 @@ pub fn plan(vocab: &[String], t: &TokenizerParams, opts: &PruneOptions) -> Resul
     let in_needed = |id: &&u32| needed.contains(*id);
     let extra_chars: Vec<u32> = chars.iter().filter(|id| !in_needed(id)).copied().collect();
     let required = specials.len() + needed.len() + extra_chars.len();
+    let required_set: BTreeSet<u32> = mandatory.union(&needed).copied().collect();
+    let outside =
+        || (0..tokens.len() as u32).filter(|id| !required_set.contains(id)).map(|id| tokens[id as usize]);
+    let unused_placeholders = outside().filter(|t| is_unused(t)).count();
     let (coverage, word_coverage, corpus_words) = coverage(&map, &tokens, t, &lines, &encoded)?;
     let report = PruneReport {
         corpus: path.display().to_string(),
@@ -236,6 +246,8 @@ pub fn plan(vocab: &[String], t: &TokenizerParams, opts: &PruneOptions) -> Resul
         vocab_size_asked: opts.vocab_size,
         dropped: needed.iter().filter(|&&id| map.new_id(id).is_none()).count(),
         filled: if capped { 0 } else { map.len() - required },
+        fill_available: tokens.len() - required_set.len() - unused_placeholders,
+        unused_placeholders,
         bytes_saved: 0,
         coverage,
         word_coverage,

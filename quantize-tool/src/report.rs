@@ -220,7 +220,27 @@ impl fmt::Display for PruneReport {
         writeln!(f, "  required set: {} tokens", self.required)?;
         if let Some(n) = self.vocab_size_asked {
             match self.dropped {
-                0 => writeln!(f, "  filled to --vocab-size {n}: {} lowest remaining ids", self.filled)?,
+                0 if new >= n => {
+                    writeln!(f, "  filled to --vocab-size {n}: {} lowest remaining ids", self.filled)?
+                }
+                0 => {
+                    // every token filling may take was taken: say how many and why no more
+                    write!(
+                        f,
+                        "  --vocab-size {n} not reached: vocabulary {new} tokens ({} short): the checkpoint has \
+                         only {} tokens to fill with beyond the {} required",
+                        n - new,
+                        self.fill_available,
+                        self.required
+                    )?;
+                    match self.unused_placeholders {
+                        0 => writeln!(f, " (it has {old} tokens in all)")?,
+                        u => writeln!(
+                            f,
+                            " ({u} of its {old} tokens are [unused*] placeholders, never used to fill)"
+                        )?,
+                    }
+                }
                 d => writeln!(f, "  capped at --vocab-size {n}: {d} least frequent corpus tokens left out")?,
             }
         }

@@ -255,3 +255,45 @@ fn invalid_utf8_lines_are_named_and_the_other_inputs_still_run() {
     fails(&o, 1, &["bad.txt:2: invalid UTF-8 at byte 4"]);
     assert!(!out.exists());
 }
+
+#[test]
+fn prune_report_states_the_real_vocabulary_size_and_why_it_is_short() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus.txt");
+    std::fs::write(&corpus, "the cat sat on the mat\nhello world\n").unwrap();
+    let (out, vocab) = (tmp.path().join("p.pfm"), tmp.path().join("vocab.txt"));
+    let args = |n: &'static str, json: bool| {
+        let mut a = vec!["--prune-vocab", corpus.to_str().unwrap(), "--vocab-size", n];
+        a.extend(["--vocab-out", vocab.to_str().unwrap()]);
+        if json {
+            a.push("--json");
+        }
+        a
+    };
+    // tiny-bert-cls: 3000 tokens, 994 of them [unused*]; the required set is 1041 tokens
+    let text = quantize_to(&fixture("tiny-bert-cls"), "f32", &out, &args("3000", false));
+    assert_eq!(std::fs::read_to_string(&vocab).unwrap().lines().count(), 2006);
+    for want in [
+        "vocabulary pruned: 3000 -> 2006 tokens",
+        "--vocab-size 3000 not reached: vocabulary 2006 tokens (994 short): the checkpoint has only 965 \
+         tokens to fill with beyond the 1041 required (994 of its 3000 tokens are [unused*] placeholders, \
+         never used to fill)",
+    ] {
+        assert!(text.contains(want), "{want:?} not in: {text}");
+    }
+    lacks(&text, "filled to --vocab-size 3000");
+    let v: serde_json::Value =
+        serde_json::from_str(&quantize_to(&fixture("tiny-bert-cls"), "f32", &out, &args("3000", true)))
+            .unwrap();
+    let p = &v["prune"];
+    assert_eq!(p["vocab_size_asked"], 3000, "{p}");
+    assert_eq!(p["new_vocab_size"], 2006, "{p}");
+    assert_eq!((p["filled"].clone(), p["fill_available"].clone()), (965.into(), 965.into()), "{p}");
+    assert_eq!(p["unused_placeholders"], 994, "{p}");
+    assert_eq!(v["vocab_size"], 2006, "{v}");
+    // a target the checkpoint can fill is reached and said so
+    let text = quantize_to(&fixture("tiny-bert-cls"), "f32", &out, &args("2000", false));
+    assert!(text.contains("vocabulary pruned: 3000 -> 2000 tokens"), "{text}");
+    assert!(text.contains("filled to --vocab-size 2000: 959 lowest remaining ids"), "{text}");
+    lacks(&text, "not reached");
+}
