@@ -297,3 +297,120 @@ fn prune_report_states_the_real_vocabulary_size_and_why_it_is_short() {
     assert!(text.contains("filled to --vocab-size 2000: 959 lowest remaining ids"), "{text}");
     lacks(&text, "not reached");
 }
+
+/// `blob` with the little-endian u32 `edits` (byte offset, value) applied and the checksum
+/// resealed: CRC-32 of bytes `16..file_len` (the file length as the patched header gives it,
+/// at most the blob's), stored at `12..16`.
+fn patched(blob: &[u8], edits: &[(usize, u32)]) -> Vec<u8> {
+    let mut b = blob.to_vec();
+    for &(at, v) in edits {
+        b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    let len = u64::from_le_bytes(b[16..24].try_into().unwrap()).clamp(16, b.len() as u64) as usize;
+    let crc = picoformer::format::crc32(&b[16..len]);
+    b[12..16].copy_from_slice(&crc.to_le_bytes());
+    b
+}
+
+/// The header field `Blob::parse` names for `blob` patched with `edits`.
+fn bad_field(blob: &[u8], edits: &[(usize, u32)]) -> &'static str {
+    let buf = picoformer::format::AlignedBuf::from_bytes(&patched(blob, edits));
+    match picoformer::format::Blob::parse(buf.as_bytes()) {
+        Err(picoformer::Error::BadHeader { field }) => field,
+        other => panic!("{edits:?}: expected BadHeader, got {:?}", other.map(|b| *b.header())),
+    }
+}
+
+#[test]
+fn each_invalid_header_field_is_named_by_the_field_at_its_offset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let read = |name: &str| std::fs::read(tiny(tmp.path(), name)).unwrap();
+    let (cls, mlm, llama, gpt) =
+        (read("tiny-bert-cls"), read("tiny-bert-mlm"), read("tiny-llama"), read("tiny-gpt2"));
+    let f = |x: f32| x.to_bits();
+    for (blob, edits, field) in [
+        // identity and layout (offsets of the table in src/format/mod.rs)
+        (&cls, &[(8, 255)][..], "header_len"),
+        (&cls, &[(16, 100), (20, 0)], "file_len"),
+        (&cls, &[(28, 0)], "section_count"),
+        (&cls, &[(40, 3)], "task"),
+        // BERT architecture block
+        (&cls, &[(48, 0)], "vocab_size"),
+        (&cls, &[(52, 0)], "hidden"),
+        (&cls, &[(56, 0)], "n_layers"),
+        (&cls, &[(60, 0)], "n_heads"),
+        (&cls, &[(60, 3)], "n_heads"),
+        (&cls, &[(64, 0)], "intermediate"),
+        (&cls, &[(68, 1)], "max_position"),
+        (&cls, &[(72, 0)], "type_vocab_size"),
+        (&cls, &[(76, f(0.0))], "layer_norm_eps"),
+        (&cls, &[(80, 2)], "activation"),
+        // task block
+        (&cls, &[(128, 0)], "n_labels"),
+        (&mlm, &[(128, 1)], "n_labels"),
+        (&cls, &[(132, 3)], "pooling"),
+        (&mlm, &[(132, 2), (136, 0)], "pooling"),
+        (&cls, &[(136, 4)], "task_flags"),
+        (&cls, &[(136, 0)], "task_flags"),
+        (&cls, &[(140, 1)], "default_max_seq"),
+        (&cls, &[(140, 65)], "default_max_seq"),
+        // WordPiece block (tiny-bert-cls has 3000 tokens)
+        (&cls, &[(160, 3)], "tokenizer_kind"),
+        (&cls, &[(164, 16)], "wordpiece_flags"),
+        (&cls, &[(168, 3000)], "unk"),
+        (&cls, &[(172, 3000)], "cls"),
+        (&cls, &[(176, 3000)], "sep"),
+        (&cls, &[(180, 3000)], "pad"),
+        (&cls, &[(184, 3000)], "mask"),
+        (&cls, &[(188, 0)], "max_chars_per_word"),
+        // decoder architecture block (tiny-llama: 4 heads, 2 key/value heads; 128 positions)
+        (&llama, &[(40, 1)], "task"),
+        (&llama, &[(48, 0)], "vocab_size"),
+        (&llama, &[(52, 0)], "hidden"),
+        (&llama, &[(56, 0)], "n_layers"),
+        (&llama, &[(60, 0)], "n_heads"),
+        (&llama, &[(64, 0)], "intermediate"),
+        (&llama, &[(68, 1)], "max_position"),
+        (&llama, &[(72, 0)], "n_kv_heads"),
+        (&llama, &[(72, 3)], "n_kv_heads"),
+        (&llama, &[(76, f(f32::NAN))], "norm_eps"),
+        (&llama, &[(80, 3)], "activation"),
+        (&llama, &[(84, 15)], "head_dim"),
+        (&llama, &[(88, f(1.0))], "rope_theta"),
+        (&llama, &[(92, 3)], "rope_scaling"),
+        (&llama, &[(92, 1), (96, f(0.5))], "rope_factor"),
+        (&llama, &[(92, 2), (96, f(0.5)), (100, f(1.0)), (104, f(4.0)), (108, 64)], "rope_factor"),
+        (&llama, &[(92, 2), (96, f(8.0)), (100, f(0.0)), (104, f(4.0)), (108, 64)], "rope_low_freq_factor"),
+        (&llama, &[(92, 2), (96, f(8.0)), (100, f(1.0)), (104, f(1.0)), (108, 64)], "rope_high_freq_factor"),
+        (
+            &llama,
+            &[(92, 2), (96, f(8.0)), (100, f(1.0)), (104, f(4.0)), (108, 0)],
+            "rope_original_max_position",
+        ),
+        (&llama, &[(112, 2)], "head_flags"),
+        (&llama, &[(128, 1)], "n_labels"),
+        (&llama, &[(132, 1)], "pooling"),
+        (&llama, &[(136, 1)], "task_flags"),
+        (&llama, &[(140, 129)], "default_max_seq"),
+        (&gpt, &[(80, 2)], "activation"),
+        (&gpt, &[(88, f(10000.0))], "rope_theta"),
+        (&gpt, &[(92, 1)], "rope_scaling"),
+        // byte-level BPE block (tiny-gpt2 has 448 tokens)
+        (&gpt, &[(160, 3)], "tokenizer_kind"),
+        (&gpt, &[(164, 7)], "pre_tokenizer"),
+        (&gpt, &[(168, 2)], "bpe_flags"),
+        (&gpt, &[(172, 448)], "unk"),
+        (&gpt, &[(176, 448)], "bos"),
+        (&gpt, &[(180, 448)], "eos"),
+        (&gpt, &[(184, 448)], "pad"),
+        (&gpt, &[(188, 4)], "generation_flags"),
+        (&gpt, &[(176, u32::MAX), (188, 1)], "generation_flags"),
+    ] {
+        assert_eq!(bad_field(blob, edits), field, "{edits:?}");
+    }
+    // the tool prints the same name
+    let bad = tmp.path().join("no-pooler-flag.pfm");
+    std::fs::write(&bad, patched(&cls, &[(136, 0)])).unwrap();
+    fails(&run(&["inspect", bad.to_str().unwrap()]), 1, &["invalid header field task_flags"]);
+    fails(&run(&["classify", "-m", bad.to_str().unwrap(), "hi"]), 1, &["invalid header field task_flags"]);
+}

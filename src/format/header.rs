@@ -657,7 +657,11 @@ fn decode_task(h: &[u8], task: Task, p: &ArchParams) -> Result<TaskParams> {
         _ => ranged(h, ("task_flags", 136), 0, 3)?,
     };
     let has_pooler = flags & 2 != 0;
-    if (pooling == Pooling::Pooler || task == Task::Classification) && !has_pooler {
+    // a classifier's head reads the pooler: its flags must say the blob holds one
+    if task == Task::Classification && !has_pooler {
+        return Err(bad(("task_flags", 136)));
+    }
+    if pooling == Pooling::Pooler && !has_pooler {
         return Err(bad(("pooling", 132)));
     }
     Ok(TaskParams {
@@ -688,15 +692,17 @@ fn decode_wordpiece(h: &[u8], vocab: u32) -> Result<WordPieceParams> {
 
 fn decode_bpe(h: &[u8], vocab: u32) -> Result<BpeParams> {
     let words = [u32_at(h, 164), u32_at(h, 168), u32_at(h, 172), u32_at(h, 176), u32_at(h, 180)];
-    let config = BpeConfig::from_words(words).map_err(|_| bad(("bpe_config", 164)))?;
+    // `from_words` rejects an unknown pre-tokenizer code (164) or unknown flag bits (168)
+    let config_field = if words[1] & !1 != 0 { ("bpe_flags", 168) } else { ("pre_tokenizer", 164) };
+    let config = BpeConfig::from_words(words).map_err(|_| bad(config_field))?;
     for (id, field) in [(config.unk, ("unk", 172)), (config.bos, ("bos", 176)), (config.eos, ("eos", 180))] {
         if id.is_some_and(|id| id >= vocab) {
             return Err(bad(field));
         }
     }
-    let flags = ranged(h, ("bpe_flags", 188), 0, 3)?;
+    let flags = ranged(h, ("generation_flags", 188), 0, 3)?;
     if flags & 1 != 0 && config.bos.is_none() {
-        return Err(bad(("bpe_flags", 188)));
+        return Err(bad(("generation_flags", 188)));
     }
     Ok(BpeParams {
         config,
