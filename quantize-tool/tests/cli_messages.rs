@@ -333,6 +333,7 @@ fn each_invalid_header_field_is_named_by_the_field_at_its_offset() {
         (&cls, &[(8, 255)][..], "header_len"),
         (&cls, &[(16, 100), (20, 0)], "file_len"),
         (&cls, &[(28, 0)], "section_count"),
+        (&cls, &[(32, 512)], "section_table_offset"),
         (&cls, &[(40, 3)], "task"),
         // BERT architecture block
         (&cls, &[(48, 0)], "vocab_size"),

@@ -69,8 +69,11 @@ impl<'a> Blob<'a> {
     /// have distinct names.
     fn check_table(&self) -> Result<()> {
         let count = self.header.section_count as usize;
-        if count > MAX_SECTIONS || u32_at(self.bytes, 32) as usize != HEADER_LEN {
+        if count > MAX_SECTIONS {
             return Err(Error::BadHeader { field: "section_count" });
+        }
+        if u32_at(self.bytes, 32) as usize != HEADER_LEN {
+            return Err(Error::BadHeader { field: "section_table_offset" });
         }
         let table_end = HEADER_LEN + count * ENTRY_LEN;
         if table_end > self.bytes.len() {
