@@ -6,28 +6,17 @@
 //! Uses the tiny fixtures in `tests/data` (copied, since some checks point `-o` inside them) and a
 //! larger synthetic BERT made here for the kill test.
 
+mod common;
+
+use common::*;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use picoformer::format::AlignedBuf;
 use picoformer::Bert;
-
-const BIN: &str = env!("CARGO_BIN_EXE_picoformer");
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("tests").join("data").join(name)
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run picoformer")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

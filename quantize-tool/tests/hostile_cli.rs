@@ -3,46 +3,14 @@
 //! characters, blobs that parse but do not load. Every case must end with exit status 0, 1 or 2
 //! and a message, never a panic (101) or a hang.
 
+mod common;
+
+use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_picoformer");
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("tests").join("data").join(name)
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run picoformer")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok(o: Output) -> String {
-    assert!(o.status.success(), "failed: {}\n{}", stderr(&o), stdout(&o));
-    stdout(&o)
-}
-
-/// Asserts the command failed with exit status `code` (not a panic) and stderr holding every one
-/// of `needles`; returns stderr.
-fn fails(o: &Output, code: i32, needles: &[&str]) -> String {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(code), "stderr: {err}\nstdout: {}", stdout(o));
-    for n in needles {
-        assert!(err.contains(n), "{n:?} not in: {err}");
-    }
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
 
 /// Quantizes the fixture directory `src` at `dtype` into `out` with extra arguments.
 fn quantize_to(src: &Path, dtype: &str, out: &Path, extra: &[&str]) {
