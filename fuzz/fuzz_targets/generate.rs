@@ -4,19 +4,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use picoformer::format::AlignedBuf;
-use picoformer::{Decoder, Generator, GeneratorOptions, KvPrecision, Limits, Sampler, SamplerSettings};
-use std::sync::OnceLock;
-
-static BLOB: OnceLock<AlignedBuf> = OnceLock::new();
-static MODEL: OnceLock<Decoder<'static>> = OnceLock::new();
+use picoformer::{Generator, GeneratorOptions, KvPrecision, Limits, Sampler, SamplerSettings};
 
 fuzz_target!(|data: &[u8]| {
-    // parsed once: the checksum over the whole blob would otherwise dominate every run
-    let m = MODEL.get_or_init(|| {
-        let buf =
-            BLOB.get_or_init(|| AlignedBuf::from_bytes(include_bytes!("../../models/tiny-gpt-int8.pfm")));
-        Decoder::from_bytes(buf.as_bytes()).expect("the bundled model loads")
-    });
+    let m = picoformer_fuzz::tiny_gpt();
     let Some((&knobs, rest)) = data.split_first() else { return };
     let context = 2 + (knobs as usize & 15);
     let kv = if knobs & 16 == 16 { KvPrecision::I8 } else { KvPrecision::F32 };
