@@ -119,9 +119,22 @@ pub fn inputs<'a>(
     }))
 }
 
-/// The contents of a UTF-8 text file. Errors name the file; bytes that are not UTF-8 also name
-/// the line, `FILE:LINE: invalid UTF-8 at byte K` (both counted from 1).
+/// Text inputs (`eval --tsv`/`--perplexity`, `--prune-vocab`, `--calibrate`) larger than this are
+/// refused unread.
+pub const MAX_TEXT_BYTES: u64 = 1 << 30;
+
+/// The contents of a UTF-8 text file: a regular file (or a link to one) of at most
+/// [`MAX_TEXT_BYTES`], so `/dev/zero` or a FIFO is an error, not an endless read or a hang.
+/// Errors name the file; bytes that are not UTF-8 also name the line, `FILE:LINE: invalid UTF-8
+/// at byte K` (both counted from 1).
 pub fn read_text(path: &Path) -> Result<String> {
+    let meta = std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    if !meta.is_file() {
+        anyhow::bail!("{}: not a regular file", path.display());
+    }
+    if meta.len() > MAX_TEXT_BYTES {
+        anyhow::bail!("{}: {} bytes, larger than the 1 GiB text inputs may have", path.display(), meta.len());
+    }
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();

@@ -470,3 +470,24 @@ fn non_finite_weights_are_refused_by_name() {
         assert!(!stdout(&o).contains("null"), "{cmd}: {}", stdout(&o));
     }
 }
+
+/// Text inputs (`eval --tsv`, `--calibrate`, `--prune-vocab`) that are not regular files are
+/// refused at once, instead of reading `/dev/zero` until memory runs out or blocking on a FIFO.
+#[test]
+fn text_inputs_that_are_not_regular_files_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (fifo, out) = (fifo.to_str().unwrap(), tmp.path().join("x.pfm"));
+    let src = fixture("tiny-bert-cls");
+    let limit = Duration::from_secs(20);
+    let o = run_with_timeout(&["eval", "--tsv", "/dev/zero"], limit);
+    fails(&o, 1, &["/dev/zero: not a regular file"]);
+    for flag in ["--calibrate", "--prune-vocab"] {
+        let args =
+            ["quantize", src.to_str().unwrap(), "--dtype", "int8", flag, fifo, "-o", out.to_str().unwrap()];
+        let o = run_with_timeout(&args, limit);
+        fails(&o, 1, &[fifo, "not a regular file"]);
+        assert!(!out.exists());
+    }
+}
