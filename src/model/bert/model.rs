@@ -255,27 +255,17 @@ const MLM_NORM_B: usize = index_of(G, "cls.predictions.transform.LayerNorm.bias"
 const MLM_DECODER_W: usize = index_of(G, "cls.predictions.decoder.weight");
 const MLM_BIAS: usize = index_of(G, "cls.predictions.bias");
 
-/// Plane `{table}.{plane}` of a table; `BadTable { name: table }` when it is absent or not `u32`s.
-fn plane_u32<'a>(blob: &Blob<'a>, table: &'static str, plane: &str) -> Result<&'a [u32]> {
-    let section = named_plane(blob, table, plane)?;
-    section.and_then(|(i, s)| blob.u32s(i, &s).ok()).ok_or(Error::BadTable { name: table })
+/// Section `name` of table `table` as `u32`s; `BadTable { name: table }` when it is absent or not
+/// `u32`s.
+fn plane_u32<'a>(blob: &Blob<'a>, table: &'static str, name: &str) -> Result<&'a [u32]> {
+    let plane = blob.section(name).and_then(|(i, s)| blob.u32s(i, &s).ok());
+    plane.ok_or(Error::BadTable { name: table })
 }
 
 /// As [`plane_u32`], for a byte plane.
-fn plane_u8<'a>(blob: &Blob<'a>, table: &'static str, plane: &str) -> Result<&'a [u8]> {
-    let section = named_plane(blob, table, plane)?;
-    section.and_then(|(i, s)| blob.u8s(i, &s).ok()).ok_or(Error::BadTable { name: table })
-}
-
-fn named_plane(
-    blob: &Blob<'_>,
-    table: &'static str,
-    plane: &str,
-) -> Result<Option<(u16, crate::format::Section)>> {
-    let mut name: heapless::String<64> = heapless::String::new();
-    core::fmt::write(&mut name, format_args!("{table}.{plane}"))
-        .map_err(|_| Error::BadTable { name: table })?;
-    Ok(blob.section(&name))
+fn plane_u8<'a>(blob: &Blob<'a>, table: &'static str, name: &str) -> Result<&'a [u8]> {
+    let plane = blob.section(name).and_then(|(i, s)| blob.u8s(i, &s).ok());
+    plane.ok_or(Error::BadTable { name: table })
 }
 
 const VOCAB: &str = "tokenizer.vocab";
@@ -284,9 +274,9 @@ const LABELS: &str = "task.labels";
 fn load_tokenizer<'a>(blob: &Blob<'a>) -> Result<WordPiece<'a>> {
     let bad = |e| if e == Error::BadVocab { Error::BadTable { name: VOCAB } } else { e };
     let vocab = Vocab::new(
-        plane_u8(blob, VOCAB, "strings")?,
-        plane_u32(blob, VOCAB, "offsets")?,
-        plane_u32(blob, VOCAB, "sorted")?,
+        plane_u8(blob, VOCAB, "tokenizer.vocab.strings")?,
+        plane_u32(blob, VOCAB, "tokenizer.vocab.offsets")?,
+        plane_u32(blob, VOCAB, "tokenizer.vocab.sorted")?,
     )
     .map_err(bad)?;
     let TokenizerParams::WordPiece(t) = blob.header().tokenizer else {
@@ -311,8 +301,8 @@ fn load_tokenizer<'a>(blob: &Blob<'a>) -> Result<WordPiece<'a>> {
 }
 
 fn load_labels<'a>(blob: &Blob<'a>, n: usize) -> Result<(&'a [u8], &'a [u32])> {
-    let strings = plane_u8(blob, LABELS, "strings")?;
-    let offsets = plane_u32(blob, LABELS, "offsets")?;
+    let strings = plane_u8(blob, LABELS, "task.labels.strings")?;
+    let offsets = plane_u32(blob, LABELS, "task.labels.offsets")?;
     let ok = offsets.len() == n + 1
         && offsets.first() == Some(&0)
         && offsets.windows(2).all(|w| w[0] <= w[1])
