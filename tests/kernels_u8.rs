@@ -3,11 +3,11 @@
 //! activations; `quantize_row_u8` and `quantize_row_u8_centered` on every path are bit-exact with
 //! the generic quantizers, and the centered form is the 8-bit one minus its zero point.
 //!
-//! The dispatched kernels are the SIMD ones where the CPU has them, so the SIMD variants are also
-//! called directly (with AVX-512 VNNI `x86_avx512_u8::matmul_i8_u8`, both of its kernels `_tiles`
-//! and `_gemm`, and `quantize_row_u8`; with AVX2 + FMA `x86::quantize_row_u8_centered`); a variant
-//! this CPU lacks is reported as not exercised, and `PICOFORMER_REQUIRE_SIMD` (see tests/kernels.rs)
-//! turns that into a failure.
+//! The dispatched kernels are the SIMD ones where the CPU has them (and are checked only there:
+//! elsewhere they are generic), and the SIMD variants are also called directly (with AVX-512 VNNI
+//! `x86_avx512_u8::matmul_i8_u8`, both of its kernels `_tiles` and `_gemm`, and `quantize_row_u8`;
+//! with AVX2 + FMA `x86::quantize_row_u8_centered`); a variant this CPU lacks is reported as not
+//! exercised, and `PICOFORMER_REQUIRE_SIMD` (see tests/kernels.rs) turns that into a failure.
 
 use picoformer::kernels::{self, generic};
 use proptest::prelude::*;
@@ -134,10 +134,31 @@ fn reference(c: &Case) -> Vec<f32> {
 type MatmulI16 = fn(&mut [f32], &[i16], &[f32], &[i8], &[f32], usize, usize, usize);
 type Matmul = fn(&mut [f32], &[u8], &[u8], &[f32], &[i8], &[f32], usize, usize, usize);
 
-/// The matmuls to check: generic, dispatched, and each SIMD variant this CPU runs, called directly.
+/// Whether `kernels::matmul_i8_i16` calls a SIMD variant here: on x86_64 with AVX2 + FMA (which
+/// AVX-512 implies), on aarch64 with NEON; otherwise it is generic.
+fn i16_dispatch_is_simd() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        kernels::has_avx2_fma()
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        kernels::has_neon()
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
+}
+
+/// The matmuls to check: generic, dispatched (where that is a SIMD variant), and each SIMD variant
+/// this CPU runs, called directly.
 fn paths() -> Vec<(&'static str, Matmul)> {
-    let mut v: Vec<(&'static str, Matmul)> =
-        vec![("generic", generic::matmul_i8_u8), ("dispatched", kernels::matmul_i8_u8)];
+    let mut v: Vec<(&'static str, Matmul)> = vec![("generic", generic::matmul_i8_u8)];
+    // Only with AVX-512 VNNI, the one SIMD variant: elsewhere `kernels::matmul_i8_u8` is generic.
+    if kernels::has_fast_u8_matmul() {
+        v.push(("dispatched", kernels::matmul_i8_u8));
+    }
     #[cfg(target_arch = "x86_64")]
     if avx512() {
         v.push(("x86_avx512_u8", kernels::x86_avx512_u8::matmul_i8_u8));
@@ -163,13 +184,15 @@ fn check(c: &Case) {
         f(&mut got, &c.xu, &c.zp, &c.xs, &c.w, &c.ws, c.m, c.k, c.n);
         assert_bits(&got, &want, name, c);
     }
-    // The centered 16-bit form gives the same bits (generic and dispatched `matmul_i8_i16`).
+    // The centered 16-bit form gives the same bits (generic, and dispatched `matmul_i8_i16` where that
+    // is a SIMD variant: elsewhere it is generic).
     let xq: Vec<i16> =
         c.xu.iter().enumerate().map(|(p, &x)| x as i16 - c.zp[p / c.k.max(1)] as i16).collect();
-    for (name, f) in [
-        ("generic::matmul_i8_i16(centered)", generic::matmul_i8_i16 as MatmulI16),
-        ("kernels::matmul_i8_i16(centered)", kernels::matmul_i8_i16),
-    ] {
+    let mut i16_paths = vec![("generic::matmul_i8_i16(centered)", generic::matmul_i8_i16 as MatmulI16)];
+    if i16_dispatch_is_simd() {
+        i16_paths.push(("kernels::matmul_i8_i16(centered)", kernels::matmul_i8_i16));
+    }
+    for (name, f) in i16_paths {
         // (k = 0 left out: the SIMD `matmul_i8_i16` variants give `0 · xs · ws` there, -0.0 for a
         // negative scale, where the generic kernels give 0.0.)
         if c.k == 0 && !name.starts_with("generic") {
@@ -311,14 +334,22 @@ type QuantizeU8 = fn(&mut [u8], &[f32], &[f32]) -> (f32, u8);
 type QuantizeCentered = fn(&mut [i16], &[f32], &[f32]) -> f32;
 type Named<F> = Vec<(&'static str, F)>;
 
-/// The quantizers to check besides generic: dispatched, and the SIMD variants this CPU runs (only
-/// x86_64 adds any).
+/// The quantizers to check besides generic: the SIMD variants this CPU runs, and the dispatched ones
+/// where they are SIMD variants (only x86_64 has any; elsewhere both lists are empty).
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
 fn quantize_paths() -> (Named<QuantizeU8>, Named<QuantizeCentered>) {
-    let mut u8s: Named<QuantizeU8> = vec![("dispatched", kernels::quantize_row_u8)];
-    let mut centered: Named<QuantizeCentered> = vec![("dispatched", kernels::quantize_row_u8_centered)];
+    let mut u8s: Named<QuantizeU8> = Vec::new();
+    let mut centered: Named<QuantizeCentered> = Vec::new();
     #[cfg(target_arch = "x86_64")]
     {
+        // The dispatched quantizers only where they call a SIMD variant (`quantize_row_u8`: AVX-512;
+        // `quantize_row_u8_centered`: AVX2 + FMA): elsewhere they are generic.
+        if kernels::has_avx512() {
+            u8s.push(("dispatched", kernels::quantize_row_u8));
+        }
+        if kernels::has_avx2_fma() {
+            centered.push(("dispatched", kernels::quantize_row_u8_centered));
+        }
         if avx512() {
             u8s.push(("x86_avx512_u8", kernels::x86_avx512_u8::quantize_row_u8));
         } else {
