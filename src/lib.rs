@@ -59,11 +59,13 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod bounded;
 pub mod error;
 pub mod format;
 pub mod kernels;
 pub mod model;
 pub mod quant;
+mod rank;
 pub mod sampler;
 pub mod tokenizer;
 

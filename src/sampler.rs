@@ -314,13 +314,14 @@ fn draw(logits: &mut [f32], ids: &mut [u32], s: &SamplerSettings, u: f32) -> u32
 }
 
 /// Moves the ids of the `k` largest logits, and any tied with the k-th, to the front of `ids`;
-/// returns how many that is. `0 < k < ids.len()`. O(V) expected.
+/// returns how many that is. `0 < k < ids.len()`. O(V log k).
 fn top_k(logits: &[f32], ids: &mut [u32], k: usize) -> usize {
-    let (_, kth, _) = ids.select_nth_unstable_by(k - 1, |&a, &b| by_value_desc(logits, a, b));
-    let v = val(logits, *kth);
+    crate::rank::select_first(ids, k, |a, b| by_value_desc(logits, a, b).is_lt());
+    // the k-th largest is at the front
+    let v = ids.first().map_or(f32::NEG_INFINITY, |&id| val(logits, id));
     let mut m = k;
     for i in k..ids.len() {
-        if ids.get(i).is_some_and(|&id| val(logits, id) == v) {
+        if m <= i && ids.get(i).is_some_and(|&id| val(logits, id) == v) {
             ids.swap(i, m);
             m += 1;
         }
@@ -346,7 +347,7 @@ fn nucleus(logits: &mut [f32], cands: &mut [u32], s: &SamplerSettings, weight: i
         w >= floor && w >= s.min_p
     });
     let Some(kept) = cands.get_mut(..c) else { return 1 };
-    kept.sort_unstable_by(|&a, &b| by_value_desc(logits, a, b));
+    crate::rank::sort(kept, |a, b| by_value_desc(logits, a, b).is_lt());
     let mass = s.top_p * z;
     let mut above = 0.0f32;
     let mut n = 0;
@@ -379,7 +380,7 @@ fn retain(ids: &mut [u32], mut keep: impl FnMut(u32) -> bool) -> usize {
     let mut n = 0;
     for i in 0..ids.len() {
         let Some(&id) = ids.get(i) else { break };
-        if keep(id) {
+        if keep(id) && n <= i {
             ids.swap(i, n);
             n += 1;
         }

@@ -165,6 +165,17 @@ impl AlignedBuf {
         AlignedBuf { words, start, len }
     }
 
+    /// As [`AlignedBuf::zeroed`], or `None` when the allocator cannot provide the memory (where
+    /// `zeroed` would abort the process).
+    pub fn try_zeroed(len: usize) -> Option<AlignedBuf> {
+        let n = len.div_ceil(32).checked_add(1)?;
+        let mut words = Vec::new();
+        words.try_reserve_exact(n).ok()?;
+        words.resize(n, [0u64; 4]);
+        let start = (ALIGN - (words.as_ptr() as usize) % ALIGN) % ALIGN;
+        Some(AlignedBuf { words, start, len })
+    }
+
     /// A copy of `bytes` in an aligned buffer.
     pub fn from_bytes(bytes: &[u8]) -> AlignedBuf {
         let mut b = AlignedBuf::zeroed(bytes.len());

@@ -66,6 +66,8 @@
 use core::arch::asm;
 use core::mem::MaybeUninit;
 
+use crate::bounded::{head, head_mut, rows, span, tail as after};
+
 use half::f16;
 
 /// `[sext(b0), sext(b2)]` as two i16 halves.
@@ -154,6 +156,12 @@ fn mac4(acc: i32, xe: u32, xo: u32, w: &[i8]) -> i32 {
     smlad(xo, sxtb16_ror8(ww), smlad(xe, sxtb16(ww), acc))
 }
 
+/// `s.split_at(at)`, or all of `s` and nothing when `at` is past its end (never, by the shapes).
+#[inline(always)]
+fn split<T>(s: &[T], at: usize) -> (&[T], &[T]) {
+    s.split_at_checked(at).unwrap_or((s, &[]))
+}
+
 /// Scalar tail: `acc + Σ a[p]·b[p]` (wrapping).
 #[inline(always)]
 fn tail(acc: i32, a: &[i16], b: &[i8]) -> i32 {
@@ -208,11 +216,14 @@ fn tiled(out: &mut [f32], xq: &[i16], xs: &[f32], w: &[i8], ws: &[f32], m: usize
     let mut left = m;
     while left > 0 {
         let r = left.min(4);
-        let (o, orest) = core::mem::take(&mut out).split_at_mut(r * n);
-        let (x, xrest) = xq.split_at(r * k);
-        let (s, srest) = xs.split_at(r);
-        if r == 1 {
-            row1(o, &mut buf, x, s[0], w, ws, k);
+        // the shapes are checked by the caller: the splits always succeed
+        let Some((o, orest)) = core::mem::take(&mut out).split_at_mut_checked(r * n) else { return };
+        let (Some((x, xrest)), Some((s, srest))) = (xq.split_at_checked(r * k), xs.split_at_checked(r))
+        else {
+            return;
+        };
+        if let (1, Some(&s0)) = (r, s.first()) {
+            row1(o, &mut buf, x, s0, w, ws, k);
         } else {
             o.fill(0.0); // the raw sums start at 0 (the bits of 0.0)
             let kc_max = (2 * XBUF_WORDS / r) & !3;
@@ -226,8 +237,8 @@ fn tiled(out: &mut [f32], xq: &[i16], xs: &[f32], w: &[i8], ws: &[f32], m: usize
                 }
                 k0 += kc;
             }
-            for ((orow, xrow), &sx) in o.chunks_exact_mut(n).zip(x.chunks_exact(k)).zip(s) {
-                finish(orow, &xrow[k4..], sx, w, ws, k);
+            for ((orow, xrow), &sx) in o.chunks_exact_mut(n.max(1)).zip(x.chunks_exact(k.max(1))).zip(s) {
+                finish(orow, after(xrow, k4), sx, w, ws, k);
             }
         }
         (out, xq, xs, left) = (orest, xrest, srest, left - r);
@@ -243,8 +254,8 @@ fn finish(out: &mut [f32], xt: &[i16], sx: f32, w: &[i8], ws: &[f32], k: usize) 
         }
     } else {
         let k4 = k - xt.len();
-        for (o, (wr, &sw)) in out.iter_mut().zip(w.chunks_exact(k).zip(ws)) {
-            *o = (tail(o.to_bits() as i32, xt, &wr[k4..]) as f32 * sx) * sw;
+        for (o, (wr, &sw)) in out.iter_mut().zip(w.chunks_exact(k.max(1)).zip(ws)) {
+            *o = (tail(o.to_bits() as i32, xt, after(wr, k4)) as f32 * sx) * sw;
         }
     }
 }
@@ -264,8 +275,8 @@ fn permute<'b, const R: usize>(
     let groups = if fits { (kc / 4).min(XBUF_WORDS / (2 * R)) } else { 0 };
     let len = 2 * R * groups;
     let dst = &mut buf[..len];
-    for (r, xr) in x.chunks_exact(k).take(R).enumerate() {
-        let xr = &xr[k0..k0 + 4 * groups];
+    for (r, xr) in x.chunks_exact(k.max(1)).take(R).enumerate() {
+        let xr = span(xr, k0, 4 * groups);
         for (d, x4) in dst.chunks_exact_mut(2 * R).zip(xr.chunks_exact(4)) {
             d[r].write(pair(x4[0], x4[2]));
             d[R + r].write(pair(x4[1], x4[3]));
@@ -592,11 +603,9 @@ fn sums_2x2(o: &mut [f32], xb: &[u32], w: &[i8], k: usize, k0: usize, n: usize) 
             k = in(reg) k,
         )
     };
-    if n2 < n {
-        let (j, wr) = (n2, &w[n2 * k + k0..]);
-        let acc = dot_buf::<2>([o0[j].to_bits() as i32, o1[j].to_bits() as i32], xb, wr);
-        o0[j] = f32::from_bits(acc[0] as u32);
-        o1[j] = f32::from_bits(acc[1] as u32);
+    if let (true, Some(a), Some(b)) = (n2 < n, o0.get_mut(n2), o1.get_mut(n2)) {
+        let acc = dot_buf::<2>([a.to_bits() as i32, b.to_bits() as i32], xb, after(w, n2 * k + k0));
+        (*a, *b) = (f32::from_bits(acc[0] as u32), f32::from_bits(acc[1] as u32));
     }
 }
 
@@ -625,10 +634,10 @@ fn row1(
     }
     let xb = permute::<1>(buf, x, k, 0, k);
     let n2 = n & !1;
-    gemv_1x2(&mut o[..n2], xb, &w[..n2 * k], &ws[..n2], sx, k);
-    if n2 < n {
-        let [a] = dot_buf::<1>([0], xb, &w[n2 * k..]);
-        o[n2] = (a as f32 * sx) * ws[n2];
+    gemv_1x2(head_mut(o, n2), xb, head(w, n2 * k), head(ws, n2), sx, k);
+    if let (Some(o), Some(&s)) = (o.get_mut(n2), ws.get(n2)) {
+        let [a] = dot_buf::<1>([0], xb, after(w, n2 * k));
+        *o = (a as f32 * sx) * s;
     }
 }
 
@@ -753,21 +762,22 @@ fn gemv_1x2(_: &mut [f32], _: &[u32], _: &[i8], _: &[f32], _: f32, _: usize) {}
 /// two, then one) share each pair.
 fn direct(out: &mut [f32], xq: &[i16], xs: &[f32], w: &[i8], ws: &[f32], k: usize, n: usize) {
     let k4 = k & !3;
-    for ((orow, xrow), &sx) in out.chunks_exact_mut(n).zip(xq.chunks_exact(k)).zip(xs) {
-        let (xv, xt) = xrow.split_at(k4);
+    for ((orow, xrow), &sx) in out.chunks_exact_mut(n.max(1)).zip(xq.chunks_exact(k.max(1))).zip(xs) {
+        let (xv, xt) = xrow.split_at(k4.min(xrow.len()));
         // Four columns at a time: each rearranged activation group (2 loads + 2 packs) serves
         // four weight words (1 load + 2 SXTB16 + 2 SMLAD each).
         let n4 = n & !3;
-        for (o4, (w4, s4)) in
-            orow[..n4].chunks_exact_mut(4).zip(w[..n4 * k].chunks_exact(4 * k).zip(ws[..n4].chunks_exact(4)))
+        for (o4, (w4, s4)) in head_mut(orow, n4)
+            .chunks_exact_mut(4)
+            .zip(head(w, n4 * k).chunks_exact((4 * k).max(1)).zip(head(ws, n4).chunks_exact(4)))
         {
-            let (w0, rest) = w4.split_at(k);
-            let (w1, rest) = rest.split_at(k);
-            let (w2, w3) = rest.split_at(k);
-            let (w0v, w0t) = w0.split_at(k4);
-            let (w1v, w1t) = w1.split_at(k4);
-            let (w2v, w2t) = w2.split_at(k4);
-            let (w3v, w3t) = w3.split_at(k4);
+            let mut w4 = w4.chunks_exact(k.max(1));
+            let (Some(w0), Some(w1), Some(w2), Some(w3)) = (w4.next(), w4.next(), w4.next(), w4.next())
+            else {
+                continue;
+            };
+            let ((w0v, w0t), (w1v, w1t)) = (split(w0, k4), split(w1, k4));
+            let ((w2v, w2t), (w3v, w3t)) = (split(w2, k4), split(w3, k4));
             let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
             let groups = xv.chunks_exact(4).zip(w0v.chunks_exact(4)).zip(w1v.chunks_exact(4));
             for (((x4, g0), g1), (g2, g3)) in groups.zip(w2v.chunks_exact(4).zip(w3v.chunks_exact(4))) {
@@ -782,14 +792,15 @@ fn direct(out: &mut [f32], xq: &[i16], xs: &[f32], w: &[i8], ws: &[f32], k: usiz
                 *o = (a as f32 * sx) * s;
             }
         }
-        let (orow, w, ws) = (&mut orow[n4..], &w[n4 * k..], &ws[n4..]);
+        let (orow, w, ws) = (orow.get_mut(n4..).unwrap_or_default(), after(w, n4 * k), after(ws, n4));
         let n = n - n4;
         let mut j = 0;
         // Then two columns at a time.
-        for (o2, (w2, s2)) in orow.chunks_exact_mut(2).zip(w.chunks_exact(2 * k).zip(ws.chunks_exact(2))) {
-            let (w0, w1) = w2.split_at(k);
-            let (w0v, w0t) = w0.split_at(k4);
-            let (w1v, w1t) = w1.split_at(k4);
+        for (o2, (w2, s2)) in
+            orow.chunks_exact_mut(2).zip(w.chunks_exact((2 * k).max(1)).zip(ws.chunks_exact(2)))
+        {
+            let (w0, w1) = split(w2, k);
+            let ((w0v, w0t), (w1v, w1t)) = (split(w0, k4), split(w1, k4));
             let (mut a0, mut a1) = (0i32, 0i32);
             for ((x4, g0), g1) in xv.chunks_exact(4).zip(w0v.chunks_exact(4)).zip(w1v.chunks_exact(4)) {
                 let (xe, xo) = x_lanes(x4);
@@ -803,16 +814,15 @@ fn direct(out: &mut [f32], xq: &[i16], xs: &[f32], w: &[i8], ws: &[f32], k: usiz
             j += 2;
         }
         // The odd last column.
-        if j < n {
-            let w0 = &w[j * k..(j + 1) * k];
-            let (w0v, w0t) = w0.split_at(k4);
+        if let (true, Some(o), Some(&s)) = (j < n, orow.get_mut(j), ws.get(j)) {
+            let (w0v, w0t) = split(rows(w, j, 1, k), k4);
             let mut a0 = 0i32;
             for (x4, g0) in xv.chunks_exact(4).zip(w0v.chunks_exact(4)) {
                 let (xe, xo) = x_lanes(x4);
                 a0 = mac4(a0, xe, xo, g0);
             }
             a0 = tail(a0, xt, w0t);
-            orow[j] = (a0 as f32 * sx) * ws[j];
+            *o = (a0 as f32 * sx) * s;
         }
     }
 }
@@ -861,7 +871,8 @@ pub fn matmul_i4_i16(
         return super::generic::matmul_i4_i16(out, xq, xs, w, ws, wm, group, m, k, n);
     }
     let mut buf = [MaybeUninit::<u32>::uninit(); I4_BUF_WORDS];
-    for ((orow, xrow), &sx) in out.chunks_exact_mut(n).zip(xq.chunks_exact(k)).zip(xs) {
+    for (r, (orow, &sx)) in out.chunks_exact_mut(n.max(1)).zip(xs).enumerate() {
+        let xrow = rows(xq, r, 1, k);
         i4_row(orow, &mut buf, xrow, sx, w, ws, wm, group);
     }
 }
@@ -881,22 +892,22 @@ fn i4_row(
     group: usize,
 ) {
     let (n, k) = (o.len(), x.len());
-    let (n2, gpr) = (n & !1, k / group);
-    o[..n2].fill(0.0);
+    let (n2, gpr) = (n & !1, k.checked_div(group).unwrap_or(0));
+    head_mut(o, n2).fill(0.0);
     let mut k0 = 0;
     while k0 < k {
         let kc = (k - k0).min(I4_KC);
-        let xb = permute_i4(buf, &x[k0..k0 + kc], group);
-        let (g0, b0) = (k0 / group, k0 / 2);
-        gemv_i4_1x2(&mut o[..n2], xb, &w[b0..], &ws[g0..], &wm[g0..], group, k, kc);
+        let xb = permute_i4(buf, span(x, k0, kc), group);
+        let (g0, b0) = (k0.checked_div(group).unwrap_or(0), k0 / 2);
+        gemv_i4_1x2(head_mut(o, n2), xb, after(w, b0), after(ws, g0), after(wm, g0), group, k, kc);
         k0 += kc;
     }
-    for v in o[..n2].iter_mut() {
+    for v in head_mut(o, n2).iter_mut() {
         *v *= sx;
     }
-    if n2 < n {
-        let (wr, sr, mr) = (&w[n2 * k / 2..], &ws[n2 * gpr..], &wm[n2 * gpr..]);
-        o[n2] = super::generic::dot_i4_groups(x, wr, sr, mr, group) * sx;
+    if let Some(o) = o.get_mut(n2) {
+        let (wr, sr, mr) = (after(w, n2 * k / 2), after(ws, n2 * gpr), after(wm, n2 * gpr));
+        *o = super::generic::dot_i4_groups(x, wr, sr, mr, group) * sx;
     }
 }
 
@@ -911,7 +922,7 @@ fn permute_i4<'b>(buf: &'b mut [MaybeUninit<u32>; I4_BUF_WORDS], x: &[i16], grou
     let per = group / 2 + 1;
     let groups = if group >= 32 && x.len() <= I4_KC { x.len() / group } else { 0 };
     let len = groups * per;
-    for (dst, xg) in buf[..len].chunks_exact_mut(per).zip(x.chunks_exact(group)) {
+    for (dst, xg) in head_mut(buf, len).chunks_exact_mut(per).zip(x.chunks_exact(group.max(1))) {
         let (pairs, sum) = dst.split_at_mut(per - 1);
         for (d, xb) in pairs.chunks_exact_mut(16).zip(xg.chunks_exact(32)) {
             let (lo, hi) = xb.split_at(16);

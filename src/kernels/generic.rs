@@ -19,6 +19,7 @@
 //! violated contract never causes undefined behaviour: the kernels only use checked slice access and
 //! iterate over the overlap of the given slices.
 
+use crate::bounded::{head, head_mut, rows, span, tail};
 use half::f16;
 
 /// Number of interleaved accumulators in the float dot products (the summation order of the spec).
@@ -43,19 +44,21 @@ pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
 #[inline(always)]
 fn dots_f32<const R: usize>(x: &[f32], ws: [&[f32]; R]) -> [f32; R] {
     let mut acc = [[0.0f32; LANES]; R];
-    let body = x.len() / LANES * LANES;
-    for (c, xc) in x[..body].chunks_exact(LANES).enumerate() {
-        for (acc_r, w) in acc.iter_mut().zip(ws.iter()) {
-            let wc = &w[c * LANES..c * LANES + LANES];
+    let (xb, xt) = x.as_chunks::<LANES>();
+    let wb = ws.map(|w| w.as_chunks::<LANES>().0);
+    for (c, xc) in xb.iter().enumerate() {
+        for (acc_r, w) in acc.iter_mut().zip(wb.iter()) {
+            let Some(wc) = w.get(c) else { continue };
             for l in 0..LANES {
                 acc_r[l] += xc[l] * wc[l];
             }
         }
     }
+    let body = xb.len() * LANES;
     let mut out = [0.0f32; R];
     for ((o, a), w) in out.iter_mut().zip(acc.iter()).zip(ws.iter()) {
         let mut s = (a[0] + a[1]) + (a[2] + a[3]);
-        for (xv, wv) in x[body..].iter().zip(&w[body..]) {
+        for (xv, wv) in xt.iter().zip(tail(w, body)) {
             s += xv * wv;
         }
         *o = s;
@@ -103,13 +106,12 @@ fn dots_f16<const R: usize>(xs: [&[f32]; R], w: &[f16]) -> [f32; R] {
     let body = k / LANES * LANES;
     let mut acc = [[0.0f32; LANES]; R];
     let mut buf = [0.0f32; F16_CHUNK];
-    for (c, wc) in w[..body].chunks(F16_CHUNK).enumerate() {
-        let wf = &mut buf[..wc.len()];
+    for (c, wc) in head(w, body).chunks(F16_CHUNK).enumerate() {
+        let wf = head_mut(&mut buf, wc.len());
         f16_to_f32(wf, wc);
-        let base = c * F16_CHUNK;
         for (acc_r, x) in acc.iter_mut().zip(xs.iter()) {
-            let xc = &x[base..base + wf.len()];
-            for (xl, wl) in xc.chunks_exact(LANES).zip(wf.chunks_exact(LANES)) {
+            let xc = span(x, c * F16_CHUNK, wf.len());
+            for (xl, wl) in xc.as_chunks::<LANES>().0.iter().zip(wf.as_chunks::<LANES>().0) {
                 for l in 0..LANES {
                     acc_r[l] += xl[l] * wl[l];
                 }
@@ -119,7 +121,7 @@ fn dots_f16<const R: usize>(xs: [&[f32]; R], w: &[f16]) -> [f32; R] {
     let mut out = [0.0f32; R];
     for ((o, a), x) in out.iter_mut().zip(acc.iter()).zip(xs.iter()) {
         let mut s = (a[0] + a[1]) + (a[2] + a[3]);
-        for (xv, wv) in x[body..].iter().zip(&w[body..]) {
+        for (xv, wv) in tail(x, body).iter().zip(tail(w, body)) {
             s += xv * wv.to_f32();
         }
         *o = s;
@@ -149,13 +151,17 @@ pub fn matmul_f16(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: 
         while i + NB <= m {
             let r = dots_f16([row(x, i, k), row(x, i + 1, k), row(x, i + 2, k), row(x, i + 3, k)], wrow);
             for (d, v) in r.iter().enumerate() {
-                out[(i + d) * n + j] = *v;
+                if let Some(o) = out.get_mut((i + d) * n + j) {
+                    *o = *v;
+                }
             }
             i += NB;
         }
         for i in i..m {
             let [v] = dots_f16([row(x, i, k)], wrow);
-            out[i * n + j] = v;
+            if let Some(o) = out.get_mut(i * n + j) {
+                *o = v;
+            }
         }
     }
 }
@@ -163,14 +169,18 @@ pub fn matmul_f16(out: &mut [f32], x: &[f32], w: &[f16], m: usize, k: usize, n: 
 /// Row `i` of a row-major matrix with `k` columns.
 #[inline(always)]
 fn row(a: &[f32], i: usize, k: usize) -> &[f32] {
-    &a[i * k..i * k + k]
+    rows(a, i, 1, k)
 }
 
 /// Largest activation magnitude [`quantize_row_i16`] may produce for rows of length `k`, so that
 /// `matmul_i8_i16`'s i32 accumulation is exact: `k * qmax * 128 <= i32::MAX` (128 also covers a
 /// hostile `-128` weight). 32767 for `k <= 511`, 11 MiB / k beyond (e.g. 10922 at k = 1536).
 pub const fn i16_act_max(k: usize) -> i32 {
-    let bound = i32::MAX as usize / (if k == 0 { 1 } else { k } * 128);
+    // a k so large that k * 128 overflows gets 0 (no row that long fits in memory)
+    let bound = match (i32::MAX as usize).checked_div((if k == 0 { 1 } else { k }).wrapping_mul(128)) {
+        Some(b) => b,
+        None => 0,
+    };
     if bound > 32767 {
         32767
     } else {
@@ -225,7 +235,7 @@ pub(crate) fn max_abs(src: &[f32]) -> f32 {
 pub(crate) fn round_clamped(v: f32, q: f32) -> i32 {
     let t = (v * 2.0) as i32;
     let qi = q as i32;
-    (t / 2 + t % 2).clamp(-qi, qi)
+    (t / 2 + t % 2).max(-qi).min(qi)
 }
 
 /// `out[i,j] = ((Σ_p xq[i,p] · w[j,p]) as f32 · xs[i]) · ws[j]`: 16-bit activations times int8

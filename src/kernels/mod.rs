@@ -43,6 +43,7 @@
 //! `exp`/`erf` a few ulp from libm's (tested to `3e-7` absolute + 4 ulp relative). Kernels with no
 //! arch variant here call [`generic`] directly.
 
+use crate::bounded::head_mut;
 use half::f16;
 
 #[cfg(picoformer_dsp)]
@@ -571,8 +572,8 @@ pub fn quantize_rows_i16_within<'s>(
     k: usize,
     qmax: i32,
 ) -> (&'s [i16], &'s [f32]) {
-    let (xq, xs) = (&mut xq[..m * k], &mut xs[..m]);
-    for ((q, s), row) in xq.chunks_exact_mut(k).zip(xs.iter_mut()).zip(x.chunks_exact(k)) {
+    let (xq, xs) = (head_mut(xq, m * k), head_mut(xs, m));
+    for ((q, s), row) in xq.chunks_exact_mut(k.max(1)).zip(xs.iter_mut()).zip(x.chunks_exact(k.max(1))) {
         *s = quantize_row_i16(q, row, qmax);
     }
     (xq, xs)

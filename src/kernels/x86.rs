@@ -38,6 +38,7 @@ use core::arch::x86_64::*;
 use half::f16;
 
 use super::{generic, mm_lens_ok};
+use crate::bounded;
 
 /// Rows of `x` per micro-tile.
 pub const MR: usize = 2;
@@ -814,14 +815,17 @@ unsafe fn tile_i8_i16<const R: usize, const C: usize>(
     }
     for r in 0..R {
         let i = i0 + r;
-        let xrow = &xq[i * k..i * k + k];
+        let xrow = bounded::rows(xq, i, 1, k);
         for c in 0..C {
             let j = j0 + c;
-            let wrow = &w[j * k..j * k + k];
+            let wrow = bounded::rows(w, j, 1, k);
             // SAFETY: AVX2 is enabled in this function.
             let s = unsafe { hsum_epi32(acc[r][c]) };
-            let dot = s.wrapping_add(generic::dot_i16_i8(&xrow[body..], &wrow[body..]));
-            out[i * n + j] = (dot as f32 * xs[i]) * ws[j];
+            let dot =
+                s.wrapping_add(generic::dot_i16_i8(bounded::tail(xrow, body), bounded::tail(wrow, body)));
+            if let (Some(o), Some(&sx), Some(&sw)) = (out.get_mut(i * n + j), xs.get(i), ws.get(j)) {
+                *o = (dot as f32 * sx) * sw;
+            }
         }
     }
 }
@@ -861,8 +865,11 @@ unsafe fn matmul_i4_i16_avx2<const BPG: usize>(
     n: usize,
 ) {
     let gpr = k / (32 * BPG);
-    let block_rows = (I4_SX_CAP / gpr) & !1;
+    let block_rows = I4_SX_CAP.checked_div(gpr).unwrap_or(0) & !1;
     debug_assert!(block_rows >= 2);
+    if block_rows < 2 {
+        return; // k below one group or beyond I4_SX_CAP / 2 groups: the dispatcher never sends it
+    }
     let mut sxb = [0.0f32; I4_SX_CAP];
     let mut i_start = 0;
     while i_start < m {
@@ -870,9 +877,9 @@ unsafe fn matmul_i4_i16_avx2<const BPG: usize>(
         for (r, sx) in sxb.chunks_exact_mut(gpr).take(i_end - i_start).enumerate() {
             let row = i_start + r;
             // SAFETY: AVX2 is enabled here; `row < m` and `sx.len() == gpr`.
-            unsafe { group_sums::<BPG>(sx, &xq[row * k..(row + 1) * k]) };
+            unsafe { group_sums::<BPG>(sx, bounded::rows(xq, row, 1, k)) };
         }
-        let sxb = &sxb[..(i_end - i_start) * gpr];
+        let sxb = bounded::head(&sxb, (i_end - i_start) * gpr);
         let mut j = 0;
         // SAFETY: every tile has i0 + rows <= i_end <= m and j0 + cols <= n, in bounds by the exact
         // lengths (caller), and reads Σx of its rows i0 - i_start.. from `sxb`.
@@ -907,11 +914,13 @@ unsafe fn matmul_i4_i16_avx2<const BPG: usize>(
         }
         let (group, row_bytes) = (32 * BPG, k / 2);
         for j in j..n {
-            let wrow = &w[j * row_bytes..(j + 1) * row_bytes];
-            let (srow, mrow) = (&ws[j * gpr..(j + 1) * gpr], &wm[j * gpr..(j + 1) * gpr]);
+            let wrow = bounded::rows(w, j, 1, row_bytes);
+            let (srow, mrow) = (bounded::rows(ws, j, 1, gpr), bounded::rows(wm, j, 1, gpr));
             for i in i_start..i_end {
-                let xrow = &xq[i * k..(i + 1) * k];
-                out[i * n + j] = generic::dot_i4_groups(xrow, wrow, srow, mrow, group) * xs[i];
+                let xrow = bounded::rows(xq, i, 1, k);
+                if let (Some(o), Some(&sx)) = (out.get_mut(i * n + j), xs.get(i)) {
+                    *o = generic::dot_i4_groups(xrow, wrow, srow, mrow, group) * sx;
+                }
             }
         }
         i_start = i_end;
@@ -1237,15 +1246,16 @@ unsafe fn tile_i4_i16<const R: usize, const C: usize, const BPG: usize>(
             g0 += I4_CHUNK;
         }
         let o = out.as_mut_ptr().add(i0 * n + j0);
+        let (xs0, xs1) = (xs.get(i0).copied().unwrap_or(0.0), xs.get(i0 + R - 1).copied().unwrap_or(0.0));
         if sets == 1 {
-            _mm_storeu_ps(o, _mm_mul_ps(acc4, _mm_set1_ps(xs[i0])));
+            _mm_storeu_ps(o, _mm_mul_ps(acc4, _mm_set1_ps(xs0)));
         } else if R == 2 {
-            let xsv = _mm256_set_m128(_mm_set1_ps(xs[i0 + R - 1]), _mm_set1_ps(xs[i0]));
+            let xsv = _mm256_set_m128(_mm_set1_ps(xs1), _mm_set1_ps(xs0));
             let v = _mm256_mul_ps(acc8, xsv);
             _mm_storeu_ps(o, _mm256_castps256_ps128(v));
             _mm_storeu_ps(o.add(n * (R - 1)), _mm256_extractf128_ps::<1>(v));
         } else {
-            _mm256_storeu_ps(o, _mm256_mul_ps(acc8, _mm256_set1_ps(xs[i0])));
+            _mm256_storeu_ps(o, _mm256_mul_ps(acc8, _mm256_set1_ps(xs0)));
         }
     }
 }

@@ -35,6 +35,7 @@ use half::f16;
 use super::generic;
 use super::mm_lens_ok;
 use super::x86::NextPanel;
+use crate::bounded;
 
 /// Rows of `x` per micro-tile.
 pub const MR: usize = 4;
@@ -780,11 +781,15 @@ unsafe fn matmul_i4_i16_avx512<const BPG: usize>(
     n: usize,
 ) {
     let gpr = k / (32 * BPG);
-    let block_rows = match I4_SX_CAP / gpr {
-        r if r >= MR => r / MR * MR,
-        r => r,
+    let block_rows = match I4_SX_CAP.checked_div(gpr) {
+        Some(r) if r >= MR => r / MR * MR,
+        Some(r) => r,
+        None => 0,
     };
     debug_assert!(block_rows >= 1);
+    if block_rows == 0 {
+        return; // k below one group or beyond I4_SX_CAP groups: the dispatcher never sends it
+    }
     let mut sxb = [0.0f32; I4_SX_CAP];
     let (wp, sp, mp, sxp) = (w.as_ptr(), ws.as_ptr(), wm.as_ptr(), sxb.as_ptr());
     let mut i_start = 0;
@@ -793,7 +798,7 @@ unsafe fn matmul_i4_i16_avx512<const BPG: usize>(
         for (r, sx) in sxb.chunks_exact_mut(gpr).take(rows).enumerate() {
             let row = i_start + r;
             // SAFETY: the features are enabled here; `row < m` and `sx.len() == gpr`.
-            unsafe { group_sums::<BPG>(sx, &xq[row * k..(row + 1) * k]) };
+            unsafe { group_sums::<BPG>(sx, bounded::rows(xq, row, 1, k)) };
         }
         // SAFETY: rows i_start..i_start + rows of x, xs and out exist (exact lengths, caller), so the
         // pointers to the row block are in bounds; every tile has i0 + R <= rows and j0 + C <= n, and

@@ -8,6 +8,7 @@
 
 use half::f16;
 
+use crate::bounded::head_mut;
 use crate::{Error, Result};
 
 /// Alignment of every buffer, in bytes.
@@ -46,7 +47,7 @@ impl<'a> Carver<'a> {
         }
         let (piece, tail) = rest.split_at_mut(padded);
         self.rest = tail;
-        bytemuck::try_cast_slice_mut(&mut piece[..len]).map_err(|_| Error::Misaligned)
+        bytemuck::try_cast_slice_mut(head_mut(piece, len)).map_err(|_| Error::Misaligned)
     }
 
     /// `n` f32s.

@@ -6,6 +6,8 @@
 
 use half::f16;
 
+use crate::bounded::{copy, span};
+
 /// The stored values of a [`Matrix`].
 #[derive(Debug, Clone, Copy)]
 pub enum MatrixData<'a> {
@@ -51,22 +53,23 @@ impl Matrix<'_> {
     pub fn row_into(&self, r: usize, dst: &mut [f32]) {
         let (c, lo) = (self.cols, r * self.cols);
         match self.data {
-            MatrixData::F32(v) => dst.copy_from_slice(&v[lo..lo + c]),
-            MatrixData::F16(v) => crate::kernels::f16_to_f32(dst, &v[lo..lo + c]),
+            MatrixData::F32(v) => copy(dst, span(v, lo, c)),
+            MatrixData::F16(v) => crate::kernels::f16_to_f32(dst, span(v, lo, c)),
             MatrixData::I8 { values, scales } => {
-                let s = scales[r];
-                for (d, &q) in dst.iter_mut().zip(&values[lo..lo + c]) {
+                let s = scales.get(r).copied().unwrap_or(0.0);
+                for (d, &q) in dst.iter_mut().zip(span(values, lo, c)) {
                     *d = q as f32 * s;
                 }
             }
             MatrixData::I4 { values, scales, mins, group } => {
-                let row = &values[lo / 2..(lo + c) / 2];
-                let (g0, g1) = (lo / group, (lo + c) / group);
-                let (row_scales, row_mins) = (&scales[g0..g1], &mins[g0..g1]);
+                let row = span(values, lo / 2, c / 2);
+                let (g0, groups) = (lo.checked_div(group).unwrap_or(0), c.checked_div(group).unwrap_or(0));
+                let (row_scales, row_mins) = (span(scales, g0, groups), span(mins, g0, groups));
                 // 32 values per 16-byte block: low nibbles first, then high nibbles.
                 for (b, (d, packed)) in dst.chunks_exact_mut(32).zip(row.chunks_exact(16)).enumerate() {
-                    let g = b * 32 / group;
-                    let (s, mn) = (row_scales[g].to_f32(), row_mins[g].to_f32());
+                    let g = (b * 32).checked_div(group).unwrap_or(0);
+                    let (Some(s), Some(mn)) = (row_scales.get(g), row_mins.get(g)) else { break };
+                    let (s, mn) = (s.to_f32(), mn.to_f32());
                     let (lo_half, hi_half) = d.split_at_mut(16);
                     for ((l, h), &byte) in lo_half.iter_mut().zip(hi_half).zip(packed) {
                         *l = (byte & 0x0f) as f32 * s + mn;

@@ -42,7 +42,7 @@ impl BertConfig {
             hidden: p.hidden as usize,
             n_layers: p.n_layers as usize,
             n_heads: p.n_heads as usize,
-            head_dim: (p.hidden / p.n_heads) as usize,
+            head_dim: p.hidden.checked_div(p.n_heads).unwrap_or(0) as usize,
             intermediate: p.intermediate as usize,
             max_position: p.max_position as usize,
             type_vocab_size: p.type_vocab_size as usize,

@@ -305,9 +305,11 @@ fn load_labels<'a>(blob: &Blob<'a>, n: usize) -> Result<(&'a [u8], &'a [u32])> {
     let offsets = plane_u32(blob, LABELS, "task.labels.offsets")?;
     let ok = offsets.len() == n + 1
         && offsets.first() == Some(&0)
-        && offsets.windows(2).all(|w| w[0] <= w[1])
         && offsets.last().map(|&e| e as usize) == Some(strings.len())
-        && offsets.windows(2).all(|w| core::str::from_utf8(&strings[w[0] as usize..w[1] as usize]).is_ok());
+        && offsets.windows(2).all(|w| match *w {
+            [a, b] => strings.get(a as usize..b as usize).is_some_and(|s| core::str::from_utf8(s).is_ok()),
+            _ => false,
+        });
     if !ok {
         return Err(Error::BadTable { name: LABELS });
     }

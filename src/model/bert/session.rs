@@ -4,6 +4,7 @@
 use super::arena::State;
 use super::encoder::forward;
 use super::model::{Bert, Head};
+use crate::bounded::{copy, head, head_mut, rows};
 use crate::format::Pooling;
 use crate::kernels;
 use crate::model::arena;
@@ -90,14 +91,14 @@ impl<'m, 'a> Session<'m, 'a> {
 
     /// Tokenizes `text` into the session's id buffer (no forward pass).
     pub fn tokenize(&mut self, text: &str) -> Result<Encoding> {
-        let enc = self.model.tokenizer().encode(text, &mut self.st.ids[..self.opts.max_seq])?;
+        let enc = self.model.tokenizer().encode(text, head_mut(self.st.ids, self.opts.max_seq))?;
         self.len = enc.len;
         Ok(enc)
     }
 
     /// Token ids of the last input.
     pub fn ids(&self) -> &[u32] {
-        &self.st.ids[..self.len]
+        head(self.st.ids, self.len)
     }
 
     /// Tokenizes `text` and runs the encoder; the hidden states are then in [`Session::hidden`].
@@ -115,7 +116,7 @@ impl<'m, 'a> Session<'m, 'a> {
 
     /// Final hidden states of the last run, `[len, H]` row-major.
     pub fn hidden(&self) -> &[f32] {
-        &self.st.x[..self.len * self.model.config().hidden]
+        head(self.st.x, self.len * self.model.config().hidden)
     }
 
     /// Sentence embedding `[H]` of `text` with the model's default pooling and normalization.
@@ -142,20 +143,20 @@ impl<'m, 'a> Session<'m, 'a> {
     /// Pools the hidden states into `st.pooled [H]`.
     fn pool(&mut self, pooling: Pooling) {
         let (h, len) = (self.model.config().hidden, self.len);
-        let x = &self.st.x[..len * h];
+        let x = head(self.st.x, len * h);
         let pooled = &mut *self.st.pooled;
         match pooling {
-            Pooling::Cls => pooled.copy_from_slice(&x[..h]),
+            Pooling::Cls => copy(pooled, x),
             Pooling::Mean => {
                 pooled.fill(0.0);
-                for row in x.chunks_exact(h) {
+                for row in x.chunks_exact(h.max(1)) {
                     kernels::add_inplace(pooled, row);
                 }
                 kernels::scale_inplace(pooled, 1.0 / len.max(1) as f32);
             }
             Pooling::Pooler => {
                 if let Some(p) = self.model.pooler() {
-                    linear(pooled, &x[..h], p, self.st.xq, self.st.xs, 1);
+                    linear(pooled, head(x, h), p, self.st.xq, self.st.xs, 1);
                     kernels::tanh_inplace(pooled);
                 }
             }
@@ -170,9 +171,10 @@ impl<'m, 'a> Session<'m, 'a> {
         let enc = self.run(text)?;
         self.pool(Pooling::Pooler);
         let n = self.model.n_labels();
-        let (logits, probs) = self.st.out[..2 * n].split_at_mut(n);
+        let out = head_mut(self.st.out, 2 * n);
+        let (logits, probs) = out.split_at_mut(n.min(out.len()));
         linear(logits, self.st.pooled, &cls, self.st.xq, self.st.xs, 1);
-        probs.copy_from_slice(logits);
+        copy(probs, logits);
         kernels::softmax(probs);
         if !logits.iter().chain(probs.iter()).all(|v| v.is_finite()) {
             return Err(Error::NonFiniteOutput);
@@ -199,24 +201,24 @@ impl<'m, 'a> Session<'m, 'a> {
         if n == 0 {
             return Err(Error::NoMaskToken);
         }
-        Ok(&out[..n])
+        Ok(head(out, n))
     }
 
     /// Vocabulary logits `[vocab]` at position `pos` of the last run (masked-LM models).
     pub fn mlm_logits(&mut self, pos: usize) -> Result<&[f32]> {
-        let Head::Mlm(head) = *self.model.head() else {
+        let Head::Mlm(mlm) = *self.model.head() else {
             return Err(Error::WrongTask);
         };
         let (h, c) = (self.model.config().hidden, self.model.config());
         if pos >= self.len {
             return Err(Error::BufferTooSmall { needed: pos + 1, got: self.len });
         }
-        let x = &self.st.x[pos * h..(pos + 1) * h];
-        linear(self.st.head, x, &head.transform, self.st.xq, self.st.xs, 1);
+        let x = rows(self.st.x, pos, 1, h);
+        linear(self.st.head, x, &mlm.transform, self.st.xq, self.st.xs, 1);
         kernels::gelu_erf(self.st.head);
-        kernels::layer_norm(self.st.head, head.norm.weight, head.norm.bias, c.eps);
-        linear(self.st.out, self.st.head, &head.decoder, self.st.xq, self.st.xs, 1);
-        let logits = &self.st.out[..c.vocab_size];
+        kernels::layer_norm(self.st.head, mlm.norm.weight, mlm.norm.bias, c.eps);
+        linear(self.st.out, self.st.head, &mlm.decoder, self.st.xq, self.st.xs, 1);
+        let logits = head(self.st.out, c.vocab_size);
         if !logits.iter().all(|v| v.is_finite()) {
             return Err(Error::NonFiniteOutput);
         }
@@ -230,11 +232,13 @@ impl<'m, 'a> Session<'m, 'a> {
     }
 }
 
+/// Index of the first largest value (0 for an empty slice).
 fn argmax(v: &[f32]) -> usize {
-    let mut best = 0;
+    let Some(&first) = v.first() else { return 0 };
+    let (mut best, mut best_value) = (0, first);
     for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
+        if x > best_value {
+            (best, best_value) = (i, x);
         }
     }
     best
@@ -249,14 +253,12 @@ fn top_k<'o>(logits: &[f32], top: &'o mut [Prediction]) -> &'o [Prediction] {
     top.fill(Prediction { id: 0, prob: -1.0 });
     for (id, &l) in logits.iter().enumerate() {
         let p = libm::expf(l - max) / sum;
-        if let Some(last) = top.last() {
-            if p > last.prob {
-                let mut i = k - 1;
-                while i > 0 && top[i - 1].prob < p {
-                    top[i] = top[i - 1];
-                    i -= 1;
-                }
-                top[i] = Prediction { id: id as u32, prob: p };
+        if top.last().is_some_and(|last| p > last.prob) {
+            // insert before the first lower probability; the last one drops out
+            let at = top.iter().position(|t| t.prob < p).unwrap_or(k);
+            let mut carry = Prediction { id: id as u32, prob: p };
+            for slot in top.iter_mut().skip(at) {
+                core::mem::swap(slot, &mut carry);
             }
         }
     }

@@ -36,7 +36,7 @@ pub struct LayerWeights<'a> {
 ///
 /// [`schema::BERT`]: crate::model::schema::BERT
 pub(crate) fn layer<'a>(blob: &Blob<'a>, ix: &[u16; MAX_LAYER_TENSORS]) -> LayerWeights<'a> {
-    let at = |name: usize| ix[name];
+    let at = |name: usize| ix.get(name).copied().unwrap_or(u16::MAX);
     let lin = |[w, b, s]: [usize; 3]| Linear {
         w: matrix(blob, at(w)),
         b: vector(blob, at(b)),

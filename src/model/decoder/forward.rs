@@ -5,6 +5,7 @@
 use super::arena::State;
 use super::model::Decoder;
 use super::weights::LayerWeights;
+use crate::bounded::{copy, head, head_mut, rows, rows_mut, span};
 use crate::format::Arch;
 use crate::kernels;
 use crate::model::ops::attention::{attention, Mask, Scratch};
@@ -28,18 +29,18 @@ pub(crate) fn forward(model: &Decoder<'_>, st: &mut State<'_>, ids: &[u32], p0: 
 pub(crate) fn logits(model: &Decoder<'_>, st: &mut State<'_>, row: usize) {
     let (c, g) = (model.config(), model.globals());
     let h = c.hidden;
-    let x = &st.x[row * h..(row + 1) * h];
+    let x = rows(st.x, row, 1, h);
     norm_rows(st.xn, x, &g.norm, c.eps, h, 1);
-    linear(st.logits, &st.xn[..h], &g.head, st.xq, st.xs, 1);
+    linear(st.logits, head(st.xn, h), &g.head, st.xq, st.xs, 1);
 }
 
 /// `x[t] = embed[id_t]` (+ `position[p0 + t]` for GPT-2).
 fn embed(model: &Decoder<'_>, st: &mut State<'_>, ids: &[u32], p0: usize) {
     let (g, h) = (model.globals(), model.config().hidden);
-    for (t, (xr, &id)) in st.x.chunks_exact_mut(h).zip(ids).enumerate() {
+    for (t, (xr, &id)) in st.x.chunks_exact_mut(h.max(1)).zip(ids).enumerate() {
         g.embed.row_into(id as usize, xr);
         if model.config().arch == Arch::Gpt2 {
-            let pos = &mut st.xn[..h];
+            let pos = head_mut(st.xn, h);
             g.position.row_into(p0 + t, pos);
             kernels::add_inplace(xr, pos);
         }
@@ -61,8 +62,7 @@ fn attention_block(
     // q [m, Q], k [m, KV], v [m, KV]
     project_qkv(model, w, st, m);
     for t in 0..m {
-        let (qr, kr, vr) =
-            (&mut st.q[t * q..(t + 1) * q], &mut st.k[t * kv..(t + 1) * kv], &st.v[t * kv..(t + 1) * kv]);
+        let (qr, kr, vr) = (rows_mut(st.q, t, 1, q), rows_mut(st.k, t, 1, kv), rows(st.v, t, 1, kv));
         if c.uses_rope() {
             rope::angles(st.cos, st.sin, st.inv_freq, p0 + t);
             rope::rotate(qr, st.cos, st.sin);
@@ -75,7 +75,7 @@ fn attention_block(
     attention(st.ctx, st.q, &mut st.kv, l, Mask::Causal { first: p0 }, s, &c.heads(), m, p0 + m);
     // x += ctx · Woᵀ (+ b)
     linear(st.xn, st.ctx, &w.o, st.xq, st.xs, m);
-    kernels::add_inplace(&mut st.x[..m * h], &st.xn[..m * h]);
+    kernels::add_inplace(head_mut(st.x, m * h), head(st.xn, m * h));
 }
 
 /// The query, key and value rows of the normed input `xn[m, H]` (GPT-2: one fused projection,
@@ -91,10 +91,10 @@ fn project_qkv(model: &Decoder<'_>, w: &LayerWeights<'_>, st: &mut State<'_>, m:
     }
     linear(st.qkv, st.xn, &w.q, st.xq, st.xs, m);
     let fused = q + 2 * kv;
-    for (t, row) in st.qkv[..m * fused].chunks_exact(fused).enumerate() {
-        st.q[t * q..(t + 1) * q].copy_from_slice(&row[..q]);
-        st.k[t * kv..(t + 1) * kv].copy_from_slice(&row[q..q + kv]);
-        st.v[t * kv..(t + 1) * kv].copy_from_slice(&row[q + kv..]);
+    for (t, row) in head(st.qkv, m * fused).chunks_exact(fused.max(1)).enumerate() {
+        copy(rows_mut(st.q, t, 1, q), head(row, q));
+        copy(rows_mut(st.k, t, 1, kv), span(row, q, kv));
+        copy(rows_mut(st.v, t, 1, kv), span(row, q + kv, kv));
     }
 }
 
@@ -103,7 +103,7 @@ fn mlp_block(model: &Decoder<'_>, w: &LayerWeights<'_>, st: &mut State<'_>, m: u
     let c = model.config();
     let (h, i) = (c.hidden, c.intermediate);
     norm_rows(st.xn, st.x, &w.mlp_norm, c.eps, h, m);
-    let ffn = &mut st.ffn[..m * i];
+    let ffn = head_mut(st.ffn, m * i);
     match c.arch {
         Arch::Gpt2 => {
             linear(ffn, st.xn, &w.up, st.xq, st.xs, m);
@@ -112,10 +112,10 @@ fn mlp_block(model: &Decoder<'_>, w: &LayerWeights<'_>, st: &mut State<'_>, m: u
         _ => {
             linear(ffn, st.xn, &w.gate, st.xq, st.xs, m);
             linear(st.up, st.xn, &w.up, st.xq, st.xs, m);
-            kernels::silu_mul(ffn, &st.up[..m * i]);
+            kernels::silu_mul(ffn, head(st.up, m * i));
         }
     }
     let down: &Linear<'_> = &w.down;
     linear(st.xn, ffn, down, st.xq, st.xs, m);
-    kernels::add_inplace(&mut st.x[..m * h], &st.xn[..m * h]);
+    kernels::add_inplace(head_mut(st.x, m * h), head(st.xn, m * h));
 }

@@ -7,6 +7,7 @@ use core::ops::ControlFlow;
 use super::arena::State;
 use super::forward::{forward, logits};
 use super::model::Decoder;
+use crate::bounded::{copy, head, span_mut};
 use crate::model::{arena, GeneratorOptions};
 use crate::sampler::Sampler;
 use crate::tokenizer::bpe::Decoder as TextDecoder;
@@ -109,11 +110,12 @@ impl<'m, 'a> Generator<'m, 'a> {
     /// outside the vocabulary.
     pub fn feed(&mut self, ids: &[u32]) -> Result<()> {
         self.check_room(ids)?;
-        for chunk in ids.chunks(self.opts.chunk) {
+        for chunk in ids.chunks(self.opts.chunk.max(1)) {
             self.run(chunk);
         }
-        if let Some(n) = ids.chunks(self.opts.chunk).last().map(<[u32]>::len) {
-            logits(self.model, &mut self.st, n - 1);
+        if !ids.is_empty() {
+            // the last chunk's rows are in st.x: the last id is row (len - 1) % chunk
+            logits(self.model, &mut self.st, (ids.len() - 1) % self.opts.chunk.max(1));
         }
         self.produced = 0;
         Ok(())
@@ -123,7 +125,7 @@ impl<'m, 'a> Generator<'m, 'a> {
     /// position fed (for perplexity; costs one LM head per token).
     pub fn feed_with(&mut self, ids: &[u32], mut f: impl FnMut(usize, &[f32])) -> Result<()> {
         self.check_room(ids)?;
-        for chunk in ids.chunks(self.opts.chunk) {
+        for chunk in ids.chunks(self.opts.chunk.max(1)) {
             let p0 = self.len;
             self.run(chunk);
             for row in 0..chunk.len() {
@@ -143,23 +145,25 @@ impl<'m, 'a> Generator<'m, 'a> {
         let (model, start, cap) = (self.model, self.len, self.opts.context);
         let word = core::mem::take(&mut self.st.word);
         let (mut pending, mut n, mut last) = ([0u32; 16], 0usize, 0usize);
-        let step = pending.len().min(self.opts.chunk);
+        let step = pending.len().min(self.opts.chunk).max(1);
         let mut overflow = false;
         let r = model.tokenizer().for_each_id(text, word, |id| {
             if self.len + n >= cap {
                 overflow = true;
                 return ControlFlow::Break(());
             }
-            pending[n] = id;
-            n += 1;
-            if n == step {
-                self.run(&pending[..n]);
+            if let Some(slot) = pending.get_mut(n) {
+                *slot = id;
+                n += 1;
+            }
+            if n >= step {
+                self.run(head(&pending, n));
                 (last, n) = (n, 0);
             }
             ControlFlow::Continue(())
         });
         if n > 0 {
-            self.run(&pending[..n]);
+            self.run(head(&pending, n));
             last = n;
         }
         self.st.word = word;
@@ -187,7 +191,7 @@ impl<'m, 'a> Generator<'m, 'a> {
         if !self.st.logits.iter().all(|v| v.is_finite()) {
             return Err(Error::NonFiniteOutput);
         }
-        let recent = &self.st.ids[..self.len];
+        let recent = head(self.st.ids, self.len);
         let id = sampler.sample(self.st.logits, recent, self.st.sample)?;
         self.run(&[id]);
         logits(self.model, &mut self.st, 0);
@@ -230,7 +234,7 @@ impl<'m, 'a> Generator<'m, 'a> {
     fn run(&mut self, ids: &[u32]) {
         let p0 = self.len;
         forward(self.model, &mut self.st, ids, p0);
-        self.st.ids[p0..p0 + ids.len()].copy_from_slice(ids);
+        copy(span_mut(self.st.ids, p0, ids.len()), ids);
         self.len += ids.len();
     }
 }

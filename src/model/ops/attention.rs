@@ -9,6 +9,7 @@
 
 use super::kv::KvCache;
 use super::Heads;
+use crate::bounded::{copy, head, head_mut, rows, rows_mut, span, span_mut};
 use crate::kernels;
 
 /// Which positions a query row may attend to.
@@ -55,45 +56,44 @@ pub(crate) fn attention(
     let (d, h) = (hs.head_dim, hs.q_dim());
     let scale = 1.0 / libm::sqrtf(d as f32);
     // q [m, H] -> ctx as [heads, m, d]
-    to_heads(&mut ctx[..m * h], &q[..m * h], m, hs);
+    to_heads(head_mut(ctx, m * h), head(q, m * h), m, hs);
     for head in 0..hs.n_heads {
         let kv_head = hs.kv_head(head);
         for r0 in (0..m).step_by(QUERY_TILE) {
             // query rows r0..r0 + t of this head, which see at most the first `seen` positions
             let t = QUERY_TILE.min(m - r0);
-            let rows = (head * m + r0) * d..(head * m + r0 + t) * d;
+            let (r, rows) = ((head * m + r0) * d, t * d);
             let seen = match mask {
                 Mask::Bidirectional => len,
                 Mask::Causal { first } => (first + r0 + t).min(len),
             };
             // scores [t, seen] = q_rows · k_hᵀ / sqrt(d), masked, softmax per row
-            let scores = &mut s.scores[..t * seen];
-            kv.scores(scores, &ctx[rows.clone()], layer, kv_head, t, seen, s.xq, s.xs);
-            for (i, row) in scores.chunks_exact_mut(seen).enumerate() {
+            let scores = head_mut(s.scores, t * seen);
+            kv.scores(scores, span(ctx, r, rows), layer, kv_head, t, seen, s.xq, s.xs);
+            for (i, row) in scores.chunks_exact_mut(seen.max(1)).enumerate() {
                 let sees = match mask {
                     Mask::Bidirectional => seen,
                     Mask::Causal { first } => (first + r0 + i + 1).min(seen),
                 };
-                let (visible, hidden) = row.split_at_mut(sees);
+                let (visible, hidden) = row.split_at_mut(sees.min(row.len()));
                 kernels::scale_inplace(visible, scale);
                 kernels::softmax(visible);
                 hidden.fill(0.0);
             }
             // out [t, d] = scores · v_h, into q as [heads, m, d]
-            kv.context(&mut q[rows], scores, layer, kv_head, t, seen, s.xq, s.xs);
+            kv.context(span_mut(q, r, rows), scores, layer, kv_head, t, seen, s.xq, s.xs);
         }
     }
     // q [heads, m, d] -> ctx [m, H]
-    from_heads(&mut ctx[..m * h], &q[..m * h], m, hs);
+    from_heads(head_mut(ctx, m * h), head(q, m * h), m, hs);
 }
 
 /// `dst[heads, m, d]` from the rows of `src[m, H]`.
 fn to_heads(dst: &mut [f32], src: &[f32], m: usize, hs: &Heads) {
     let d = hs.head_dim;
-    for (t, row) in src.chunks_exact(hs.q_dim()).enumerate() {
-        for (head, part) in row.chunks_exact(d).enumerate() {
-            let at = (head * m + t) * d;
-            dst[at..at + d].copy_from_slice(part);
+    for (t, row) in src.chunks_exact(hs.q_dim().max(1)).enumerate() {
+        for (head, part) in row.chunks_exact(d.max(1)).enumerate() {
+            copy(rows_mut(dst, head * m + t, 1, d), part);
         }
     }
 }
@@ -101,10 +101,9 @@ fn to_heads(dst: &mut [f32], src: &[f32], m: usize, hs: &Heads) {
 /// `dst[m, H]` from the head outputs `src[heads, m, d]` (the inverse of [`to_heads`]).
 fn from_heads(dst: &mut [f32], src: &[f32], m: usize, hs: &Heads) {
     let d = hs.head_dim;
-    for (t, row) in dst.chunks_exact_mut(hs.q_dim()).enumerate() {
-        for (head, part) in row.chunks_exact_mut(d).enumerate() {
-            let at = (head * m + t) * d;
-            part.copy_from_slice(&src[at..at + d]);
+    for (t, row) in dst.chunks_exact_mut(hs.q_dim().max(1)).enumerate() {
+        for (head, part) in row.chunks_exact_mut(d.max(1)).enumerate() {
+            copy(part, rows(src, head * m + t, 1, d));
         }
     }
 }

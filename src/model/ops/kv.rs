@@ -28,6 +28,7 @@
 use half::f16;
 
 use super::Heads;
+use crate::bounded::{copy, head, head_mut, rows_mut, span, span_mut};
 use crate::kernels;
 use crate::model::arena::Carver;
 use crate::model::KvPrecision;
@@ -95,30 +96,34 @@ impl<'a> KvCache<'a> {
     pub(crate) fn store(&mut self, layer: usize, pos: usize, k: &[f32], v: &[f32]) {
         let (d, cap) = (self.heads.head_dim, self.capacity);
         self.vt_of = None;
-        for (head, (kh, vh)) in k.chunks_exact(d).zip(v.chunks_exact(d)).enumerate() {
+        for (head, (kh, vh)) in k.chunks_exact(d.max(1)).zip(v.chunks_exact(d.max(1))).enumerate() {
             let base = self.block(layer, head);
-            let (krow, scale_at) = (base + pos * d..base + (pos + 1) * d, base / d + pos);
-            let vcol = |e: usize| base + e * cap + pos;
+            let (krow, scale_at) = (base + pos * d, base.checked_div(d).unwrap_or(0) + pos);
+            // value element e of this position sits at base + e * cap + pos
+            let (vcol0, cap) = (base + pos, cap.max(1));
             match &mut self.data {
                 KvData::F32 { k, v, .. } => {
-                    k[krow].copy_from_slice(kh);
-                    for (e, &x) in vh.iter().enumerate() {
-                        v[vcol(e)] = x;
+                    copy(span_mut(k, krow, d), kh);
+                    for (dst, &x) in v.iter_mut().skip(vcol0).step_by(cap).zip(vh) {
+                        *dst = x;
                     }
                 }
                 KvData::F16 { k, v, .. } => {
-                    for (dst, &x) in k[krow].iter_mut().zip(kh) {
+                    for (dst, &x) in span_mut(k, krow, d).iter_mut().zip(kh) {
                         *dst = f16::from_f32(x);
                     }
-                    for (e, &x) in vh.iter().enumerate() {
-                        v[vcol(e)] = f16::from_f32(x);
+                    for (dst, &x) in v.iter_mut().skip(vcol0).step_by(cap).zip(vh) {
+                        *dst = f16::from_f32(x);
                     }
                 }
                 KvData::I8 { k, ks, v, vs, .. } => {
-                    ks[scale_at] = kernels::quantize_row_i8(&mut k[krow], kh);
-                    vs[scale_at] = kernels::quantize_row_i8(self.row, vh);
-                    for (e, &x) in self.row.iter().enumerate() {
-                        v[vcol(e)] = x;
+                    let k_scale = kernels::quantize_row_i8(span_mut(k, krow, d), kh);
+                    let v_scale = kernels::quantize_row_i8(self.row, vh);
+                    if let (Some(ks), Some(vs)) = (ks.get_mut(scale_at), vs.get_mut(scale_at)) {
+                        (*ks, *vs) = (k_scale, v_scale);
+                    }
+                    for (dst, &x) in v.iter_mut().skip(vcol0).step_by(cap).zip(self.row.iter()) {
+                        *dst = x;
                     }
                 }
             }
@@ -141,14 +146,14 @@ impl<'a> KvCache<'a> {
     ) {
         let d = self.heads.head_dim;
         let base = self.block(layer, kv_head);
-        let (scores, qh, keys) = (&mut scores[..m * len], &qh[..m * d], base..base + len * d);
+        let (scores, qh, keys) = (head_mut(scores, m * len), head(qh, m * d), (base, len * d));
         match &self.data {
-            KvData::F32 { k, .. } => kernels::matmul_f32(scores, qh, &k[keys], m, d, len),
-            KvData::F16 { k, .. } => kernels::matmul_f16(scores, qh, &k[keys], m, d, len),
+            KvData::F32 { k, .. } => kernels::matmul_f32(scores, qh, span(k, keys.0, keys.1), m, d, len),
+            KvData::F16 { k, .. } => kernels::matmul_f16(scores, qh, span(k, keys.0, keys.1), m, d, len),
             KvData::I8 { k, ks, .. } => {
                 let (xq, xs) = kernels::quantize_rows_i16(xq, xs, qh, m, d);
-                let s0 = base / d;
-                kernels::matmul_i8_i16(scores, xq, xs, &k[keys], &ks[s0..s0 + len], m, d, len);
+                let (k, ks) = (span(k, keys.0, keys.1), span(ks, base.checked_div(d).unwrap_or(0), len));
+                kernels::matmul_i8_i16(scores, xq, xs, k, ks, m, d, len);
             }
         }
     }
@@ -170,7 +175,7 @@ impl<'a> KvCache<'a> {
     ) {
         let (d, cap) = (self.heads.head_dim, self.capacity);
         let base = self.block(layer, kv_head);
-        let (out, p) = (&mut out[..m * d], &mut p[..m * len]);
+        let (out, p) = (head_mut(out, m * d), head_mut(p, m * len));
         let fresh = self.vt_of != Some((layer, kv_head, len));
         self.vt_of = Some((layer, kv_head, len));
         let KvCache { data, one, .. } = self;
@@ -184,16 +189,15 @@ impl<'a> KvCache<'a> {
                 kernels::matmul_f16(out, p, vt, m, len, d);
             }
             KvData::I8 { v, vs, vt, .. } => {
-                let s0 = base / d;
-                let vs = &vs[s0..s0 + len];
-                for prow in p.chunks_exact_mut(len) {
+                let vs = span(vs, base.checked_div(d).unwrap_or(0), len);
+                for prow in p.chunks_exact_mut(len.max(1)) {
                     for (pj, &sv) in prow.iter_mut().zip(vs) {
                         *pj *= sv;
                     }
                 }
                 let (xq, xs) = kernels::quantize_rows_i16(xq, xs, p, m, len);
                 let vt = gather(vt, v, fresh, base, cap, d, len);
-                kernels::matmul_i8_i16(out, xq, xs, vt, &one[..d], m, len, d);
+                kernels::matmul_i8_i16(out, xq, xs, vt, head(one, d), m, len, d);
             }
         }
     }
@@ -213,9 +217,8 @@ fn gather<'t, T: Copy>(
 ) -> &'t [T] {
     if fresh {
         for e in 0..d {
-            let row = base + e * cap;
-            vt[e * len..(e + 1) * len].copy_from_slice(&v[row..row + len]);
+            copy(rows_mut(vt, e, 1, len), span(v, base + e * cap, len));
         }
     }
-    &vt[..d * len]
+    head(vt, d * len)
 }

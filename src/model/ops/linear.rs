@@ -1,6 +1,7 @@
 //! Linear layers in any weight dtype, and the normalizations around them. `m` rows at a time;
 //! shapes in the comments.
 
+use crate::bounded::{head, head_mut};
 use crate::kernels;
 use crate::quant::{Matrix, MatrixData};
 
@@ -53,7 +54,7 @@ pub struct Norm<'a> {
 /// smoothing factors takes 8-bit activations instead ([`linear_u8`]).
 pub(crate) fn linear(out: &mut [f32], x: &[f32], lin: &Linear<'_>, xq: &mut [i16], xs: &mut [f32], m: usize) {
     let (n, k) = (lin.w.rows, lin.w.cols);
-    let (out, x) = (&mut out[..m * n], &x[..m * k]);
+    let (out, x) = (head_mut(out, m * n), head(x, m * k));
     match lin.w.data {
         MatrixData::F32(w) => kernels::matmul_f32(out, x, w, m, k, n),
         MatrixData::F16(w) => kernels::matmul_f16(out, x, w, m, k, n),
@@ -94,20 +95,20 @@ fn linear_u8(
     k: usize,
     n: usize,
 ) {
-    let xs = &mut xs[..m];
+    let (xs, k1) = (head_mut(xs, m), k.max(1));
     if kernels::has_fast_u8_matmul() {
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(xq);
-        let (xu, rest) = bytes.split_at_mut(m * k);
-        let zp = &mut rest[..m];
+        let (xu, rest) = bytes.split_at_mut((m * k).min(bytes.len()));
+        let zp = head_mut(rest, m);
         for (((u, z), s), row) in
-            xu.chunks_exact_mut(k).zip(zp.iter_mut()).zip(xs.iter_mut()).zip(x.chunks_exact(k))
+            xu.chunks_exact_mut(k1).zip(zp.iter_mut()).zip(xs.iter_mut()).zip(x.chunks_exact(k1))
         {
             (*s, *z) = kernels::quantize_row_u8(u, row, smooth);
         }
         kernels::matmul_i8_u8(out, xu, zp, xs, w, ws, m, k, n);
     } else {
-        let xq = &mut xq[..m * k];
-        for ((q, s), row) in xq.chunks_exact_mut(k).zip(xs.iter_mut()).zip(x.chunks_exact(k)) {
+        let xq = head_mut(xq, m * k);
+        for ((q, s), row) in xq.chunks_exact_mut(k1).zip(xs.iter_mut()).zip(x.chunks_exact(k1)) {
             *s = kernels::quantize_row_u8_centered(q, row, smooth);
         }
         kernels::matmul_i8_i16(out, xq, xs, w, ws, m, k, n);
@@ -117,7 +118,8 @@ fn linear_u8(
 /// `x[r] = LayerNorm(y[r] + x[r])` for each of the `m` rows (`[m, H]` each): the residual
 /// connection of a post-LN block. `y` is overwritten.
 pub(crate) fn add_norm(x: &mut [f32], y: &mut [f32], norm: &Norm<'_>, eps: f32, h: usize, m: usize) {
-    for (xr, yr) in x[..m * h].chunks_exact_mut(h).zip(y[..m * h].chunks_exact_mut(h)) {
+    let (x, y) = (head_mut(x, m * h), head_mut(y, m * h));
+    for (xr, yr) in x.chunks_exact_mut(h.max(1)).zip(y.chunks_exact_mut(h.max(1))) {
         kernels::add_inplace(yr, xr);
         kernels::layer_norm(yr, norm.weight, norm.bias, eps);
         xr.copy_from_slice(yr);
@@ -127,7 +129,8 @@ pub(crate) fn add_norm(x: &mut [f32], y: &mut [f32], norm: &Norm<'_>, eps: f32, 
 /// `out[r] = Norm(x[r])` for each of the `m` rows (`[m, H]` each): LayerNorm when the norm has a
 /// bias, RMSNorm otherwise (the pre-norm of GPT-2 and Llama blocks).
 pub(crate) fn norm_rows(out: &mut [f32], x: &[f32], norm: &Norm<'_>, eps: f32, h: usize, m: usize) {
-    for (or, xr) in out[..m * h].chunks_exact_mut(h).zip(x[..m * h].chunks_exact(h)) {
+    let (out, x) = (head_mut(out, m * h), head(x, m * h));
+    for (or, xr) in out.chunks_exact_mut(h.max(1)).zip(x.chunks_exact(h.max(1))) {
         or.copy_from_slice(xr);
         if norm.bias.is_empty() {
             kernels::rms_norm(or, norm.weight, eps);

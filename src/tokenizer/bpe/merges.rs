@@ -80,8 +80,10 @@ impl<'a> Merges<'a> {
             let merged = self.lookup(l, r).1;
             // Remove symbol i + 1 and its pair rank, then refresh the two pairs around i.
             if let (Some(s), Some(k)) = (syms.get_mut(i..n), ranks.get_mut(i..n)) {
-                s.copy_within(1.., 0);
-                k.copy_within(1.., 0);
+                if !s.is_empty() && !k.is_empty() {
+                    s.copy_within(1.., 0);
+                    k.copy_within(1.., 0);
+                }
             }
             n -= 1;
             if let Some(slot) = syms.get_mut(i) {

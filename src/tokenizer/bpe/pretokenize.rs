@@ -53,9 +53,10 @@ impl PreTokenizer {
             Self::Gpt2Digits => {
                 let mut rest = text;
                 while let Some((i, c)) = rest.char_indices().find(|&(_, c)| is_numeric(c)) {
-                    let (run, tail) = rest.split_at(i);
+                    // i and i + len(c) are char boundaries: the splits always succeed
+                    let Some((run, tail)) = rest.split_at_checked(i) else { break };
+                    let Some((digit, tail)) = tail.split_at_checked(c.len_utf8()) else { break };
                     gpt2_words(run, &mut f)?;
-                    let (digit, tail) = tail.split_at(c.len_utf8());
                     f(digit)?;
                     rest = tail;
                 }
@@ -124,8 +125,11 @@ where
 {
     let mut rest = text;
     while !rest.is_empty() {
-        let end = gpt2_match_len(rest);
-        let (word, tail) = rest.split_at(end);
+        // a match is at least one whole char; anything else would end the text as one word
+        let (word, tail) = match rest.split_at_checked(gpt2_match_len(rest)) {
+            Some((word, tail)) if !word.is_empty() => (word, tail),
+            _ => (rest, ""),
+        };
         f(word)?;
         rest = tail;
     }
