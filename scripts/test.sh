@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README "Tests", and what .ci/run calls). Four steps, each run even when an
+# The test command (README "Tests", and what .ci/run calls). Six steps, each run even when an
 # earlier one failed:
 #   models    scripts/fetch-models.sh all: installs the real models and tokenizer files the tests
 #             read (.cache/)
@@ -11,6 +11,10 @@
 #             aarch64 (installs its own cross toolchain and QEMU)
 #   firmware  firmware/ci.sh: the Cortex-M4 firmware under QEMU, checked against the host (installs
 #             its own toolchain pieces)
+#   no-panic  panic-check/check.sh: the inference path linked with a panic handler that cannot link,
+#             for the Cortex-M4F and x86_64 (baseline, AVX2, AVX-512 kernels)
+#   fuzz      scripts/fuzz.sh smoke: every cargo-fuzz target for 60 s under AddressSanitizer, from
+#             the committed seeds (installs cargo-fuzz)
 # The closing line `tests: N passed, M failed` adds up the `test result:` and `parity:` lines of the
 # log, and counts a step that exits non-zero without reporting a failed test as one failure more:
 # the exit status is non-zero exactly when M >= 1.
@@ -52,6 +56,8 @@ step models bash scripts/fetch-models.sh all
 step cargo cargo test --workspace --release --no-fail-fast "$@" -- --show-output
 step aarch64 bash scripts/test-aarch64.sh
 step firmware bash firmware/ci.sh
+step no-panic bash panic-check/check.sh
+step fuzz bash scripts/fuzz.sh smoke
 
 printf '\n==== done in %ds\n' $((SECONDS - T0))
 [[ ${#failed_steps[@]} -eq 0 ]] || printf 'failed steps: %s\n' "${failed_steps[*]}"
