@@ -33,18 +33,26 @@ pub struct BenchRow {
     pub p90_ms: f64,
     /// Timed iterations.
     pub iters: usize,
+    /// How `seq` was chosen when it is not what was asked: the model's maximum, in place of default
+    /// lengths above it (no `--seq` given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Benchmark settings.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
-    /// Sequence lengths.
-    pub seqs: Vec<usize>,
+    /// Sequence lengths (`--seq`); `None`: [`DEFAULT_SEQS`], those above the model's maximum
+    /// replaced by the maximum.
+    pub seqs: Option<Vec<usize>>,
     /// Time budget per sequence length, `0..=`[`MAX_SECONDS`] (checked by [`budget`]).
     pub seconds: f64,
     /// Least number of timed runs.
     pub min_iters: usize,
 }
+
+/// Sequence lengths measured when `--seq` is not given (each at most the model's maximum).
+pub const DEFAULT_SEQS: [usize; 3] = [16, 64, 128];
 
 /// The longest time budget `--seconds` takes (an hour).
 pub const MAX_SECONDS: f64 = 3600.0;
@@ -72,10 +80,17 @@ pub fn bench_model(path: &Path, blob: &AlignedBuf, opts: &BenchOptions) -> Resul
     let model = Bert::from_bytes(blob.as_bytes()).with_context(|| format!("{}", path.display()))?;
     model.check_finite().with_context(|| format!("{}: unusable weights", path.display()))?;
     let dtype = dtype_name(&model);
+    let seqs = seq_lengths(opts.seqs.as_deref(), model.config().max_position)
+        .with_context(|| format!("{}", path.display()))?;
     let mut rows = Vec::new();
-    for &seq in &opts.seqs {
-        let arena_bytes = model.arena_len(seq).with_context(|| format!("{}: seq {seq}", path.display()))?;
-        let mut arena = AlignedBuf::zeroed(arena_bytes);
+    for (seq, note) in seqs {
+        let given = match opts.seqs {
+            Some(_) => format!("--seq {seq}"),
+            None => format!("seq {seq}"),
+        };
+        let arena_bytes = model.arena_len(seq).with_context(|| format!("{}: {given}", path.display()))?;
+        let what = || format!("the arena (model {}, {given})", path.display());
+        let mut arena = crate::alloc_zeroed(arena_bytes, what)?;
         let mut session = Session::new(&model, arena.as_mut_bytes(), seq)?;
         let text = text_of_len(&mut session, seq)?;
         let times = measure(&mut session, &text, budget, opts.min_iters)?;
@@ -89,9 +104,34 @@ pub fn bench_model(path: &Path, blob: &AlignedBuf, opts: &BenchOptions) -> Resul
             p10_ms: percentile(&times, 0.1),
             p90_ms: percentile(&times, 0.9),
             iters: times.len(),
+            note,
         });
     }
     Ok(rows)
+}
+
+/// The lengths to measure, each with its note: the `--seq` lengths as given, each checked to be in
+/// `2..=max` (`max`: the model's `max_position`); else [`DEFAULT_SEQS`], those above `max`
+/// replaced by one row at `max`, noted as the model's maximum.
+pub fn seq_lengths(given: Option<&[usize]>, max: usize) -> Result<Vec<(usize, Option<String>)>> {
+    if let Some(seqs) = given {
+        if let Some(&bad) = seqs.iter().find(|&&n| !(2..=max).contains(&n)) {
+            bail!("--seq {bad} is outside 2..={max} (the model's max_position)");
+        }
+        return Ok(seqs.iter().map(|&n| (n, None)).collect());
+    }
+    let mut out: Vec<(usize, Option<String>)> =
+        DEFAULT_SEQS.iter().filter(|&&n| n <= max).map(|&n| (n, None)).collect();
+    let above: Vec<String> = DEFAULT_SEQS.iter().filter(|&&n| n > max).map(usize::to_string).collect();
+    if !above.is_empty() {
+        let note = format!("seq {max} (the model's maximum) in place of the default {}", above.join(","));
+        match out.last_mut() {
+            // the maximum is itself a default length: that row stands for the longer ones too
+            Some((n, slot)) if *n == max => *slot = Some(note),
+            _ => out.push((max, Some(note))),
+        }
+    }
+    Ok(out)
 }
 
 /// The dtype of the first layer's query matrix (the tool stores the layers' matrices in one
@@ -178,6 +218,11 @@ pub fn table(rows: &[BenchRow]) -> String {
             r.p90_ms,
             r.iters
         );
+    }
+    for r in rows {
+        if let Some(note) = &r.note {
+            s += &format!("note: {}: {note}\n", crate::escape::line(&r.model));
+        }
     }
     s
 }

@@ -39,21 +39,32 @@ pub struct DecoderBenchRow {
     pub iters: usize,
     /// Peak resident memory of the process so far, bytes (0 where unknown).
     pub peak_rss_bytes: u64,
+    /// How the lengths were chosen when not as asked: default lengths lowered to fit the model's
+    /// context.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Decoder benchmark settings.
 #[derive(Debug, Clone)]
 pub struct DecoderBenchOptions {
-    /// Prompt tokens.
-    pub prompt: usize,
-    /// Generated tokens.
-    pub decode: usize,
+    /// Prompt tokens (`--prompt`); `None`: [`DEFAULT_PROMPT`], lowered to fit the model's context.
+    pub prompt: Option<usize>,
+    /// Generated tokens (`--decode`); `None`: [`DEFAULT_DECODE`], lowered to fit the model's
+    /// context.
+    pub decode: Option<usize>,
     /// Time budget, `0..=`[`MAX_SECONDS`](crate::bench::MAX_SECONDS) (checked by
     /// [`budget`](crate::bench::budget)).
     pub seconds: f64,
     /// Least number of timed rounds.
     pub min_iters: usize,
 }
+
+/// Prompt tokens when `--prompt` is not given (fewer where the model's context is shorter).
+pub const DEFAULT_PROMPT: usize = 64;
+
+/// Generated tokens when `--decode` is not given (fewer where the model's context is shorter).
+pub const DEFAULT_DECODE: usize = 64;
 
 const TEXT: &str = "The old lighthouse keeper climbed the spiral stairs every evening, carrying a lamp, \
 a book and a cup of tea. From the top he could see the whole bay: fishing boats coming home, gulls \
@@ -62,21 +73,24 @@ circling over the harbour, and the long shadow of the cliffs falling across the 
 /// Measures one decoder blob.
 pub fn bench_decoder(path: &Path, blob: &AlignedBuf, opts: &DecoderBenchOptions) -> Result<DecoderBenchRow> {
     let budget = crate::bench::budget(opts.seconds)?;
-    if opts.prompt == 0 {
+    if opts.prompt == Some(0) {
         bail!("--prompt 0: the benchmark needs at least one prompt token");
     }
     let model = decoder(path, blob)?;
-    // the context is checked (arena_len) before the prompt text is built: a huge --prompt fails
-    // here rather than building a text of that many tokens
-    let context = opts.prompt.checked_add(opts.decode).and_then(|n| n.checked_add(1));
-    let context =
-        context.with_context(|| format!("--prompt {} --decode {}: too long", opts.prompt, opts.decode))?;
-    let gopts = GeneratorOptions::new(context).with_sampling(false);
-    let arena_bytes = model
-        .arena_len(&gopts)
-        .with_context(|| format!("{}: --prompt {} --decode {}", path.display(), opts.prompt, opts.decode))?;
-    let prompt = prompt_ids(&model, opts.prompt)?;
-    let mut arena = AlignedBuf::zeroed(arena_bytes);
+    // the lengths are checked against the context before the prompt text is built: a huge
+    // --prompt fails here rather than building a text of that many tokens
+    let max = model.config().max_position;
+    let lengths = lengths(opts.prompt, opts.decode, max).with_context(|| format!("{}", path.display()))?;
+    let (n_prompt, n_decode) = (lengths.prompt, lengths.decode);
+    let given = match (opts.prompt, opts.decode) {
+        (None, None) => format!("prompt {n_prompt}, decode {n_decode} tokens"),
+        _ => format!("--prompt {n_prompt} --decode {n_decode}"),
+    };
+    let gopts = GeneratorOptions::new(n_prompt + n_decode + 1).with_sampling(false);
+    let arena_bytes = model.arena_len(&gopts).with_context(|| format!("{}: {given}", path.display()))?;
+    let prompt = prompt_ids(&model, n_prompt)?;
+    let mut arena =
+        crate::alloc_zeroed(arena_bytes, || format!("the arena (model {}, {given})", path.display()))?;
     let mut g = Generator::new(&model, arena.as_mut_bytes(), &gopts)?;
     let round = |g: &mut Generator<'_, '_>| -> Result<(f64, f64)> {
         g.reset();
@@ -86,10 +100,10 @@ pub fn bench_decoder(path: &Path, blob: &AlignedBuf, opts: &DecoderBenchOptions)
         let mut sampler = Sampler::new(SamplerSettings::GREEDY)?;
         let limits = Limits { max_tokens: 0, stop_ids: &[] };
         let t = Instant::now();
-        for _ in 0..opts.decode {
+        for _ in 0..n_decode {
             g.next(&mut sampler, &limits)?;
         }
-        Ok((opts.prompt as f64 / prefill.max(1e-9), opts.decode as f64 / t.elapsed().as_secs_f64().max(1e-9)))
+        Ok((n_prompt as f64 / prefill.max(1e-9), n_decode as f64 / t.elapsed().as_secs_f64().max(1e-9)))
     };
     round(&mut g)?;
     let start = Instant::now();
@@ -104,13 +118,64 @@ pub fn bench_decoder(path: &Path, blob: &AlignedBuf, opts: &DecoderBenchOptions)
         dtype: dtype_name(&model).to_string(),
         blob_bytes: blob.as_bytes().len(),
         arena_bytes,
-        prompt_tokens: opts.prompt,
+        prompt_tokens: n_prompt,
         prompt_tok_per_s: median(&mut pre),
-        decode_tokens: opts.decode,
+        decode_tokens: n_decode,
         decode_tok_per_s: median(&mut dec),
         iters: pre.len(),
         peak_rss_bytes: peak_rss(),
+        note: lengths.note,
     })
+}
+
+/// The prompt and decode lengths of one benchmark round, and how they were chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lengths {
+    /// Prompt tokens (at least 1).
+    pub prompt: usize,
+    /// Generated tokens.
+    pub decode: usize,
+    /// Set when a default length was lowered to fit the model's context.
+    pub note: Option<String>,
+}
+
+/// The lengths for `--prompt` and `--decode` (each `None` when not given) on a model of context
+/// `max` (`max_position`): a round needs `prompt + decode + 1 <= max`. Given lengths are checked
+/// (the error names only those given); a default one is lowered to fit, with a note.
+pub fn lengths(prompt: Option<usize>, decode: Option<usize>, max: usize) -> Result<Lengths> {
+    // prompt and decode tokens a round has room for
+    let room = max.saturating_sub(1);
+    let fits = |p: usize, d: usize| p <= room && d <= room - p;
+    let too_long = |what: String| -> anyhow::Error {
+        anyhow::anyhow!(
+            "{what}: more than the model's max_position {max} allows (at most {room} prompt and decode \
+             tokens together, at least one of them a prompt token)"
+        )
+    };
+    let (p, d) = match (prompt, decode) {
+        (Some(p), Some(d)) if fits(p, d) => (p, d),
+        (Some(p), Some(d)) => return Err(too_long(format!("--prompt {p} --decode {d}"))),
+        (Some(p), None) if fits(p, 0) => (p, DEFAULT_DECODE.min(room - p)),
+        (Some(p), None) => return Err(too_long(format!("--prompt {p}"))),
+        (None, Some(d)) if fits(1, d) => (DEFAULT_PROMPT.min(room - d), d),
+        (None, Some(d)) => return Err(too_long(format!("--decode {d}"))),
+        (None, None) if fits(DEFAULT_PROMPT, DEFAULT_DECODE) => (DEFAULT_PROMPT, DEFAULT_DECODE),
+        (None, None) if room >= 1 => (room.div_ceil(2), room / 2),
+        (None, None) => bail!("the model's max_position {max} leaves no room for a prompt token"),
+    };
+    let lowered = |what: &str, n: usize, default: usize| {
+        (n < default).then(|| format!("{what} {n} in place of the default {default}"))
+    };
+    let changes: Vec<String> = [
+        prompt.is_none().then(|| lowered("prompt", p, DEFAULT_PROMPT)).flatten(),
+        decode.is_none().then(|| lowered("decode", d, DEFAULT_DECODE)).flatten(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let note = (!changes.is_empty())
+        .then(|| format!("{} (the model's maximum context, {max} tokens)", changes.join(", ")));
+    Ok(Lengths { prompt: p, decode: d, note })
 }
 
 /// The first `n` tokens of the benchmark text (repeated as needed).
@@ -168,6 +233,11 @@ pub fn table(rows: &[DecoderBenchRow]) -> String {
             r.decode_tok_per_s,
             r.peak_rss_bytes
         );
+    }
+    for r in rows {
+        if let Some(note) = &r.note {
+            s += &format!("note: {}: {note}\n", crate::escape::line(&r.model));
+        }
     }
     s
 }

@@ -22,7 +22,6 @@
 use std::collections::HashMap;
 
 use anyhow::{bail, Context, Result};
-use picoformer::format::AlignedBuf;
 use picoformer::model::schema::BERT;
 use picoformer::model::Observer;
 use picoformer::{Bert, Session};
@@ -58,10 +57,11 @@ pub fn ranges(blob: &[u8], texts: &[String]) -> Result<Ranges> {
     if texts.is_empty() {
         bail!("the calibration text has no lines");
     }
-    let buf = AlignedBuf::from_bytes(blob);
+    let buf = crate::aligned_copy(blob, || "the calibration's copy of the f32 model".into())?;
     let model = Bert::from_bytes(buf.as_bytes()).context("calibration: loading the f32 model")?;
     let max_seq = model.default_max_seq();
-    let mut arena = AlignedBuf::zeroed(model.arena_len(max_seq)?);
+    let bytes = model.arena_len(max_seq)?;
+    let mut arena = crate::alloc_zeroed(bytes, || format!("the calibration arena (max_seq {max_seq})"))?;
     let mut session = Session::new(&model, arena.as_mut_bytes(), max_seq)?;
     let mut ranges = Ranges::default();
     for text in texts {

@@ -148,7 +148,8 @@ pub fn generate(
         bail!("{given} is outside 2..={max} (the model's max_position)");
     }
     let gopts = GeneratorOptions::new(context).with_kv(opts.kv).with_sampling(!opts.sampler.is_greedy());
-    let mut arena = AlignedBuf::zeroed(model.arena_len(&gopts).with_context(|| given.clone())?);
+    let bytes = model.arena_len(&gopts).with_context(|| given.clone())?;
+    let mut arena = crate::alloc_zeroed(bytes, || format!("the arena (model {}, {given})", path.display()))?;
     let mut g = Generator::new(&model, arena.as_mut_bytes(), &gopts)?;
     let t0 = Instant::now();
     g.feed(&prompt_ids)?;
@@ -236,7 +237,8 @@ pub fn perplexity_window(model: &Decoder<'_>, ctx: Option<usize>) -> Result<usiz
 /// the first token of each window is not scored (no BOS is added).
 pub fn perplexity(model: &Decoder<'_>, ids: &[u32], window: usize, kv: KvPrecision) -> Result<Perplexity> {
     let opts = GeneratorOptions::new(window).with_kv(kv).with_sampling(false);
-    let mut arena = AlignedBuf::zeroed(model.arena_len(&opts)?);
+    let bytes = model.arena_len(&opts)?;
+    let mut arena = crate::alloc_zeroed(bytes, || format!("the arena (a window of {window} tokens)"))?;
     let mut g = Generator::new(model, arena.as_mut_bytes(), &opts)?;
     let (mut nll_sum, mut scored, t0) = (0f64, 0usize, Instant::now());
     for w in ids.chunks(window) {

@@ -196,6 +196,19 @@ pub fn quantize_path(path: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Co
     Ok((blob, Converted::Bert(r)))
 }
 
+/// A zeroed, 32-byte-aligned buffer of `len` bytes, or an error "cannot allocate `len` bytes for
+/// `what()`" where the allocator cannot provide it (`AlignedBuf::zeroed` would abort the process).
+pub fn alloc_zeroed(len: usize, what: impl FnOnce() -> String) -> Result<AlignedBuf> {
+    AlignedBuf::try_zeroed(len).with_context(|| format!("cannot allocate {len} bytes for {}", what()))
+}
+
+/// An aligned copy of `bytes`, failing as [`alloc_zeroed`] does.
+pub fn aligned_copy(bytes: &[u8], what: impl FnOnce() -> String) -> Result<AlignedBuf> {
+    let mut buf = alloc_zeroed(bytes.len(), what)?;
+    buf.as_mut_bytes().copy_from_slice(bytes);
+    Ok(buf)
+}
+
 /// The largest `.pfm` file [`load_blob`] reads: 4 GiB (the whole file is read into memory).
 pub const MAX_BLOB_BYTES: u64 = 4 << 30;
 
@@ -226,7 +239,7 @@ pub fn load_blob(path: &Path) -> Result<AlignedBuf> {
     let len = check(&file.metadata().with_context(|| format!("{name}: cannot read"))?)?;
     let len = usize::try_from(len).with_context(|| format!("{name}: too large"))?;
     // read straight into the aligned buffer: the weights are held once (peak memory ~ blob size)
-    let mut buf = AlignedBuf::zeroed(len);
+    let mut buf = alloc_zeroed(len, || format!("the model file {name}"))?;
     std::io::Read::read_exact(&mut file, buf.as_mut_bytes())
         .with_context(|| format!("{name}: cannot read"))?;
     Blob::parse(buf.as_bytes()).with_context(|| format!("{name}: invalid model file"))?;
@@ -236,7 +249,7 @@ pub fn load_blob(path: &Path) -> Result<AlignedBuf> {
 /// Loads the blob back as the core would and returns the arena size at `max_seq`; a NaN or
 /// infinite value in the checkpoint is an error naming the tensor.
 fn self_check(blob: &[u8], max_seq: usize) -> Result<usize> {
-    let buf = AlignedBuf::from_bytes(blob);
+    let buf = aligned_copy(blob, || "the self-check's copy of the blob".into())?;
     let check = || -> picoformer::Result<Bert<'_>> { Bert::from_bytes(buf.as_bytes()) };
     let model = check().context("self-check: the core rejects the blob just written (converter bug)")?;
     model.check_finite().context("the checkpoint holds a NaN or infinite value")?;

@@ -114,9 +114,10 @@ enum Cmd {
         /// The .pfm models (regular files of at most 4 GiB).
         #[arg(short, long = "model", required = true)]
         models: Vec<PathBuf>,
-        /// Sequence lengths in tokens, [CLS] and [SEP] included.
-        #[arg(long, value_delimiter = ',', default_value = "16,64,128", allow_negative_numbers = true)]
-        seq: Vec<usize>,
+        /// Sequence lengths in tokens, [CLS] and [SEP] included [default: 16,64,128; those above
+        /// the model's max_position replaced by it].
+        #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+        seq: Option<Vec<usize>>,
         /// Seconds of timed runs per model and length (0 to 3600; at least one run is timed).
         #[arg(long, default_value_t = 3.0, value_parser = bench::parse_seconds, allow_hyphen_values = true)]
         seconds: f64,
@@ -126,12 +127,14 @@ enum Cmd {
         /// One JSON object per row.
         #[arg(long)]
         json: bool,
-        /// Decoders: prompt tokens processed per round.
-        #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
-        prompt: usize,
-        /// Decoders: tokens generated per round.
-        #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
-        decode: usize,
+        /// Decoders: prompt tokens processed per round [default: 64, fewer where the model's
+        /// context is shorter].
+        #[arg(long, allow_negative_numbers = true)]
+        prompt: Option<usize>,
+        /// Decoders: tokens generated per round [default: 64, fewer where the model's context is
+        /// shorter].
+        #[arg(long, allow_negative_numbers = true)]
+        decode: Option<usize>,
     },
     /// Accuracy and per-class precision / recall / F1 of a classifier on a labelled TSV file, or
     /// the perplexity of a decoder on a text file.
@@ -176,8 +179,9 @@ enum Cmd {
         /// The .pfm decoder model [default: the bundled tiny GPT].
         #[arg(short, long)]
         model: Option<PathBuf>,
-        /// The prompt (no BOS or chat template is added unless the model asks for BOS, or --chat).
-        #[arg(long)]
+        /// The prompt (no BOS or chat template is added unless the model asks for BOS, or --chat);
+        /// it may start with '-'.
+        #[arg(long, allow_hyphen_values = true)]
         prompt: String,
         /// Most new tokens (0: until the end-of-sequence token or a full context).
         #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
@@ -245,7 +249,8 @@ struct RunArgs {
     /// Keep attention keys and values in int8, as the firmware does (less arena, tiny differences).
     #[arg(long)]
     kv_int8: bool,
-    /// Input texts; without any, one input per line of stdin.
+    /// Input texts; without any, one input per line of stdin. Texts that start with '-' go after
+    /// `--` (`-- -x`): every argument after `--` is a text.
     text: Vec<String>,
 }
 
@@ -423,9 +428,9 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
                     report.fmt_unused(&mut s)?;
                     write!(out, "{s}")?;
                 }
-                writeln!(out, "wrote {}", output.display())?;
+                writeln!(out, "wrote {}", escape::line(&output.display().to_string()))?;
                 if let Some(path) = &vocab_out {
-                    writeln!(out, "wrote {}", path.display())?;
+                    writeln!(out, "wrote {}", escape::line(&path.display().to_string()))?;
                 }
             }
             Ok(true)
@@ -484,7 +489,8 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             }
             let window =
                 generate::perplexity_window(&m, ctx).with_context(|| format!("{}", path.display()))?;
-            let p = generate::perplexity(&m, &ids, window, kv.into())?;
+            let p = generate::perplexity(&m, &ids, window, kv.into())
+                .with_context(|| format!("{}", path.display()))?;
             let mut out = std::io::stdout().lock();
             match json {
                 true => writeln!(out, "{}", escape::json(&p)?)?,
@@ -591,7 +597,9 @@ fn tokenize_decoder(a: RunArgs) -> Result<bool> {
         };
         let ids = generate::encode(m.tokenizer(), &text)?;
         match a.json {
-            true => writeln!(out, "{}", serde_json::json!({ "ids": ids, "truncated": false }))?,
+            true => {
+                writeln!(out, "{}", escape::json(&serde_json::json!({ "ids": ids, "truncated": false }))?)?
+            }
             false => writeln!(out, "{}", ids.iter().map(u32::to_string).collect::<Vec<_>>().join(" "))?,
         }
     }

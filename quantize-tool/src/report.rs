@@ -5,6 +5,7 @@ use std::fmt;
 use picoformer::format::{DType, Header, Pooling, Task, TokenizerParams};
 use serde::Serialize;
 
+use crate::escape::line;
 use crate::load::HfDir;
 use crate::map::{Mapping, TensorSpec};
 use crate::prune::PruneReport;
@@ -135,7 +136,8 @@ impl Report {
             max_abs_err,
             max_rel_rmse,
         };
-        serde_json::to_string(&v).unwrap_or_default()
+        // strings from the checkpoint (labels, tensor names) may hold DEL, C1 or bidi controls
+        crate::escape::json(&v).unwrap_or_default()
     }
 
     /// Writes the unused-tensor list (for `--verbose`).
@@ -146,7 +148,7 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let w = self.tensors.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
+        let w = self.tensors.iter().map(|t| line(&t.name).len()).max().unwrap_or(4).max(4);
         writeln!(
             f,
             "{:<w$}  {:<14}  {:<5}  {:>11}  {:>9}",
@@ -157,7 +159,11 @@ impl fmt::Display for Report {
             writeln!(
                 f,
                 "{:<w$}  {:<14}  {:<5}  {:>11.3e}  {:>9.3e}",
-                t.name, shape, t.dtype, t.max_abs_err, t.rel_rmse
+                line(&t.name),
+                shape,
+                t.dtype,
+                t.max_abs_err,
+                t.rel_rmse
             )?;
         }
         let (a, r) = self.worst();
@@ -171,7 +177,8 @@ impl fmt::Display for Report {
             if self.normalize { " + L2 normalize" } else { "" }
         )?;
         if !self.labels.is_empty() {
-            writeln!(f, "labels: {}", self.labels.join(", "))?;
+            let labels: Vec<_> = self.labels.iter().map(|l| line(l)).collect();
+            writeln!(f, "labels: {}", labels.join(", "))?;
         }
         let [lc, sa, cjk, clean] = self.tokenizer_flags;
         writeln!(
@@ -210,7 +217,11 @@ impl fmt::Display for PruneReport {
         writeln!(
             f,
             "  needed by the corpus: {} ({}: {} lines, {} words, {} tokens)",
-            self.corpus_vocab, self.corpus, self.corpus_lines, self.corpus_words, self.corpus_tokens
+            self.corpus_vocab,
+            line(&self.corpus),
+            self.corpus_lines,
+            self.corpus_words,
+            self.corpus_tokens
         )?;
         writeln!(
             f,
@@ -313,7 +324,7 @@ pub(crate) fn worst_errors(tensors: &[TensorReport]) -> (f32, f32) {
 pub(crate) fn write_unused(f: &mut impl fmt::Write, unused: &[String]) -> fmt::Result {
     writeln!(f, "unused tensors ({}):", unused.len())?;
     for n in unused {
-        writeln!(f, "  {n}")?;
+        writeln!(f, "  {}", line(n))?;
     }
     Ok(())
 }

@@ -87,7 +87,9 @@ pub fn decoder_or_default(m: Option<&Path>) -> Result<(PathBuf, AlignedBuf)> {
 fn file_or_bundled(m: Option<&Path>, name: &str, bytes: &[u8]) -> Result<(PathBuf, AlignedBuf)> {
     match m {
         Some(path) => Ok((path.to_path_buf(), crate::load_blob(path)?)),
-        None => Ok((PathBuf::from(name), AlignedBuf::from_bytes(bytes))),
+        None => {
+            Ok((PathBuf::from(name), crate::aligned_copy(bytes, || format!("the bundled model {name}"))?))
+        }
     }
 }
 
@@ -245,8 +247,9 @@ pub(crate) struct InputArena<'m> {
     bert: &'m Bert<'m>,
     /// The options asked for: `max_seq` bounds every session, `chunk` and `kv` apply to each.
     opts: SessionOptions,
-    buf: AlignedBuf,
-    /// Sequence length `buf` is sized for (0 before the first input).
+    /// The arena (none before the first input, or after a failed allocation).
+    buf: Option<AlignedBuf>,
+    /// Sequence length `buf` is sized for (0 when there is none).
     seq: usize,
     /// Ids of the input being measured.
     ids: Vec<u32>,
@@ -257,7 +260,7 @@ impl<'m> InputArena<'m> {
     /// `1..=max_seq`); allocates nothing yet.
     pub(crate) fn new(bert: &'m Bert<'m>, opts: SessionOptions) -> Result<Self> {
         bert.arena_len_with(&opts)?;
-        Ok(InputArena { bert, opts, buf: AlignedBuf::zeroed(0), seq: 0, ids: Vec::new() })
+        Ok(InputArena { bert, opts, buf: None, seq: 0, ids: Vec::new() })
     }
 
     /// A session whose arena holds `text` (cut to the asked `max_seq`, as a full session cuts it).
@@ -266,12 +269,19 @@ impl<'m> InputArena<'m> {
         if len > self.seq {
             let seq = len.max(self.seq.saturating_mul(2)).min(self.opts.max_seq);
             let bytes = self.bert.arena_len_with(&self.carved(seq))?;
-            self.buf = AlignedBuf::zeroed(0); // the old arena is freed before the new one is made
-            self.buf = AlignedBuf::zeroed(bytes);
+            // the old arena is freed before the new one is made; should that fail, the next input
+            // starts from no arena
+            (self.buf, self.seq) = (None, 0);
+            let what = || match seq == len {
+                true => format!("the arena ({seq} tokens)"),
+                false => format!("the arena ({seq} tokens, for an input of {len})"),
+            };
+            self.buf = Some(crate::alloc_zeroed(bytes, what)?);
             self.seq = seq;
         }
         let opts = self.carved(self.seq);
-        Ok(Session::with_options(self.bert, self.buf.as_mut_bytes(), &opts)?)
+        let arena = self.buf.as_mut().map_or(&mut [][..], AlignedBuf::as_mut_bytes);
+        Ok(Session::with_options(self.bert, arena, &opts)?)
     }
 
     /// The asked options with `max_seq` lowered to `seq` (`2..=opts.max_seq`).

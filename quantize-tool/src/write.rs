@@ -4,11 +4,13 @@
 //! (canonical parent directory, which must exist, plus the file name) and refuses one that equals
 //! or sits inside an input, or equals another output.
 //!
-//! [`Outputs`] writes each output to a temporary file `<name>.tmp.<random>` in the destination
-//! directory (fsync), and [`Outputs::commit`] renames them all into place only once every one was
-//! written. A failure before the commit (or a dropped [`Outputs`]) removes the temporaries and
-//! leaves every existing output as it was; a process killed at any point leaves each output either
-//! as it was or complete (at worst a temporary file stays behind).
+//! [`Outputs`] writes each output to a temporary file `<name>.tmp.<pid>.<random>` in the
+//! destination directory (fsync), and [`Outputs::commit`] renames them all into place only once
+//! every one was written. A failure before the commit (or a dropped [`Outputs`]) removes the
+//! temporaries and leaves every existing output as it was; a process killed at any point leaves
+//! each output either as it was or complete (at worst a temporary file stays behind). The next run
+//! that writes the same output removes such a left-over temporary once its process is gone (on
+//! Linux, where `/proc` tells; elsewhere they are left alone).
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -117,9 +119,11 @@ impl Outputs {
     }
 
     /// Writes `bytes` to a new temporary file in `path`'s directory and syncs it; `path` itself is
-    /// not touched until [`commit`](Outputs::commit).
+    /// not touched until [`commit`](Outputs::commit). Temporaries of `path` left by killed runs are
+    /// removed first.
     pub fn stage(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
         let dir = parent_dir(path);
+        remove_stale_temps(path);
         let mut tmp = temp_builder(&temp_prefix(path)).tempfile_in(dir).with_context(|| {
             format!("{}: cannot create a temporary file in {}", path.display(), dir.display())
         })?;
@@ -203,11 +207,54 @@ fn roll_back(done: Vec<(PathBuf, Backup)>) -> Vec<PathBuf> {
     failed
 }
 
-/// `<name>.tmp.`: temporary files next to `target` are `<name>.tmp.<random>`.
+/// `<name>.tmp.<pid>.`: temporary files next to `target` are `<name>.tmp.<pid>.<random>`, `pid`
+/// being this process's id.
 fn temp_prefix(target: &Path) -> OsString {
     let mut prefix = target.file_name().unwrap_or_default().to_owned();
-    prefix.push(".tmp.");
+    prefix.push(format!(".tmp.{}.", std::process::id()));
     prefix
+}
+
+/// The id of the process that made the temporary file `name` of `target` (`<name>.tmp.<pid>.<random>`);
+/// `None` for any other name.
+fn temp_owner(target: &Path, name: &OsStr) -> Option<u32> {
+    let mut prefix = target.file_name()?.to_owned();
+    prefix.push(".tmp.");
+    let rest = name.as_encoded_bytes().strip_prefix(prefix.as_encoded_bytes())?;
+    let dot = rest.iter().position(|&b| b == b'.')?;
+    let (pid, random) = (&rest[..dot], &rest[dot + 1..]);
+    if pid.is_empty() || !pid.iter().all(u8::is_ascii_digit) || random.is_empty() || random.contains(&b'.') {
+        return None;
+    }
+    std::str::from_utf8(pid).ok()?.parse().ok()
+}
+
+/// Whether process `pid` is gone, where that can be told (Linux: no `/proc/<pid>` while `/proc`
+/// is mounted); `false` elsewhere.
+fn process_gone(pid: u32) -> bool {
+    if !cfg!(target_os = "linux") || !Path::new("/proc/self").exists() {
+        return false;
+    }
+    matches!(std::fs::symlink_metadata(format!("/proc/{pid}")), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+}
+
+/// Removes the temporary files of `target` left by runs that were killed before they could remove
+/// them (regular files named `<name>.tmp.<pid>.<random>` whose process is gone), saying so on
+/// stderr. Best effort: a directory or file that cannot be read or removed is left as it is.
+fn remove_stale_temps(target: &Path) {
+    let dir = parent_dir(target);
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let Some(pid) = temp_owner(target, &e.file_name()) else { continue };
+        if pid == std::process::id() || !e.file_type().is_ok_and(|t| t.is_file()) || !process_gone(pid) {
+            continue;
+        }
+        let path = e.path();
+        if std::fs::remove_file(&path).is_ok() {
+            let shown = path.display().to_string();
+            eprintln!("removed stale temporary file {} from an interrupted run", crate::escape::line(&shown));
+        }
+    }
 }
 
 /// Temporary files named `<prefix><random>` (unique, created exclusively), with the permissions a
@@ -294,6 +341,46 @@ mod tests {
         assert!(err.contains("no output was changed"), "{err}");
         assert_eq!(names(dir.path()), ["a", "c"]);
         assert_eq!(std::fs::read(&a).unwrap(), b"old a");
+    }
+
+    #[test]
+    fn temp_names_carry_the_process_id() {
+        let t = Path::new("/x/m.pfm");
+        let name = |s: &str| temp_owner(t, OsStr::new(s));
+        assert_eq!(name("m.pfm.tmp.123.AbC9zz"), Some(123));
+        assert_eq!(name(temp_prefix(t).to_str().unwrap()), None);
+        assert_eq!(name(&format!("{}Xy12ab", temp_prefix(t).to_str().unwrap())), Some(std::process::id()));
+        for other in
+            ["m.pfm.tmp.AbC9zz", "m.pfm.tmp..x", "m.pfm.tmp.12.", "m.pfm.tmp.1a.x", "n.pfm.tmp.1.x", "m.pfm"]
+        {
+            assert_eq!(name(other), None, "{other}");
+        }
+        assert_eq!(name("m.pfm.tmp.1.x.y"), None);
+    }
+
+    /// A temporary of a process that is gone is removed by the next write of the same output; one
+    /// of a live process, one of another output and one in the old `<name>.tmp.<random>` form stay.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn stale_temps_of_the_same_output_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = format!("m.pfm.tmp.{dead}.abcdef");
+        let kept = [
+            format!("m.pfm.tmp.{}.abcdef", std::process::id()),
+            format!("other.pfm.tmp.{dead}.abcdef"),
+            "m.pfm.tmp.abcdef".to_string(),
+        ];
+        for n in kept.iter().chain([&stale]) {
+            std::fs::write(dir.path().join(n), b"partial").unwrap();
+        }
+        write_atomic(&dir.path().join("m.pfm"), b"new").unwrap();
+        let mut want: Vec<String> = kept.to_vec();
+        want.push("m.pfm".into());
+        want.sort();
+        assert_eq!(names(dir.path()), want);
     }
 
     #[test]

@@ -368,3 +368,72 @@ fn each_invalid_header_field_is_named_by_the_field_at_its_offset() {
     fails(&run(&["inspect", bad.to_str().unwrap()]), 1, &["invalid header field task_flags"]);
     fails(&run(&["classify", "-m", bad.to_str().unwrap(), "hi"]), 1, &["invalid header field task_flags"]);
 }
+
+/// JSON rows of `bench` with `args` (timed once).
+fn bench_rows(args: &[&str]) -> Vec<serde_json::Value> {
+    let all = [&["bench", "--seconds", "0", "--min-iters", "1", "--json"][..], args].concat();
+    ok(run(&all)).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// `bench` without `--seq` (`--prompt`, `--decode`) on a model whose context is shorter than the
+/// defaults measures at the model's maximum and says so; a length given too long is an error
+/// naming that option and the model's maximum, not a default.
+#[test]
+fn bench_defaults_fit_the_model_and_errors_name_the_lengths_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    // the tiny BERT has 64 positions: the default 128 becomes 64
+    let cls = tiny(tmp.path(), "tiny-bert-cls");
+    let cls = cls.to_str().unwrap();
+    let rows = bench_rows(&["-m", cls]);
+    let seqs: Vec<u64> = rows.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [16, 64]);
+    assert!(rows[0].get("note").is_none(), "{}", rows[0]);
+    assert_eq!(rows[1]["note"], "seq 64 (the model's maximum) in place of the default 128");
+    let out = ok(run(&["bench", "-m", cls, "--seconds", "0", "--min-iters", "1"]));
+    assert!(out.contains("seq 64 (the model's maximum) in place of the default 128"), "{out}");
+    let fast = ["bench", "-m", cls, "--seconds", "0", "--min-iters", "1"];
+    let err = fails(
+        &run(&[&fast[..], &["--seq", "16,1000"]].concat()),
+        1,
+        &["--seq 1000 is outside 2..=64 (the model's max_position)"],
+    );
+    lacks(&err, "128");
+    fails(&run(&[&fast[..], &["--seq", "1"]].concat()), 1, &["--seq 1 is outside 2..=64"]);
+    // a copy converted with --max-seq 16 still measures up to its 64 positions
+    let short = tmp.path().join("cls-16.pfm");
+    quantize_to(&fixture("tiny-bert-cls"), "int8", &short, &["--max-seq", "16"]);
+    let rows = bench_rows(&["-m", short.to_str().unwrap(), "--seq", "64"]);
+    assert_eq!(rows[0]["seq"], 64);
+
+    // tiny-gpt2 has 128 positions: a round of 64 + 64 tokens (+ 1) does not fit
+    let gpt = tiny(tmp.path(), "tiny-gpt2");
+    let gpt = gpt.to_str().unwrap();
+    let row = &bench_rows(&["-m", gpt])[0];
+    assert_eq!((row["prompt_tokens"].as_u64(), row["decode_tokens"].as_u64()), (Some(64), Some(63)), "{row}");
+    assert_eq!(row["note"], "decode 63 in place of the default 64 (the model's maximum context, 128 tokens)");
+    let row = &bench_rows(&["-m", gpt, "--prompt", "100"])[0];
+    assert_eq!(
+        (row["prompt_tokens"].as_u64(), row["decode_tokens"].as_u64()),
+        (Some(100), Some(27)),
+        "{row}"
+    );
+    let row = &bench_rows(&["-m", gpt, "--decode", "120"])[0];
+    assert_eq!((row["prompt_tokens"].as_u64(), row["decode_tokens"].as_u64()), (Some(7), Some(120)), "{row}");
+    assert_eq!(row["note"], "prompt 7 in place of the default 64 (the model's maximum context, 128 tokens)");
+    let row = &bench_rows(&["-m", gpt, "--prompt", "10", "--decode", "10"])[0];
+    assert!(row.get("note").is_none(), "{row}");
+    let out = ok(run(&["bench", "-m", gpt, "--seconds", "0", "--min-iters", "1"]));
+    assert!(out.contains("note: tiny-gpt2-int8.pfm: decode 63 in place of the default 64"), "{out}");
+    let gfast = ["bench", "-m", gpt, "--seconds", "0"];
+    let too_long =
+        "more than the model's max_position 128 allows (at most 127 prompt and decode tokens together";
+    fails(
+        &run(&[&gfast[..], &["--prompt", "100", "--decode", "100"]].concat()),
+        1,
+        &["--prompt 100 --decode 100: ", too_long],
+    );
+    let err = fails(&run(&[&gfast[..], &["--prompt", "200"]].concat()), 1, &["--prompt 200: ", too_long]);
+    lacks(&err, "--decode");
+    let err = fails(&run(&[&gfast[..], &["--decode", "127"]].concat()), 1, &["--decode 127: ", too_long]);
+    lacks(&err, "--prompt");
+}

@@ -357,7 +357,8 @@ fn make_large_bert(dir: &Path) {
 
 /// SIGKILL `quantize` at several points of its run, `-o` pointing at an existing file: the file
 /// is afterwards either byte for byte the old content or the complete new blob (the same bytes as
-/// an uninterrupted run, and loadable), never anything else.
+/// an uninterrupted run, and loadable), never anything else; the temporary files the killed runs
+/// leave are removed by the next successful run (Linux).
 #[test]
 fn killed_run_leaves_old_or_complete_output() {
     let tmp = tempfile::tempdir().unwrap();
@@ -384,7 +385,7 @@ fn killed_run_leaves_old_or_complete_output() {
         [50, 150, 400].iter().map(|&ms| (Duration::from_millis(ms), false)).collect();
     kills.extend([0.3, 0.6, 0.9].iter().map(|f| (full.mul_f64(*f), false)));
     kills.extend([0, 2, 10, 30, 100].iter().map(|&ms| (Duration::from_millis(ms), true)));
-    let mut outcomes = Vec::new();
+    let (mut outcomes, mut last_pid) = (Vec::new(), 0);
     for (delay, after_temp) in kills {
         std::fs::write(&out, old).unwrap();
         let mut child = Command::new(BIN)
@@ -393,9 +394,12 @@ fn killed_run_leaves_old_or_complete_output() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        // this run's temporary (earlier killed runs' may still be there)
+        let own = format!("model.pfm.tmp.{}.", child.id());
         if after_temp {
             let t = Instant::now();
-            while temp_files(&out_dir).is_empty() && t.elapsed() < Duration::from_secs(60) {
+            let has_own = || temp_files(&out_dir).iter().any(|n| n.starts_with(&own));
+            while !has_own() && t.elapsed() < Duration::from_secs(60) {
                 if child.try_wait().unwrap().is_some() {
                     break;
                 }
@@ -420,14 +424,37 @@ fn killed_run_leaves_old_or_complete_output() {
         };
         let when = if after_temp { "after the temporary appeared" } else { "after the start" };
         outcomes.push(format!("{delay:?} {when}: {outcome} ({status})"));
-        // a killed run may leave its temporary file; nothing else
+        // a killed run may leave its temporary file (`model.pfm.tmp.<pid>.<random>`); nothing else
         for e in std::fs::read_dir(&out_dir).unwrap() {
             let name = e.unwrap().file_name().to_string_lossy().into_owned();
             if name != "model.pfm" {
                 assert!(name.starts_with("model.pfm.tmp."), "unexpected file {name}");
-                std::fs::remove_file(out_dir.join(&name)).unwrap();
             }
         }
+        last_pid = child.id();
     }
     eprintln!("uninterrupted run {full:?}; {}", outcomes.join(", "));
+
+    // the next run to the same output removes the temporaries the killed runs left (their
+    // processes are gone), says so, and leaves none of its own
+    let mut stale = temp_files(&out_dir);
+    eprintln!("temporaries left by the killed runs: {stale:?}");
+    if stale.is_empty() {
+        // every kill happened to leave nothing: one as a killed run would leave it
+        let name = format!("model.pfm.tmp.{last_pid}.AbC123");
+        std::fs::write(out_dir.join(&name), &expected[..expected.len() / 2]).unwrap();
+        stale.push(name);
+    }
+    let o = run(&["quantize", s(&model), "-o", s(&out)]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), expected);
+    if cfg!(target_os = "linux") {
+        assert!(temp_files(&out_dir).is_empty(), "left: {:?}", temp_files(&out_dir));
+        for name in &stale {
+            let path = std::fs::canonicalize(&out_dir).unwrap().join(name);
+            let line = format!("removed stale temporary file {} from an interrupted run", s(&path));
+            assert!(err.contains(&line), "{line:?} not in: {err}");
+        }
+    }
 }

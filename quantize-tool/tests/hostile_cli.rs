@@ -491,3 +491,97 @@ fn text_inputs_that_are_not_regular_files_are_refused() {
         assert!(!out.exists());
     }
 }
+
+/// An arena (or a model file) larger than the memory the process may have is an error naming its
+/// size and what it was for, with exit status 1, instead of an abort on the failed allocation.
+#[test]
+fn allocation_failures_are_errors_not_aborts() {
+    // 64 MiB of address space: enough for the tiny model, less than its arena at 65536 tokens
+    const LIMIT_KIB: u64 = 64 << 10;
+    let tmp = tempfile::tempdir().unwrap();
+    let huge = huge_max_seq_blob(tmp.path());
+    let huge = huge.to_str().unwrap();
+    let v: Value =
+        serde_json::from_str(&ok(run(&["inspect", "--json", "--context", "65536", huge]))).unwrap();
+    assert!(v["arena_bytes"].as_u64().unwrap() > LIMIT_KIB << 10, "{}", v["arena_bytes"]);
+    let o = run_limited(LIMIT_KIB, &["bench", "-m", huge, "--seq", "65536", "--seconds", "0"]);
+    let err = fails(
+        &o,
+        1,
+        &["cannot allocate ", " bytes for the arena (model ", "tiny-bert-cls-65536.pfm, --seq 65536)"],
+    );
+    assert!(!err.contains("memory allocation of"), "{err}");
+    // an input of 65536 tokens (one per comma) under the blob's default max_seq of 65536
+    let commas = ",".repeat(70_000);
+    for cmd in ["classify", "embed", "tokenize"] {
+        let o = run_limited(LIMIT_KIB, &[cmd, "-m", huge, "--json", &commas]);
+        let want = [
+            "error: input 1: ",
+            "tiny-bert-cls-65536.pfm: cannot allocate ",
+            " bytes for the arena (65536 tokens)",
+        ];
+        fails(&o, 1, &want);
+    }
+    // a model file larger than the memory left: refused before it is read
+    let big = tmp.path().join("big.pfm");
+    let f = std::fs::File::create(&big).unwrap();
+    if f.set_len(1 << 30).is_ok() {
+        let o = run_limited(LIMIT_KIB, &["classify", "-m", big.to_str().unwrap(), "hi"]);
+        fails(&o, 1, &["cannot allocate 1073741824 bytes for the model file ", "big.pfm"]);
+    }
+}
+
+/// A prompt may start with '-'; input texts that do go after `--` (a text-taking positional that
+/// took hyphens would also take any option written after the first text).
+#[test]
+fn prompts_and_texts_may_start_with_a_hyphen() {
+    for prompt in ["-x", "--not-an-option", "-", "--json"] {
+        let out = ok(run(&["generate", "--prompt", prompt, "--max-tokens", "2", "--json"]));
+        let v: Value = serde_json::from_str(out.trim()).unwrap();
+        assert!(v["prompt_ids"].as_array().is_some_and(|ids| !ids.is_empty()), "{prompt}: {v}");
+        let out = ok(run(&["generate", &format!("--prompt={prompt}"), "--max-tokens", "2", "--json"]));
+        assert!(out.starts_with('{'), "{out}");
+    }
+    let out = ok(run(&["classify", "--json", "--", "-x", "--not-an-option"]));
+    assert_eq!(out.lines().count(), 2, "{out}");
+    let out = ok(run(&["tokenize", "--json", "--", "-x"]));
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["ids"].as_array().unwrap().len(), 4, "[CLS] - x [SEP]: {v}");
+    // without `--`, the hint names it; an option after a text is still an option
+    fails(&run(&["classify", "-x"]), 2, &["'-x'", "-- -x"]);
+    let out = ok(run(&["classify", "hi there", "--json"]));
+    assert!(out.trim().starts_with('{') && out.lines().count() == 1, "{out}");
+}
+
+/// `quantize --json` escapes DEL, C1 and bidi controls of labels as the run commands do (the JSON
+/// decodes to the same labels), and the text report escapes them for the terminal.
+#[test]
+fn quantize_report_escapes_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let del_label = "del\u{7f}c1\u{85}";
+    let src = edited_fixture(
+        tmp.path(),
+        "tiny-bert-cls",
+        "tiny-bert-cls-bidi-labels",
+        |c| {
+            c["id2label"] = serde_json::json!({ "0": EVIL_LABEL, "1": del_label, "2": BIDI_LABEL });
+            c["label2id"] = serde_json::json!({ EVIL_LABEL: 0, del_label: 1, BIDI_LABEL: 2 });
+        },
+        |_, shape, data| (shape, data),
+    );
+    let out = tmp.path().join("m\u{202e}.pfm");
+    let (src, out) = (src.to_str().unwrap(), out.to_str().unwrap());
+    let json = ok(run(&["quantize", src, "--dtype", "int8", "-o", out, "--json"]));
+    assert_terminal_safe("quantize --json", &json);
+    assert!(json.contains("\\u202e") && json.contains("\\u007f") && json.contains("\\u0085"), "{json}");
+    let v: Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(v["labels"], serde_json::json!([EVIL_LABEL, del_label, BIDI_LABEL]));
+    let text = ok(run(&["quantize", src, "--dtype", "int8", "-o", out, "--verbose"]));
+    assert_terminal_safe("quantize", &text);
+    assert!(
+        text.contains("ok\\u{202e}lave\\u{2066}")
+            && text.contains("wrote ")
+            && text.contains("m\\u{202e}.pfm"),
+        "{text}"
+    );
+}

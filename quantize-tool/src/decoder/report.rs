@@ -7,6 +7,7 @@ use picoformer::format::{Arch, DecoderParams, RopeScaling};
 use serde::Serialize;
 
 use super::tokenizer::DecoderTokenizer;
+use crate::escape::line;
 use crate::report::TensorReport;
 use crate::report::{total_params, worst_errors, write_unused};
 
@@ -141,7 +142,9 @@ impl DecoderReport {
             max_abs_err,
             max_rel_rmse,
         };
-        serde_json::to_string(&v).unwrap_or_default()
+        // strings from the checkpoint (tensor names, the source path) may hold DEL, C1 or bidi
+        // controls
+        crate::escape::json(&v).unwrap_or_default()
     }
 
     /// Writes the unused-tensor list (for `--verbose`).
@@ -163,7 +166,7 @@ fn rope_name(r: &RopeScaling) -> String {
 
 impl fmt::Display for DecoderReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let w = self.tensors.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
+        let w = self.tensors.iter().map(|t| line(&t.name).len()).max().unwrap_or(4).max(4);
         writeln!(
             f,
             "{:<w$}  {:<14}  {:<5}  {:>11}  {:>9}",
@@ -174,12 +177,16 @@ impl fmt::Display for DecoderReport {
             writeln!(
                 f,
                 "{:<w$}  {:<14}  {:<5}  {:>11.3e}  {:>9.3e}",
-                t.name, shape, t.dtype, t.max_abs_err, t.rel_rmse
+                line(&t.name),
+                shape,
+                t.dtype,
+                t.max_abs_err,
+                t.rel_rmse
             )?;
         }
         let (a, r) = self.worst();
         writeln!(f, "worst: max |err| {a:.3e}, rel RMSE {r:.3e}")?;
-        writeln!(f, "source: {}", self.source)?;
+        writeln!(f, "source: {}", line(&self.source))?;
         writeln!(f, "arch: {}, task: {}, weights: {}", self.arch, self.task, self.weight_dtype)?;
         writeln!(
             f,
