@@ -44,7 +44,13 @@ pub struct DecoderConfig {
 impl DecoderConfig {
     /// Reads `config.json` of a Llama or GPT-2 checkpoint.
     pub fn read(path: &Path) -> Result<DecoderConfig> {
-        let v = crate::load::read_json(path)?;
+        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        DecoderConfig::from_bytes(path, &bytes)
+    }
+
+    /// [`read`](Self::read) on the bytes of a `config.json`; `path` is only named in messages.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<DecoderConfig> {
+        let v = crate::load::parse_json(path, bytes)?;
         DecoderConfig::from_json(path, &v).with_context(|| path.display().to_string())
     }
 
@@ -179,7 +185,8 @@ fn gpt2(v: &Value) -> Result<DecoderParams> {
         hidden,
         n_layers: size(v, "n_layer")?,
         n_heads,
-        intermediate: opt_size(v, "n_inner")?.unwrap_or(4 * hidden),
+        // saturating: a width past the header's range is reported as such, not an overflow
+        intermediate: opt_size(v, "n_inner")?.unwrap_or(hidden.saturating_mul(4)),
         max_position: size(v, "n_positions")?,
         n_kv_heads: n_heads,
         norm_eps: positive(v, "layer_norm_epsilon", 1e-5)?,
@@ -201,14 +208,15 @@ fn rope(v: &Value) -> Result<(f32, RopeScaling)> {
         None | Some(Value::Null) => 10000.0,
         Some(t) => t
             .as_f64()
-            .filter(|t| t.is_finite() && *t > 1.0)
-            .ok_or_else(|| anyhow!("rope_theta {t} must be a number above 1"))? as f32,
+            .and_then(finite_f32)
+            .filter(|t| *t > 1.0)
+            .ok_or_else(|| anyhow!("rope_theta {t} must be a number above 1 (and finite as f32)"))?,
     };
     let Some(s) = scaling else { return Ok((theta, RopeScaling::None)) };
     let kind = s.get("rope_type").or(s.get("type")).and_then(Value::as_str).unwrap_or("default");
     let num = |key: &str| -> Result<f32> {
-        let x = s.get(key).and_then(Value::as_f64).filter(|x| x.is_finite());
-        x.map(|x| x as f32).ok_or_else(|| anyhow!("{where_}.{key} is missing or not a number ({kind} RoPE)"))
+        let x = s.get(key).and_then(Value::as_f64).and_then(finite_f32);
+        x.ok_or_else(|| anyhow!("{where_}.{key} is missing or not a number finite as f32 ({kind} RoPE)"))
     };
     let scaling = match kind {
         "default" => RopeScaling::None,
@@ -289,15 +297,20 @@ fn opt_size(v: &Value, key: &str) -> Result<Option<u32>> {
     }
 }
 
-/// A positive float with a default.
+/// A positive float with a default (positive and finite as the f32 the header stores).
 fn positive(v: &Value, key: &str, default: f32) -> Result<f32> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(default),
-        Some(x) => match x.as_f64().filter(|e| e.is_finite() && *e > 0.0) {
-            Some(e) => Ok(e as f32),
-            None => bail!("field {key:?} must be a positive number, found {x}"),
+        Some(x) => match x.as_f64().and_then(finite_f32).filter(|e| *e > 0.0) {
+            Some(e) => Ok(e),
+            None => bail!("field {key:?} must be a positive number (finite and above 0 as f32), found {x}"),
         },
     }
+}
+
+/// `x` as the f32 the header stores, if that is finite (1e300 is not; 1e-300 becomes 0).
+fn finite_f32(x: f64) -> Option<f32> {
+    Some(x as f32).filter(|x| x.is_finite())
 }
 
 /// A boolean with a default.
@@ -358,6 +371,34 @@ mod tests {
         assert!(format!("{e:#}").contains("mlp_bias"), "{e:#}");
         let e = llama_cfg(r#","num_key_value_heads":3"#).unwrap_err();
         assert!(format!("{e:#}").contains("key/value heads"), "{e:#}");
+    }
+
+    /// Values that overflow or round away in the header's u32 / f32 fields are errors naming the
+    /// key: a GPT-2 width whose default MLP width (4x) overflows u32 used to panic (debug builds);
+    /// floats finite as f64 but infinite or zero as f32 used to pass the reader and reach the
+    /// header.
+    #[test]
+    fn header_overflow_and_f32_rounding_are_errors() {
+        let gpt2 = |extra: &str| {
+            let text = format!(
+                r#"{{"architectures":["GPT2LMHeadModel"],"vocab_size":10,"n_layer":1,"n_positions":8{extra}}}"#
+            );
+            DecoderConfig::from_json(Path::new("config.json"), &serde_json::from_str(&text).unwrap())
+        };
+        let e = gpt2(r#","n_embd":2147483648,"n_head":1"#).unwrap_err();
+        assert!(format!("{e:#}").contains("hidden size 2147483648"), "{e:#}");
+        let e = gpt2(r#","n_embd":8,"n_head":2,"layer_norm_epsilon":1e-300"#).unwrap_err();
+        assert!(format!("{e:#}").contains("layer_norm_epsilon"), "{e:#}");
+        let e = llama_cfg(r#","rms_norm_eps":1e300"#).unwrap_err();
+        assert!(format!("{e:#}").contains("rms_norm_eps"), "{e:#}");
+        let e = llama_cfg(r#","rope_theta":1e300"#).unwrap_err();
+        assert!(format!("{e:#}").contains("rope_theta"), "{e:#}");
+        let e = llama_cfg(r#","rope_scaling":{"type":"linear","factor":1e300}"#).unwrap_err();
+        assert!(format!("{e:#}").contains("rope_scaling.factor"), "{e:#}");
+        let llama3 = r#","rope_scaling":{"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,
+            "high_freq_factor":1e39,"original_max_position_embeddings":8192}"#;
+        let e = llama_cfg(llama3).unwrap_err();
+        assert!(format!("{e:#}").contains("high_freq_factor"), "{e:#}");
     }
 
     #[test]

@@ -19,9 +19,9 @@ use picoformer::tokenizer::bpe::{byte_level_to_bytes, BpeOwned, PLANES};
 use serde_json::Value;
 
 use super::config::{token_id, DecoderConfig};
-use crate::load::bpe::{from_gguf, from_gpt2_files, from_tokenizer_json, GgufBpe};
+use crate::load::bpe::{from_gguf, from_tokenizer_value, parse_gpt2_files, GgufBpe};
 use crate::load::gguf::GgufTokenizer;
-use crate::load::read_json;
+use crate::load::{parse_json, read_if_file};
 
 /// The chat template (empty: none) rendered around one user message, with the tokenizer's bos
 /// and eos texts; errors name the file the template came from.
@@ -62,26 +62,74 @@ pub struct DecoderTokenizer {
     pub chat: Option<(String, String)>,
 }
 
+/// The bytes of a decoder directory's tokenizer files (`None`: the file is absent).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecoderTokenizerFiles<'a> {
+    /// `tokenizer.json`.
+    pub tokenizer_json: Option<&'a [u8]>,
+    /// GPT-2's `vocab.json` (read with `merges.txt` when there is no `tokenizer.json`).
+    pub vocab_json: Option<&'a [u8]>,
+    /// GPT-2's `merges.txt`.
+    pub merges_txt: Option<&'a [u8]>,
+    /// `tokenizer_config.json`.
+    pub tokenizer_config: Option<&'a [u8]>,
+    /// `generation_config.json`.
+    pub generation_config: Option<&'a [u8]>,
+    /// `chat_template.jinja` (used when `tokenizer_config.json` has no `chat_template`).
+    pub chat_template: Option<&'a [u8]>,
+}
+
 impl DecoderTokenizer {
     /// Reads the tokenizer of the Hugging Face directory `dir` (see the module docs).
     pub fn from_dir(dir: &Path, cfg: &DecoderConfig) -> Result<DecoderTokenizer> {
-        let (source, mut bpe, post) = match dir.join("tokenizer.json") {
-            p if p.is_file() => {
-                let post = read_json(&p)?["post_processor"].clone();
-                (p.clone(), from_tokenizer_json(&p)?, post)
+        let optional = |name: &str| read_if_file(&dir.join(name));
+        let tokenizer_json = optional("tokenizer.json")?;
+        let (vocab_json, merges_txt) = match tokenizer_json {
+            Some(_) => (None, None),
+            None => (optional("vocab.json")?, optional("merges.txt")?),
+        };
+        let tokenizer_config = optional("tokenizer_config.json")?;
+        let generation_config = optional("generation_config.json")?;
+        // optional: an unreadable chat_template.jinja counts as none
+        let chat_template = optional("chat_template.jinja").ok().flatten();
+        let files = DecoderTokenizerFiles {
+            tokenizer_json: tokenizer_json.as_deref(),
+            vocab_json: vocab_json.as_deref(),
+            merges_txt: merges_txt.as_deref(),
+            tokenizer_config: tokenizer_config.as_deref(),
+            generation_config: generation_config.as_deref(),
+            chat_template: chat_template.as_deref(),
+        };
+        DecoderTokenizer::from_files(dir, &files, cfg)
+    }
+
+    /// [`from_dir`](Self::from_dir) on the files' bytes; `dir` is only named in messages (as the
+    /// directory holding the files).
+    pub fn from_files(
+        dir: &Path,
+        files: &DecoderTokenizerFiles<'_>,
+        cfg: &DecoderConfig,
+    ) -> Result<DecoderTokenizer> {
+        let (source, mut bpe, post) = match files.tokenizer_json {
+            Some(bytes) => {
+                let p = dir.join("tokenizer.json");
+                let json = parse_json(&p, bytes)?;
+                let bpe = from_tokenizer_value(&p, &json)?;
+                (p, bpe, json["post_processor"].clone())
             }
-            _ => {
+            None => {
                 let (vocab, merges) = (dir.join("vocab.json"), dir.join("merges.txt"));
-                if !vocab.is_file() || !merges.is_file() {
+                let (Some(vocab_bytes), Some(merges_bytes)) = (files.vocab_json, files.merges_txt) else {
                     bail!("{}: no tokenizer.json, nor vocab.json + merges.txt", dir.display());
-                }
-                (vocab.clone(), from_gpt2_files(&vocab, &merges)?, Value::Null)
+                };
+                let bpe = parse_gpt2_files((&vocab, vocab_bytes), (&merges, merges_bytes))?;
+                (vocab, bpe, Value::Null)
             }
         };
         let tc_path = dir.join("tokenizer_config.json");
-        let tc = optional_json(&tc_path)?;
+        let tc = optional_json(&tc_path, files.tokenizer_config)?;
         let gen_path = dir.join("generation_config.json");
-        let gen = optional_json(&gen_path)?;
+        let gen = optional_json(&gen_path, files.generation_config)?;
         let special = |key: &str| -> Result<Option<u32>> {
             let Some(s) = tc.get(key).and_then(|t| t.as_str().or_else(|| t["content"].as_str())) else {
                 return Ok(None);
@@ -105,7 +153,7 @@ impl DecoderTokenizer {
         let template = match &tc["chat_template"] {
             Value::String(s) => s.clone(),
             Value::Array(list) => list.iter().filter_map(|t| t["template"].as_str()).collect(),
-            _ => std::fs::read_to_string(dir.join("chat_template.jinja")).unwrap_or_default(),
+            _ => files.chat_template.and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default().to_owned(),
         };
         let chat = render_chat(&template, &bpe, &tc_path)?;
         let mut t =
@@ -227,11 +275,8 @@ impl DecoderTokenizer {
 }
 
 /// A JSON file that may be absent (`Null` then).
-fn optional_json(path: &Path) -> Result<Value> {
-    match path.is_file() {
-        true => read_json(path),
-        false => Ok(Value::Null),
-    }
+fn optional_json(path: &Path, bytes: Option<&[u8]>) -> Result<Value> {
+    bytes.map_or(Ok(Value::Null), |b| parse_json(path, b))
 }
 
 /// Whether a `tokenizer.json` post-processor prepends a special token to a single sequence

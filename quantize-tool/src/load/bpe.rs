@@ -17,7 +17,7 @@ use picoformer::tokenizer::bpe::{
 };
 use serde_json::Value;
 
-use super::read_json;
+use super::{parse_json, utf8};
 
 /// GGUF `tokenizer.ggml.pre` values for which `transformers` swaps GPT-2's regex for another
 /// split (Llama 3, Qwen 2, GPT-4o, ...): not supported by the core yet.
@@ -133,11 +133,20 @@ pub fn from_gguf(g: &GgufBpe<'_>) -> Result<BpeOwned> {
 /// a `#version` line), with `<|endoftext|>` as a special token (bos and eos) and GPT-2's
 /// pre-tokenizer, as `tokenizers.Tokenizer(BPE.from_file(...))` with those settings runs.
 pub fn from_gpt2_files(encoder_json: &Path, vocab_bpe: &Path) -> Result<BpeOwned> {
-    let map = read_json(encoder_json)?;
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("{}: cannot read", p.display()));
+    let encoder = read(encoder_json)?;
+    let merges = read(vocab_bpe)?;
+    parse_gpt2_files((encoder_json, &encoder), (vocab_bpe, &merges))
+}
+
+/// [`from_gpt2_files`] on the files' bytes, each with its path (only named in errors).
+pub fn parse_gpt2_files(encoder_json: (&Path, &[u8]), vocab_bpe: (&Path, &[u8])) -> Result<BpeOwned> {
+    let ((encoder_json, encoder_bytes), (vocab_bpe, merges_bytes)) = (encoder_json, vocab_bpe);
+    let map = parse_json(encoder_json, encoder_bytes)?;
     let map = map.as_object().ok_or_else(|| anyhow!("{}: not a JSON object", encoder_json.display()))?;
-    let vocab = Vocab::from_json_map(map).with_context(|| encoder_json.display().to_string())?;
-    let text = std::fs::read_to_string(vocab_bpe)
-        .with_context(|| format!("{}: cannot read", vocab_bpe.display()))?;
+    let vocab =
+        Vocab::from_json_map(map, id_limit(map.len())).with_context(|| encoder_json.display().to_string())?;
+    let text = utf8(vocab_bpe, merges_bytes)?;
     let mut merges = Vec::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.starts_with("#version") && !l.is_empty()) {
         let Some((a, b)) = line.split_once(' ').filter(|(_, b)| !b.contains(' ')) else {
@@ -157,9 +166,18 @@ pub fn from_gpt2_files(encoder_json: &Path, vocab_bpe: &Path) -> Result<BpeOwned
 /// or `Sequence[Digits(individual_digits=true), ByteLevel(...)]`. Other settings are refused
 /// with an error that names them.
 pub fn from_tokenizer_json(path: &Path) -> Result<BpeOwned> {
-    let json = read_json(path)?;
-    let ctx = || path.display().to_string();
-    tokenizer_json(&json).with_context(ctx)
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    parse_tokenizer_json(path, &bytes)
+}
+
+/// [`from_tokenizer_json`] on the file's bytes; `path` is only named in errors.
+pub fn parse_tokenizer_json(path: &Path, bytes: &[u8]) -> Result<BpeOwned> {
+    from_tokenizer_value(path, &parse_json(path, bytes)?)
+}
+
+/// [`from_tokenizer_json`] on the parsed file; `path` is only named in errors.
+pub(crate) fn from_tokenizer_value(path: &Path, json: &Value) -> Result<BpeOwned> {
+    tokenizer_json(json).with_context(|| path.display().to_string())
 }
 
 /// [`from_tokenizer_json`] on parsed JSON.
@@ -175,7 +193,9 @@ fn tokenizer_json(json: &Value) -> Result<BpeOwned> {
     let decoder = &json["decoder"];
     ensure!(decoder.is_null() || decoder["type"] == "ByteLevel", "decoder {decoder} is not ByteLevel");
     let map = model["vocab"].as_object().ok_or_else(|| anyhow!("model.vocab is not an object"))?;
-    let mut vocab = Vocab::from_json_map(map)?;
+    let added_tokens = json["added_tokens"].as_array().map_or(&[][..], Vec::as_slice);
+    let max_id = id_limit(map.len().saturating_add(added_tokens.len()));
+    let mut vocab = Vocab::from_json_map(map, max_id)?;
     let merges = json_merges(&model["merges"])?;
     let mut config = BpeConfig::new(pre_tokenizer(&json["pre_tokenizer"])?);
     config.ignore_merges = model["ignore_merges"] == true;
@@ -185,13 +205,14 @@ fn tokenizer_json(json: &Value) -> Result<BpeOwned> {
         config.unk = Some(*id);
     }
     let mut added = Vec::new();
-    for t in json["added_tokens"].as_array().map_or(&[][..], Vec::as_slice) {
+    for t in added_tokens {
         for flag in ["single_word", "lstrip", "rstrip"] {
             ensure!(t[flag] != true, "added token {}: {flag} is not supported", t["content"]);
         }
         let content = t["content"].as_str().ok_or_else(|| anyhow!("added token without content"))?;
         let id = t["id"].as_u64().and_then(|id| u32::try_from(id).ok());
         let id = id.ok_or_else(|| anyhow!("added token {content:?}: bad id"))?;
+        ensure!(id < max_id, "added token {content:?}: id {id} is not below {max_id} ({})", ID_LIMIT);
         vocab.ensure_id(id, content);
         let (special, normalized) = (t["special"] == true, t["normalized"] == true);
         added.push(Added { content: content.to_owned(), id: Some(id), special, normalized });
@@ -238,6 +259,17 @@ fn json_merges(merges: &Value) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// What [`id_limit`] allows, for messages.
+const ID_LIMIT: &str = "ids may leave holes, but at most twice the number of tokens named, plus 1024";
+
+/// The ids a file naming `n` tokens (vocabulary entries and added tokens) may use: `0..limit`.
+/// The planes hold one entry per id up to the largest, so the largest id, not the number of
+/// tokens, sets the memory a file asks for; holes (decoded as nothing) are allowed, but a short
+/// file cannot ask for billions of entries.
+fn id_limit(n: usize) -> u32 {
+    u32::try_from(n.saturating_mul(2).saturating_add(1024)).unwrap_or(u32::MAX)
+}
+
 /// An added token before its id is resolved.
 struct Added {
     /// The text matched.
@@ -260,12 +292,13 @@ struct Vocab {
 }
 
 impl Vocab {
-    /// From a JSON object `{token: id}`.
-    fn from_json_map(map: &serde_json::Map<String, Value>) -> Result<Vocab> {
+    /// From a JSON object `{token: id}`, every id below `max_id` (see [`id_limit`]).
+    fn from_json_map(map: &serde_json::Map<String, Value>, max_id: u32) -> Result<Vocab> {
         let mut vocab = Vocab::default();
         for (token, id) in map {
             let id = id.as_u64().and_then(|id| u32::try_from(id).ok());
             let id = id.ok_or_else(|| anyhow!("token {token:?}: id is not a u32"))?;
+            ensure!(id < max_id, "token {token:?}: id {id} is not below {max_id} ({})", ID_LIMIT);
             vocab.insert(token, id);
         }
         Ok(vocab)
@@ -352,4 +385,51 @@ fn byte_level_spelling(token: &str) -> String {
     }
     let chars = picoformer::tokenizer::bpe::byte_level_chars();
     token.bytes().map(|b| chars[usize::from(b)]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bpe_json(vocab: &str, added: &str) -> Vec<u8> {
+        format!(
+            r#"{{"model":{{"type":"BPE","vocab":{vocab},"merges":[]}},"pre_tokenizer":{{"type":"ByteLevel"}},
+            "added_tokens":[{added}]}}"#
+        )
+        .into_bytes()
+    }
+
+    /// An id far past the tokens named is an error naming the file and the token, not a table of
+    /// billions of entries (it used to allocate one `Option<String>` per id up to it).
+    #[test]
+    fn huge_ids_are_errors_not_huge_tables() {
+        let path = Path::new("dir/tokenizer.json");
+        let e = parse_tokenizer_json(path, &bpe_json(r#"{"a":0,"b":4000000000}"#, "")).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains("dir/tokenizer.json") && msg.contains("\"b\"") && msg.contains("4000000000"),
+            "{msg}"
+        );
+        let added = r#"{"id":4294967295,"content":"<x>","special":true}"#;
+        let e = parse_tokenizer_json(path, &bpe_json(r#"{"a":0}"#, added)).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains("dir/tokenizer.json") && msg.contains("<x>") && msg.contains("4294967295"),
+            "{msg}"
+        );
+        let encoder = (Path::new("dir/vocab.json"), &br#"{"a":0,"b":2000000000}"#[..]);
+        let e = parse_gpt2_files(encoder, (Path::new("dir/merges.txt"), b"#version: 0.2\n")).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(msg.contains("dir/vocab.json") && msg.contains("2000000000"), "{msg}");
+    }
+
+    /// Holes below the limit still load (they decode as nothing), as before.
+    #[test]
+    fn small_holes_are_kept() {
+        let path = Path::new("tokenizer.json");
+        let bpe = parse_tokenizer_json(path, &bpe_json(r#"{"a":0,"b":1000}"#, "")).unwrap();
+        assert_eq!(bpe.token_offsets.len(), 1002);
+        let e = parse_tokenizer_json(path, &bpe_json(r#"{"a":0,"b":1028}"#, "")).unwrap_err();
+        assert!(format!("{e:#}").contains("not below 1028"), "{e:#}");
+    }
 }

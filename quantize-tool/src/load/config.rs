@@ -46,7 +46,13 @@ pub struct HfConfig {
 impl HfConfig {
     /// Reads and checks `path` (a `config.json`).
     pub fn read(path: &Path) -> Result<HfConfig> {
-        let v = super::read_json(path)?;
+        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        HfConfig::from_bytes(path, &bytes)
+    }
+
+    /// Parses and checks the bytes of a `config.json`; `path` is only named in messages.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<HfConfig> {
+        let v = super::parse_json(path, bytes)?;
         HfConfig::from_json(path, &v).with_context(|| path.display().to_string())
     }
 
@@ -66,8 +72,10 @@ impl HfConfig {
             bail!("position_embedding_type {pos:?} is not supported (only \"absolute\")");
         }
         let eps = v.get("layer_norm_eps").map(|e| e.as_f64()).unwrap_or(Some(1e-12));
-        let Some(eps) = eps.filter(|e| e.is_finite() && *e > 0.0) else {
-            bail!("layer_norm_eps must be a positive number");
+        // checked as the f32 the header stores: 1e300 is finite as f64 but not as f32, and
+        // 1e-300 rounds to 0
+        let Some(eps) = eps.map(|e| e as f32).filter(|e| e.is_finite() && *e > 0.0) else {
+            bail!("layer_norm_eps must be a positive number (finite and above 0 as f32)");
         };
         let cfg = HfConfig {
             path: path.to_path_buf(),
@@ -79,7 +87,7 @@ impl HfConfig {
             intermediate: size(v, "intermediate_size")?,
             max_position: size(v, "max_position_embeddings")?,
             type_vocab_size: v.get("type_vocab_size").map_or(Ok(2), |_| size(v, "type_vocab_size"))?,
-            layer_norm_eps: eps as f32,
+            layer_norm_eps: eps,
             labels: labels(v)?,
         };
         if cfg.hidden % cfg.n_heads != 0 {
@@ -159,5 +167,16 @@ mod tests {
         let c = cfg(r#","id2label":{"1":"b","0":"a"}"#).unwrap();
         assert_eq!(c.labels, ["a", "b"]);
         assert!(cfg(r#","id2label":{"2":"b","0":"a"}"#).is_err());
+    }
+
+    /// `layer_norm_eps` is checked as the f32 the header stores (it used to be checked as f64, so
+    /// 1e300 became an infinite and 1e-300 a zero epsilon in the header).
+    #[test]
+    fn layer_norm_eps_checked_as_f32() {
+        for eps in ["1e300", "1e-300", "0", "-1e-12"] {
+            let e = cfg(&format!(r#","layer_norm_eps":{eps}"#)).unwrap_err();
+            assert!(e.to_string().contains("layer_norm_eps"), "{eps}: {e:#}");
+        }
+        assert_eq!(cfg(r#","layer_norm_eps":1e-5"#).unwrap().layer_norm_eps, 1e-5);
     }
 }

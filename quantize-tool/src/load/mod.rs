@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 pub use self::config::{HfArch, HfConfig};
 pub use self::pooling::SentenceTransformers;
 pub use self::safetensors::{Checkpoint, Tensor};
-pub use self::tokenizer::{SpecialIds, TokenizerSpec};
+pub use self::tokenizer::{parse_vocab_txt, SpecialIds, TokenizerFiles, TokenizerSpec};
 
 /// Everything read from one model directory.
 #[derive(Debug)]
@@ -69,6 +69,27 @@ pub(crate) fn weights_file(dir: &Path) -> Result<PathBuf> {
 
 /// Reads and parses a JSON file, naming it in errors.
 pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    parse_json(path, &bytes)
+}
+
+/// The bytes of `path` if it is a regular file (or a link to one), `None` if it is absent or not
+/// a file; errors name the file.
+pub(crate) fn read_if_file(path: &Path) -> Result<Option<Vec<u8>>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    std::fs::read(path).map(Some).with_context(|| format!("{}: cannot read", path.display()))
+}
+
+/// Parses the bytes of a JSON file (UTF-8); `path` is only named in errors.
+pub fn parse_json(path: &Path, bytes: &[u8]) -> Result<serde_json::Value> {
+    let text = utf8(path, bytes)?;
+    serde_json::from_str(text).with_context(|| format!("{}: invalid JSON", path.display()))
+}
+
+/// The bytes of a text file as UTF-8, or an error naming the file and the first bad byte.
+pub(crate) fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str> {
+    std::str::from_utf8(bytes)
+        .map_err(|e| anyhow::anyhow!("{}: invalid UTF-8 at byte {}", path.display(), e.valid_up_to()))
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use super::read_json;
+use super::{parse_json, read_if_file, utf8};
 
 /// Ids of the special tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,16 +50,45 @@ struct Files {
     fast: Option<(PathBuf, Value)>,
 }
 
+/// The bytes of a model directory's tokenizer files (`None`: the file is absent).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenizerFiles<'a> {
+    /// `tokenizer_config.json`.
+    pub tokenizer_config: Option<&'a [u8]>,
+    /// `tokenizer.json`.
+    pub tokenizer_json: Option<&'a [u8]>,
+    /// `vocab.txt`.
+    pub vocab_txt: Option<&'a [u8]>,
+}
+
 impl TokenizerSpec {
     /// Reads the tokenizer files of `dir`. `force_lowercase` is sentence-transformers'
     /// `do_lower_case`, which lowercases before the tokenizer.
     pub fn read(dir: &Path, force_lowercase: bool) -> Result<TokenizerSpec> {
-        let config = optional_json(&dir.join("tokenizer_config.json"))?;
+        let optional = |name: &str| read_if_file(&dir.join(name));
+        let config = optional("tokenizer_config.json")?;
+        let fast = optional("tokenizer.json")?;
+        let vocab_txt = optional("vocab.txt")?;
+        let files = TokenizerFiles {
+            tokenizer_config: config.as_deref(),
+            tokenizer_json: fast.as_deref(),
+            vocab_txt: vocab_txt.as_deref(),
+        };
+        TokenizerSpec::parse(dir, &files, force_lowercase)
+    }
+
+    /// [`read`](Self::read) on the files' bytes; `dir` is only named in messages (as the
+    /// directory holding the files).
+    pub fn parse(dir: &Path, files: &TokenizerFiles<'_>, force_lowercase: bool) -> Result<TokenizerSpec> {
+        let config_path = dir.join("tokenizer_config.json");
+        let config = files.tokenizer_config.map(|b| parse_json(&config_path, b)).transpose()?;
         let fast_path = dir.join("tokenizer.json");
-        let fast = optional_json(&fast_path)?.map(|v| (fast_path, v));
+        let fast = files.tokenizer_json.map(|b| parse_json(&fast_path, b)).transpose()?;
+        let fast = fast.map(|v| (fast_path, v));
+        let vocab_txt = files.vocab_txt;
         let files = Files { config, fast };
-        files.check_supported(&dir.join("tokenizer_config.json"))?;
-        let (vocab_file, vocab) = read_vocab(dir, files.fast.as_ref())?;
+        files.check_supported(&config_path)?;
+        let (vocab_file, vocab) = read_vocab(dir, vocab_txt, files.fast.as_ref())?;
         let flag = |cfg_key: &str, norm_key: &str| files.flag(cfg_key, norm_key);
         let lowercase = flag("do_lower_case", "lowercase").unwrap_or(true) || force_lowercase;
         let strip_accents = flag("strip_accents", "strip_accents").unwrap_or(lowercase);
@@ -145,24 +174,15 @@ impl Files {
     }
 }
 
-fn optional_json(path: &Path) -> Result<Option<Value>> {
-    if path.is_file() {
-        read_json(path).map(Some)
-    } else {
-        Ok(None)
-    }
-}
-
 /// `vocab.txt` (one token per line, id = line number), else `tokenizer.json`'s `model.vocab`.
-fn read_vocab(dir: &Path, fast: Option<&(PathBuf, Value)>) -> Result<(PathBuf, Vec<String>)> {
-    let txt = dir.join("vocab.txt");
-    if txt.is_file() {
-        let text =
-            std::fs::read_to_string(&txt).with_context(|| format!("{}: cannot read", txt.display()))?;
-        let vocab: Vec<String> = text.lines().map(str::to_string).collect();
-        if vocab.is_empty() {
-            bail!("{}: empty vocabulary", txt.display());
-        }
+fn read_vocab(
+    dir: &Path,
+    vocab_txt: Option<&[u8]>,
+    fast: Option<&(PathBuf, Value)>,
+) -> Result<(PathBuf, Vec<String>)> {
+    if let Some(bytes) = vocab_txt {
+        let txt = dir.join("vocab.txt");
+        let vocab = parse_vocab_txt(&txt, bytes)?;
         return Ok((txt, vocab));
     }
     let Some((path, v)) = fast else {
@@ -192,4 +212,41 @@ fn read_vocab(dir: &Path, fast: Option<&(PathBuf, Value)>) -> Result<(PathBuf, V
         bail!("{}: empty vocabulary", ctx());
     }
     Ok((path.clone(), vocab))
+}
+
+/// The tokens of a `vocab.txt` (one per line, id = line number); `path` is only named in errors.
+pub fn parse_vocab_txt(path: &Path, bytes: &[u8]) -> Result<Vec<String>> {
+    let vocab: Vec<String> = utf8(path, bytes)?.lines().map(str::to_string).collect();
+    if vocab.is_empty() {
+        bail!("{}: empty vocabulary", path.display());
+    }
+    Ok(vocab)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// From bytes, as from files: `vocab.txt` wins over `tokenizer.json`, errors name the file
+    /// (a byte that is not UTF-8 by its offset).
+    #[test]
+    fn parse_from_bytes_names_the_files() {
+        let dir = Path::new("model");
+        let vocab = b"[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n";
+        let files = TokenizerFiles {
+            vocab_txt: Some(vocab),
+            tokenizer_json: Some(b"not json"),
+            ..Default::default()
+        };
+        let e = TokenizerSpec::parse(dir, &files, false).unwrap_err();
+        assert!(format!("{e:#}").contains("tokenizer.json: invalid JSON"), "{e:#}");
+        let files = TokenizerFiles { vocab_txt: Some(vocab), ..Default::default() };
+        let t = TokenizerSpec::parse(dir, &files, false).unwrap();
+        assert_eq!(
+            (t.vocab.len(), t.special.mask, t.vocab_file.as_path()),
+            (6, 4, Path::new("model/vocab.txt"))
+        );
+        let e = parse_vocab_txt(Path::new("model/vocab.txt"), b"[PAD]\n\xff\n").unwrap_err();
+        assert_eq!(format!("{e:#}"), "model/vocab.txt: invalid UTF-8 at byte 6");
+    }
 }

@@ -7,10 +7,11 @@
 //! ggml's reference. (Passed over: `gguf-rs`, whose non-optional dependencies include a CLI stack
 //! and serde_json's `arbitrary_precision`, which would change JSON numbers for the whole tool;
 //! `ggus` + `ggml-quants`, which read enum discriminants from file bytes unchecked and leave Q6_K
-//! dequantization unimplemented; candle-core's `gguf_file`, a whole tensor framework for a parser.) This module adds what the converter needs on top: every tensor's byte range
-//! is checked against the file once at [`Gguf::open`], every error names the file (and the key or
-//! tensor), and tensor bytes are read one tensor at a time, so converting a model holds the f32
-//! values of one tensor, never the whole file.
+//! dequantization unimplemented; candle-core's `gguf_file`, a whole tensor framework for a parser.)
+//! This module adds what the converter needs on top: every tensor's byte range is checked against
+//! the file once at [`Gguf::open`] (or [`Gguf::from_bytes`], the same on a file held in memory),
+//! every error names the file (and the key or tensor), and tensor bytes are read one tensor at a
+//! time, so converting a model holds the f32 values of one tensor, never the whole file.
 //!
 //! Layout: ggml lists dimensions innermost first (`ne[0]` = columns); [`TensorInfo::shape`] and
 //! [`Gguf::tensor_f32`] give them outermost first, as PyTorch / Hugging Face do (`[rows, cols]`).
@@ -18,9 +19,10 @@
 pub mod dequant;
 pub mod llama;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -79,8 +81,16 @@ pub struct Gguf {
     by_name: HashMap<String, usize>,
     /// Absolute offset of the tensor data section.
     data_start: u64,
-    /// The file, for reading tensor bytes (one reader at a time).
-    file: Mutex<File>,
+    /// Where tensor bytes are read from.
+    data: Data,
+}
+
+/// Where a [`Gguf`]'s tensor bytes come from.
+enum Data {
+    /// The file (one reader at a time).
+    File(Mutex<File>),
+    /// The whole file, in memory ([`Gguf::from_bytes`]).
+    Bytes(Vec<u8>),
 }
 
 impl std::fmt::Debug for Gguf {
@@ -96,30 +106,39 @@ impl Gguf {
         let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
         let file_len = file.metadata().with_context(|| format!("{}: cannot stat", path.display()))?.len();
         let clone = file.try_clone().with_context(|| format!("{}: cannot open", path.display()))?;
+        let index = Gguf::index(path, BufReader::new(clone))?;
+        Gguf::with_index(path, index, file_len, Data::File(Mutex::new(file)))
+    }
+
+    /// [`open`](Self::open) on the whole file in memory; `path` is only named in errors.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Gguf> {
+        let len = bytes.len() as u64;
+        let index = Gguf::index(path, Cursor::new(bytes.as_slice()))?;
+        Gguf::with_index(path, index, len, Data::Bytes(bytes))
+    }
+
+    /// Header, metadata and tensor index, as read by `gguf-rs-lib`.
+    fn index<R: Read + Seek>(path: &Path, reader: R) -> Result<Index> {
         // Byte ranges are checked below, per tensor and with the tensor's name in the message.
         let config = GGUFReaderConfig { validate_integrity: false, ..GGUFReaderConfig::default() };
-        let reader = GGUFFileReader::with_config(BufReader::new(clone), config)
+        let reader = GGUFFileReader::with_config(reader, config)
             .map_err(|e| anyhow!("{}: not a valid GGUF file: {e}", path.display()))?;
-
         let meta: HashMap<String, MetaValue> =
             reader.metadata().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let data_start = reader.tensor_data_offset();
         let tensors = reader
             .tensor_infos()
             .iter()
             .map(tensor_info)
             .collect::<Result<Vec<_>>>()
             .with_context(|| path.display().to_string())?;
+        Ok(Index { version: reader.header().version, meta, tensors, data_start: reader.tensor_data_offset() })
+    }
+
+    /// The opened file from its index, every tensor's bytes checked to lie within `file_len`.
+    fn with_index(path: &Path, index: Index, file_len: u64, data: Data) -> Result<Gguf> {
+        let Index { version, meta, tensors, data_start } = index;
         let by_name = tensors.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
-        let gguf = Gguf {
-            path: path.to_path_buf(),
-            version: reader.header().version,
-            meta,
-            tensors,
-            by_name,
-            data_start,
-            file: Mutex::new(file),
-        };
+        let gguf = Gguf { path: path.to_path_buf(), version, meta, tensors, by_name, data_start, data };
         for t in &gguf.tensors {
             gguf.byte_range(t, file_len)?;
         }
@@ -246,13 +265,21 @@ impl Gguf {
     }
 
     /// The raw bytes of tensor `t` as stored.
-    fn read_bytes(&self, t: &TensorInfo) -> Result<Vec<u8>> {
+    fn read_bytes(&self, t: &TensorInfo) -> Result<Cow<'_, [u8]>> {
         let (start, len) = self.byte_range(t, u64::MAX)?;
+        let file = match &self.data {
+            Data::File(file) => file,
+            Data::Bytes(bytes) => {
+                let range = usize::try_from(start).ok().and_then(|s| Some(s..s.checked_add(len)?));
+                let raw = range.and_then(|r| bytes.get(r));
+                return raw.map(Cow::Borrowed).context("the tensor's bytes lie past the end of the file");
+            }
+        };
         let mut raw = vec![0u8; len];
-        let mut file = self.file.lock().map_err(|_| anyhow!("file lock poisoned"))?;
+        let mut file = file.lock().map_err(|_| anyhow!("file lock poisoned"))?;
         file.seek(SeekFrom::Start(start)).context("seek")?;
         file.read_exact(&mut raw).context("cannot read the tensor's bytes (file truncated?)")?;
-        Ok(raw)
+        Ok(Cow::Owned(raw))
     }
 
     /// `(absolute offset, byte length)` of tensor `t`, checked to end within `file_len`.
@@ -271,6 +298,14 @@ impl Gguf {
             ),
         }
     }
+}
+
+/// What [`Gguf::index`] reads.
+struct Index {
+    version: u32,
+    meta: HashMap<String, MetaValue>,
+    tensors: Vec<TensorInfo>,
+    data_start: u64,
 }
 
 /// Our [`TensorInfo`] from the crate's: an element count that fits in usize, and the byte length
@@ -305,4 +340,51 @@ fn int(v: &MetaValue) -> Option<i128> {
         MetaValue::I64(v) => v.into(),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quants() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/gguf/quants.gguf")
+    }
+
+    /// The in-memory reader sees what the file reader sees.
+    #[test]
+    fn from_bytes_reads_as_open() {
+        let path = quants();
+        let (file, mem) =
+            (Gguf::open(&path).unwrap(), Gguf::from_bytes(&path, std::fs::read(&path).unwrap()).unwrap());
+        assert_eq!(
+            (file.version(), file.data_start(), file.keys()),
+            (mem.version(), mem.data_start(), mem.keys())
+        );
+        assert_eq!(file.tensors().collect::<Vec<_>>(), mem.tensors().collect::<Vec<_>>());
+        for t in file.tensors() {
+            let (a, b) = (file.tensor_f32(&t.name), mem.tensor_f32(&t.name));
+            match (a, b) {
+                (Ok((sa, va)), Ok((sb, vb))) => {
+                    assert_eq!(sa, sb, "{}", t.name);
+                    assert!(va.iter().zip(&vb).all(|(x, y)| x.to_bits() == y.to_bits()), "{}", t.name);
+                }
+                (Err(a), Err(b)) => assert_eq!(format!("{a:#}"), format!("{b:#}")),
+                (a, b) => panic!("{}: file {:?}, memory {:?}", t.name, a.is_ok(), b.is_ok()),
+            }
+        }
+    }
+
+    /// Cut short, the bytes are an error naming the file (and the tensor), as the file is.
+    #[test]
+    fn truncated_bytes_are_errors_naming_the_file() {
+        let bytes = std::fs::read(quants()).unwrap();
+        let g = Gguf::from_bytes(&quants(), bytes.clone()).unwrap();
+        let end =
+            g.tensors().map(|t| g.data_start() as usize + t.offset as usize + t.byte_len).max().unwrap();
+        let path = Path::new("dir/model.gguf");
+        for len in [0, 3, 24, 200, end - 1] {
+            let e = Gguf::from_bytes(path, bytes[..len].to_vec()).unwrap_err();
+            assert!(format!("{e:#}").contains("dir/model.gguf"), "{len}: {e:#}");
+        }
+    }
 }
