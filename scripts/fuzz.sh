@@ -7,9 +7,11 @@
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]   each target for SECONDS (default 60) under
 #                                                AddressSanitizer
 #   bash scripts/fuzz.sh smoke                   the same, 60 s each (the test command's step)
-#   bash scripts/fuzz.sh long [TARGET...]        each target until 10,000,000 executions or 30
-#                                                minutes, whichever comes first, without a
-#                                                sanitizer (several times the speed; separate build)
+#   bash scripts/fuzz.sh long [SECONDS] [TARGET...]
+#                                                each target until 10,000,000 executions or
+#                                                SECONDS (default 1800), whichever comes first,
+#                                                without a sanitizer (several times the speed;
+#                                                separate build, FUZZ_TARGET_DIR to move it)
 #
 # cargo-fuzz needs a nightly compiler for its -Z flags. The pinned stable toolchain is used with
 # RUSTC_BOOTSTRAP=1 (which unlocks those flags), so no second toolchain has to be installed.
@@ -18,8 +20,12 @@ cd "$(dirname "$0")/.."
 
 mode=smoke seconds=60 runs=-1 sanitizer=address target_dir=fuzz/target
 if [[ ${1:-} == long ]]; then
-    mode=long seconds=1800 runs=10000000 sanitizer=none target_dir=fuzz/target-long
+    mode=long seconds=1800 runs=10000000 sanitizer=none target_dir=${FUZZ_TARGET_DIR:-fuzz/target-long}
     shift
+    if [[ ${1:-} =~ ^[0-9]+$ ]]; then
+        seconds=$1
+        shift
+    fi
 elif [[ ${1:-} == smoke ]]; then
     shift
 elif [[ ${1:-} =~ ^[0-9]+$ ]]; then
