@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The test command (README "Tests", and what .ci/run calls). Six steps, each run even when an
+# The test command (README "Tests", and what .ci/run calls). Seven steps, each run even when an
 # earlier one failed:
 #   models    scripts/fetch-models.sh all: installs the real models and tokenizer files the tests
 #             read (.cache/)
 #   cargo     every test of the workspace in release mode (the MiniLM golden tests run ~750 forward
 #             passes), their figures printed (--show-output)
+#   capi      capi/check.sh: the C API's header is current, the C example builds with the host C
+#             compiler (-Wall -Wextra -Werror) and gives the host tool's outputs on the bundled models
 #   aarch64   scripts/test-aarch64.sh: the core's kernel and unit tests built for
 #             aarch64-unknown-linux-gnu and run under qemu-aarch64 (user mode), the NEON kernels
 #             against the generic ones (PICOFORMER_REQUIRE_SIMD=neon), and the no_std core built for
@@ -54,6 +56,7 @@ step() {
 
 step models bash scripts/fetch-models.sh all
 step cargo cargo test --workspace --release --no-fail-fast "$@" -- --show-output
+step capi bash capi/check.sh
 step aarch64 bash scripts/test-aarch64.sh
 step firmware bash firmware/ci.sh
 step no-panic bash panic-check/check.sh
