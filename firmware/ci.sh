@@ -23,6 +23,10 @@
 # and runs `gen_bench` (greedy until the 256-token context is full) for the guest instructions per
 # generated token at positions 16, 128 and 255, and what they mean in tokens/s at 1 cycle per
 # instruction on a 168 MHz Cortex-M4 and a 150 MHz Cortex-M33 (RP2350).
+# Then the C firmware (ci-capi.sh): the C API's staticlib for the M4 with the C example
+# (capi/examples/mps2) built by arm-none-eabi-gcc, run under QEMU and checked against
+#   5. host-ref -> the same labels, probabilities and logits, exactly;
+#   6. the host tool -> same labels (|logit diff| <= TOL), the same generated ids and text.
 # Exits non-zero on any mismatch, on a QEMU or decoder failure, or on a build failure.
 # Env: TOL, QEMU_TIMEOUT (s), SKIP_INSTALL=1 (never install anything).
 set -euo pipefail
@@ -233,4 +237,8 @@ paste "$OUT/device.tsv" "$OUT/host-ref.tsv" "$OUT/host-tool.tsv" "$OUT/insns.tsv
 # ---------------------------------------------------------------- tiny GPT
 # shellcheck source=ci-generate.sh
 source "$HERE/ci-generate.sh"   # generate under QEMU, parity with host-ref and the host tool, gen_bench
+
+# ---------------------------------------------------------------- C firmware
+# shellcheck source=ci-capi.sh
+source "$HERE/ci-capi.sh"   # the C API's example on the M4 under QEMU, parity with host-ref and the host tool
 phase "done"
