@@ -243,20 +243,7 @@ pub unsafe extern "C" fn pf_generator_prompt(
     n_fed: *mut usize,
 ) -> i32 {
     // SAFETY: the caller's promises.
-    unsafe {
-        with(generator, |g| {
-            let t = ffi::text(text, text_len)?;
-            g.generator.reset();
-            let d = g.generator.model();
-            let bos = d.bos().filter(|_| d.add_bos());
-            if let Some(b) = bos {
-                g.generator.feed(&[b]).map_err(code)?;
-            }
-            let n = g.generator.feed_text(t).map_err(code)?;
-            ffi::put(n_fed, n + usize::from(bos.is_some()));
-            Ok(())
-        })
-    }
+    unsafe { feed_text(generator, text, text_len, n_fed, true) }
 }
 
 /// Appends the tokens of `text` to the context (no BOS): `*n_fed` of them (may be NULL).
@@ -271,11 +258,35 @@ pub unsafe extern "C" fn pf_generator_feed_text(
     n_fed: *mut usize,
 ) -> i32 {
     // SAFETY: the caller's promises.
+    unsafe { feed_text(generator, text, text_len, n_fed, false) }
+}
+
+/// Feeds the tokens of `text`; with `prompt`, after emptying the context and feeding BOS where
+/// the model wants it.
+///
+/// # Safety
+/// As `pf_generator_prompt`.
+unsafe fn feed_text(
+    generator: *mut pf_generator,
+    text: *const c_char,
+    text_len: usize,
+    n_fed: *mut usize,
+    prompt: bool,
+) -> i32 {
+    // SAFETY: the caller's promises.
     unsafe {
         with(generator, |g| {
             let t = ffi::text(text, text_len)?;
+            let d = g.generator.model();
+            let bos = d.bos().filter(|_| prompt && d.add_bos());
+            if prompt {
+                g.generator.reset();
+            }
+            if let Some(b) = bos {
+                g.generator.feed(&[b]).map_err(code)?;
+            }
             let n = g.generator.feed_text(t).map_err(code)?;
-            ffi::put(n_fed, n);
+            ffi::put(n_fed, n + usize::from(bos.is_some()));
             Ok(())
         })
     }

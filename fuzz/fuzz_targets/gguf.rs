@@ -28,16 +28,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(g.tensor_f32("no such tensor").is_err());
     if let Ok(lg) = LlamaGguf::from_gguf(&g) {
         let t = &lg.tokenizer;
-        let input = GgufBpe {
-            tokens: &t.tokens,
-            merges: &t.merges,
-            token_types: &t.token_types,
-            pre: t.pre.as_deref(),
-            bos: t.bos,
-            eos: t.eos,
-            unknown: t.unknown,
-            padding: t.padding,
-        };
+        let input = GgufBpe::of(t);
         let _ = from_gguf(&input);
         if let Ok(cfg) = DecoderConfig::from_gguf(path, &lg.config) {
             if let Ok(tok) = DecoderTokenizer::from_gguf(path, t, &cfg) {

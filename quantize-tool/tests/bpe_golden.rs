@@ -48,16 +48,7 @@ fn smollm2() -> BpeOwned {
     let g = Gguf::open(&smollm2_gguf()).expect("open GGUF");
     let t = LlamaGguf::from_gguf(&g).expect("GGUF tokenizer").tokenizer;
     assert_eq!(t.model, "gpt2", "SmolLM2's GGUF should hold a byte-level BPE tokenizer");
-    let input = GgufBpe {
-        tokens: &t.tokens,
-        merges: &t.merges,
-        token_types: &t.token_types,
-        pre: t.pre.as_deref(),
-        bos: t.bos,
-        eos: t.eos,
-        unknown: t.unknown,
-        padding: t.padding,
-    };
+    let input = GgufBpe::of(&t);
     from_gguf(&input).expect("SmolLM2 tokenizer")
 }
 

@@ -172,16 +172,7 @@ impl DecoderTokenizer {
                 t.model
             );
         }
-        let input = GgufBpe {
-            tokens: &t.tokens,
-            merges: &t.merges,
-            token_types: &t.token_types,
-            pre: t.pre.as_deref(),
-            bos: t.bos,
-            eos: t.eos,
-            unknown: t.unknown,
-            padding: t.padding,
-        };
+        let input = GgufBpe::of(t);
         let bpe = from_gguf(&input).with_context(ctx)?;
         let chat_ml = t.chat_template.as_deref().is_some_and(|s| s.contains(IM_START));
         let add_bos = t.add_bos.unwrap_or(false);

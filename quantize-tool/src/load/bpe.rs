@@ -73,6 +73,22 @@ pub struct GgufBpe<'a> {
     pub padding: Option<u32>,
 }
 
+impl<'a> GgufBpe<'a> {
+    /// The vectors of a GGUF's tokenizer.
+    pub fn of(t: &'a super::gguf::GgufTokenizer) -> GgufBpe<'a> {
+        GgufBpe {
+            tokens: &t.tokens,
+            merges: &t.merges,
+            token_types: &t.token_types,
+            pre: t.pre.as_deref(),
+            bos: t.bos,
+            eos: t.eos,
+            unknown: t.unknown,
+            padding: t.padding,
+        }
+    }
+}
+
 /// Builds the planes from GGUF vectors, exactly as `transformers` builds its tokenizer: the
 /// vocabulary maps each token's spelling to its id (a repeated spelling keeps the last id; the
 /// earlier ids decode to nothing), GPT-2's pre-tokenizer (every `tokenizer.ggml.pre` but the ones
