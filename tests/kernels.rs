@@ -155,41 +155,6 @@ fn report_cpu_features() {
     );
 }
 
-/// Whether `kernels::{matmul_f32, quantize_row_i8, quantize_row_i16, dot_f32, axpy_f32, softmax,
-/// gelu_erf, silu_mul}` call a SIMD variant here: on x86_64 with AVX2 + FMA (which AVX-512 implies),
-/// on aarch64 with NEON; otherwise they are generic.
-fn dispatch_is_simd() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        kernels::has_avx2_fma()
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        kernels::has_neon()
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    {
-        false
-    }
-}
-
-/// Whether `kernels::matmul_f16` calls a SIMD variant here: on x86_64 with AVX2 + FMA + F16C (which
-/// AVX-512 implies), on aarch64 with NEON; otherwise it is generic.
-fn dispatch_is_simd_f16() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        kernels::has_avx2_fma_f16c()
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        kernels::has_neon()
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    {
-        false
-    }
-}
-
 /// `PICOFORMER_REQUIRE_SIMD=avx2,avx512,neon` (any of them, comma-separated) names the SIMD variants
 /// this machine must test: a variant whose tests would be skipped because the CPU lacks it fails
 /// here instead. CI sets it from what its machine's `/proc/cpuinfo` lists (`.ci/run`).
@@ -390,7 +355,7 @@ proptest! {
 fn simd_matmul_f32() -> Vec<(&'static str, MatmulF32)> {
     let mut v: Vec<(&'static str, MatmulF32)> = Vec::new();
     // Only where it is a SIMD variant: elsewhere `kernels::matmul_f32` is generic.
-    if dispatch_is_simd() {
+    if kernels::dispatches_simd() {
         v.push(("dispatched", kernels::matmul_f32));
     }
     #[cfg(target_arch = "x86_64")]
@@ -414,7 +379,7 @@ fn simd_matmul_f32() -> Vec<(&'static str, MatmulF32)> {
 fn simd_matmul_f16() -> Vec<(&'static str, MatmulF16)> {
     let mut v: Vec<(&'static str, MatmulF16)> = Vec::new();
     // Only where it is a SIMD variant (x86 needs F16C too): elsewhere `kernels::matmul_f16` is generic.
-    if dispatch_is_simd_f16() {
+    if kernels::dispatches_simd_f16() {
         v.push(("dispatched", kernels::matmul_f16));
     }
     #[cfg(target_arch = "x86_64")]
@@ -523,7 +488,7 @@ type Quant = fn(&mut [i8], &[f32]) -> f32;
 fn simd_quant() -> Vec<(&'static str, Quant)> {
     let mut v: Vec<(&'static str, Quant)> = Vec::new();
     // Only where it is a SIMD variant: elsewhere `kernels::quantize_row_i8` is generic.
-    if dispatch_is_simd() {
+    if kernels::dispatches_simd() {
         v.push(("dispatched", kernels::quantize_row_i8));
     }
     #[cfg(target_arch = "x86_64")]
@@ -564,7 +529,7 @@ type Quant16 = fn(&mut [i16], &[f32], i32) -> f32;
 fn simd_quant16() -> Vec<(&'static str, Quant16)> {
     let mut v: Vec<(&'static str, Quant16)> = Vec::new();
     // Only where it is a SIMD variant: elsewhere `kernels::quantize_row_i16` is generic.
-    if dispatch_is_simd() {
+    if kernels::dispatches_simd() {
         v.push(("dispatched", kernels::quantize_row_i16));
     }
     #[cfg(target_arch = "x86_64")]
@@ -739,7 +704,7 @@ type Axpy = fn(&mut [f32], f32, &[f32]);
 fn simd_dot() -> Vec<(&'static str, Dot)> {
     let mut v: Vec<(&'static str, Dot)> = Vec::new();
     // Only where it is a SIMD variant: elsewhere `kernels::dot_f32` is generic.
-    if dispatch_is_simd() {
+    if kernels::dispatches_simd() {
         v.push(("dispatched", kernels::dot_f32));
     }
     #[cfg(target_arch = "x86_64")]
@@ -757,7 +722,7 @@ fn simd_dot() -> Vec<(&'static str, Dot)> {
 fn simd_axpy() -> Vec<(&'static str, Axpy)> {
     let mut v: Vec<(&'static str, Axpy)> = Vec::new();
     // Only where it is a SIMD variant: elsewhere `kernels::axpy_f32` is generic.
-    if dispatch_is_simd() {
+    if kernels::dispatches_simd() {
         v.push(("dispatched", kernels::axpy_f32));
     }
     #[cfg(target_arch = "x86_64")]
@@ -780,7 +745,7 @@ const ACT_ATOL: f64 = 3e-7;
 fn simd_softmax() -> Vec<(&'static str, Act)> {
     let mut v: Vec<(&'static str, Act)> = Vec::new();
     // Only where it is a SIMD variant: elsewhere `kernels::softmax` is generic.
-    if dispatch_is_simd() {
+    if kernels::dispatches_simd() {
         v.push(("dispatched softmax", kernels::softmax));
     }
     #[cfg(target_arch = "x86_64")]
@@ -802,7 +767,7 @@ fn simd_softmax() -> Vec<(&'static str, Act)> {
 fn simd_gelu() -> Vec<(&'static str, Act)> {
     let mut v: Vec<(&'static str, Act)> = Vec::new();
     // Only where it is a SIMD variant: elsewhere `kernels::gelu_erf` is generic.
-    if dispatch_is_simd() {
+    if kernels::dispatches_simd() {
         v.push(("dispatched gelu_erf", kernels::gelu_erf));
     }
     #[cfg(target_arch = "x86_64")]
@@ -869,7 +834,7 @@ type SiluMul = fn(&mut [f32], &[f32]);
 fn simd_silu_mul() -> Vec<(&'static str, SiluMul)> {
     let mut v: Vec<(&'static str, SiluMul)> = Vec::new();
     // Only where it is a SIMD variant: elsewhere `kernels::silu_mul` is generic.
-    if dispatch_is_simd() {
+    if kernels::dispatches_simd() {
         v.push(("dispatched silu_mul", kernels::silu_mul));
     }
     #[cfg(target_arch = "x86_64")]
@@ -1316,7 +1281,7 @@ fn pseudo(len: usize, seed: usize) -> Vec<f32> {
 
 #[test]
 fn dispatch_selects_the_simd_variant() {
-    if !dispatch_is_simd() {
+    if !kernels::dispatches_simd() {
         println!(
             "dispatch: no SIMD variant on this CPU or build (kernels::<fn> are generic): nothing to compare"
         );

@@ -51,29 +51,12 @@ fn reference(c: &Case) -> Vec<f32> {
 
 type Matmul = fn(&mut [f32], &[i16], &[f32], &[i8], &[f32], usize, usize, usize);
 
-/// Whether `kernels::matmul_i8_i16` calls a SIMD variant here: on x86_64 with AVX2 + FMA (which
-/// AVX-512 implies), on aarch64 with NEON; otherwise it is generic.
-fn dispatch_is_simd() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        kernels::has_avx2_fma()
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        kernels::has_neon()
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    {
-        false
-    }
-}
-
 /// The matmuls to check: generic, dispatched (where that is a SIMD variant), and each SIMD variant
 /// this CPU runs, called directly.
 fn paths() -> Vec<(&'static str, Matmul)> {
     let mut v: Vec<(&'static str, Matmul)> = vec![("generic", generic::matmul_i8_i16)];
     // Only where it is a SIMD variant: elsewhere `kernels::matmul_i8_i16` is generic, checked already.
-    if dispatch_is_simd() {
+    if kernels::dispatches_simd() {
         v.push(("dispatched", kernels::matmul_i8_i16));
     }
     #[cfg(target_arch = "x86_64")]

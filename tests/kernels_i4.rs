@@ -111,28 +111,11 @@ fn avx512() -> bool {
         && is_x86_feature_detected!("avx512vnni")
 }
 
-/// Whether `kernels::matmul_i4_i16` calls a SIMD variant here: on x86_64 with AVX2 + FMA + F16C
-/// (which AVX-512 implies), on aarch64 with NEON; otherwise it is generic.
-fn dispatch_is_simd() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        kernels::has_avx2_fma_f16c()
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        kernels::has_neon()
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    {
-        false
-    }
-}
-
 /// The non-generic paths on this CPU (printing which are SKIPPED, so a CI log shows it).
 fn other_paths() -> Vec<(&'static str, Matmul)> {
     let mut v: Vec<(&'static str, Matmul)> = Vec::new();
     // Only where it is a SIMD variant: elsewhere `kernels::matmul_i4_i16` is generic, checked already.
-    if dispatch_is_simd() {
+    if kernels::dispatches_simd_f16() {
         v.push(("dispatched", kernels::matmul_i4_i16));
     }
     #[cfg(target_arch = "x86_64")]

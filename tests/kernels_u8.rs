@@ -134,23 +134,6 @@ fn reference(c: &Case) -> Vec<f32> {
 type MatmulI16 = fn(&mut [f32], &[i16], &[f32], &[i8], &[f32], usize, usize, usize);
 type Matmul = fn(&mut [f32], &[u8], &[u8], &[f32], &[i8], &[f32], usize, usize, usize);
 
-/// Whether `kernels::matmul_i8_i16` calls a SIMD variant here: on x86_64 with AVX2 + FMA (which
-/// AVX-512 implies), on aarch64 with NEON; otherwise it is generic.
-fn i16_dispatch_is_simd() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        kernels::has_avx2_fma()
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        kernels::has_neon()
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    {
-        false
-    }
-}
-
 /// The matmuls to check: generic, dispatched (where that is a SIMD variant), and each SIMD variant
 /// this CPU runs, called directly.
 fn paths() -> Vec<(&'static str, Matmul)> {
@@ -189,7 +172,7 @@ fn check(c: &Case) {
     let xq: Vec<i16> =
         c.xu.iter().enumerate().map(|(p, &x)| x as i16 - c.zp[p / c.k.max(1)] as i16).collect();
     let mut i16_paths = vec![("generic::matmul_i8_i16(centered)", generic::matmul_i8_i16 as MatmulI16)];
-    if i16_dispatch_is_simd() {
+    if kernels::dispatches_simd() {
         i16_paths.push(("kernels::matmul_i8_i16(centered)", kernels::matmul_i8_i16));
     }
     for (name, f) in i16_paths {

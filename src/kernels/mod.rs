@@ -159,6 +159,41 @@ pub fn has_neon() -> bool {
     cfg!(target_feature = "neon")
 }
 
+/// Whether the dispatched float and int8 kernels (`matmul_f32`, `matmul_i8_i16`, the quantizers,
+/// `dot_f32`, `softmax`, `gelu_erf`, `silu_mul`, ...) call a SIMD variant on this CPU: x86_64 with
+/// AVX2 + FMA (which AVX-512 implies), aarch64 with NEON. Otherwise they are the generic kernels.
+pub fn dispatches_simd() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        has_avx2_fma()
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        has_neon()
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
+}
+
+/// Whether the dispatched f16 and int4 kernels (`matmul_f16`, `matmul_i4_i16`) call a SIMD
+/// variant on this CPU: x86_64 with AVX2 + FMA + F16C, aarch64 with NEON.
+pub fn dispatches_simd_f16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        has_avx2_fma_f16c()
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        has_neon()
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
+}
+
 /// `true` when `x[m, k]`, `w[n, k]`, `out[m, n]` have exactly the implied lengths (overflow-checked):
 /// the arch variants run their SIMD paths only when it holds, and otherwise call the generic kernel,
 /// whose `debug_assert!`s report the violation.
