@@ -25,10 +25,12 @@ pub struct Example {
 }
 
 /// Reads `label<TAB>text` lines (blank lines skipped, a trailing `\r` removed); every label must be
-/// one of `labels`. Errors name the file and line.
+/// one of `labels`. The first line may be a header: it is skipped when its first field is `label`
+/// (any case) and not one of `labels`. Errors name the file and line.
 pub fn read_tsv(path: &Path, labels: &[String]) -> Result<Vec<Example>> {
     let text = crate::run::read_text(path)?;
     let mut out = Vec::new();
+    let mut first = true;
     for (i, line) in text.lines().enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {
@@ -38,6 +40,9 @@ pub fn read_tsv(path: &Path, labels: &[String]) -> Result<Vec<Example>> {
         let Some((label, text)) = line.split_once('\t') else {
             bail!("{}: expected `label<TAB>text`, found no tab", at());
         };
+        if std::mem::take(&mut first) && is_header(label, labels) {
+            continue;
+        }
         let Some(label) = labels.iter().position(|l| l == label) else {
             bail!("{}: unknown label {label:?} (the model's labels: {})", at(), labels.join(", "));
         };
@@ -47,6 +52,11 @@ pub fn read_tsv(path: &Path, labels: &[String]) -> Result<Vec<Example>> {
         bail!("{}: no examples", path.display());
     }
     Ok(out)
+}
+
+/// Whether the first field of a file's first line names the column rather than a label.
+fn is_header(field: &str, labels: &[String]) -> bool {
+    field.trim().eq_ignore_ascii_case("label") && !labels.iter().any(|l| l == field)
 }
 
 /// Precision, recall and F1 of one class.

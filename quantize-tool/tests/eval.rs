@@ -122,6 +122,25 @@ fn reference_mode_against_itself_and_int8() {
 }
 
 #[test]
+fn a_header_line_is_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = quantize(tmp.path(), "int8");
+    let plain = write_tsv(tmp.path(), &examples());
+    let body = std::fs::read_to_string(&plain).unwrap();
+    let with_header = tmp.path().join("header.tsv");
+    std::fs::write(&with_header, format!("Label\ttext\r\n{body}")).unwrap();
+    let a = eval_json(&["-m", &model, "--tsv", &plain]);
+    let b = eval_json(&["-m", &model, "--tsv", with_header.to_str().unwrap()]);
+    assert_eq!(a["examples"], b["examples"], "{b}");
+    assert_eq!(a["accuracy"], b["accuracy"]);
+    // only the first line may be a header: a later `label` line is an unknown label
+    let late = tmp.path().join("late.tsv");
+    std::fs::write(&late, format!("{body}label\ttext\n")).unwrap();
+    let o = run(&["eval", "-m", &model, "--tsv", late.to_str().unwrap()]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("unknown label \"label\""));
+}
+
+#[test]
 fn malformed_lines_and_unknown_labels_name_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
     let model = quantize(tmp.path(), "int8");
