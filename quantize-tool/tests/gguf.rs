@@ -434,4 +434,6 @@ fn unpermute_reverses_llama_cpp_permute() {
     }
     assert_eq!(llama::unpermute_rows(&gguf, rows, n_head).unwrap(), hf);
     assert_eq!(llama::unpermute_rows(&gguf, rows, 5), None);
+    // an empty q/k tensor (rows, no columns: found by the gguf fuzz target) does not fit either
+    assert_eq!(llama::unpermute_rows(&[], rows, n_head), None);
 }

@@ -293,9 +293,10 @@ pub fn hf_tensors(g: &Gguf) -> impl Iterator<Item = Result<(String, Vec<usize>, 
 }
 
 /// Reverses llama.cpp's q/k row permutation: `rows` rows of `x` form `n_head` heads of `2 * half`
-/// rows; GGUF row `h, i, j` (`i < half`, `j < 2`) becomes row `h, j, i`. `None` if shapes do not fit.
+/// rows; GGUF row `h, i, j` (`i < half`, `j < 2`) becomes row `h, j, i`. `None` if shapes do not fit
+/// (an empty tensor included: rows without columns).
 pub fn unpermute_rows(x: &[f32], rows: usize, n_head: usize) -> Option<Vec<f32>> {
-    if rows == 0 || n_head == 0 || rows % (2 * n_head) != 0 || x.len() % rows != 0 {
+    if x.is_empty() || rows == 0 || n_head == 0 || rows % (2 * n_head) != 0 || x.len() % rows != 0 {
         return None;
     }
     let (cols, half) = (x.len() / rows, rows / n_head / 2);
