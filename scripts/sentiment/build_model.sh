@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the bundled sentiment model and its evaluation table from the trained checkpoints.
 # Hand-run after the training scripts (see scripts/sentiment/README.md); outputs are committed:
-#   data/sentiment/vocab-4000.txt          pruned vocabulary the student is trained on (step 1)
+#   data/sentiment/vocab-4300.txt          pruned vocabulary the student is trained on (step 1)
 #   models/sentiment-student/              the student's f32 Hugging Face checkpoint (copied)
 #   models/sentiment-int8.pfm              the bundled default model (int8, max sequence 64)
-#   scripts/sentiment/results/eval.json    accuracy of teacher and student at f32/f16/int8
+#   scripts/sentiment/results/eval.json    accuracy of teacher and student at f32/f16/int8 on the
+#                                          test split of each of the four domains
 # Usage: bash scripts/sentiment/build_model.sh vocab|bundle|eval
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,20 +16,26 @@ cargo build --release -q -p picoformer-tool
 bin=target/release/picoformer
 cache=.cache/sentiment
 mkdir -p "$cache"
+domains="rt amazon tweets nyt"
+# split_file DOMAIN SPLIT: the TSV of one split of one domain (movie reviews at the top level)
+split_file() {
+    if [[ $1 == rt ]]; then echo "data/sentiment/$2.tsv"; else echo "data/sentiment/$1/$2.tsv"; fi
+}
 
 case "${1:-}" in
 vocab)
-    # The training corpus, pruned to 4000 tokens (corpus frequency), Latin characters kept.
-    cut -f2 data/sentiment/train.tsv >"$cache/train_corpus.txt"
+    # The four domains' training splits, pruned to 4300 tokens (corpus frequency), Latin
+    # characters kept.
+    for d in $domains; do cut -f2 "$(split_file "$d" train)"; done >"$cache/train_corpus.txt"
     "$bin" quantize "$(bash scripts/fetch-models.sh)" --dtype f32 -o "$cache/minilm-pruned.pfm" \
-        --prune-vocab "$cache/train_corpus.txt" --vocab-size 4000 --keep-chars latin \
-        --vocab-out data/sentiment/vocab-4000.txt | grep -A8 "vocabulary pruned"
+        --prune-vocab "$cache/train_corpus.txt" --vocab-size 4300 --keep-chars latin \
+        --vocab-out data/sentiment/vocab-4300.txt | grep -A8 "vocabulary pruned"
     ;;
 bundle)
     rm -rf models/sentiment-student
     mkdir -p models/sentiment-student
     for f in config.json model.safetensors vocab.txt tokenizer.json tokenizer_config.json; do
-        cp "$cache/student-v4000/$f" models/sentiment-student/
+        cp "$cache/student-v4300/$f" models/sentiment-student/
     done
     "$bin" quantize models/sentiment-student --dtype int8 --max-seq 64 -o models/sentiment-int8.pfm | tail -n 6
     ;;
@@ -44,10 +51,13 @@ eval)
         for d in f32 f16 int8; do
             ref=()
             [[ $d != f32 ]] && ref=(--reference "$cache/$model-f32.pfm")
-            printf '{"model":"%s","dtype":"%s","blob_bytes":%d,"eval":' "$model" "$d" \
-                "$(stat -c %s "$cache/$model-$d.pfm")" >>"$tmp"
-            "$bin" eval -m "$cache/$model-$d.pfm" --tsv data/sentiment/test.tsv --json "${ref[@]}" | tr -d '\n' >>"$tmp"
-            echo "}" >>"$tmp"
+            for domain in $domains; do
+                printf '{"model":"%s","dtype":"%s","domain":"%s","blob_bytes":%d,"eval":' "$model" "$d" \
+                    "$domain" "$(stat -c %s "$cache/$model-$d.pfm")" >>"$tmp"
+                "$bin" eval -m "$cache/$model-$d.pfm" --tsv "$(split_file "$domain" test)" --json "${ref[@]}" \
+                    | tr -d '\n' >>"$tmp"
+                echo "}" >>"$tmp"
+            done
         done
     done
     python3 -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; json.dump(rows, open(sys.argv[2],"w"), indent=1)' "$tmp" "$out"

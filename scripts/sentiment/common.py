@@ -48,6 +48,52 @@ def load_split(name, data_dir=None):
     return read_tsv(os.path.join(data_dir or DATA_DIR, f"{name}.tsv"))
 
 
+# The four labelled domains (fetch_data.py): movie reviews in data/sentiment itself, the others in
+# sub-folders.
+DOMAINS = ("rt", "amazon", "tweets", "nyt")
+
+
+def domain_dir(domain):
+    if domain not in DOMAINS:
+        raise SystemExit(f"unknown domain {domain!r} (known: {', '.join(DOMAINS)})")
+    return DATA_DIR if domain == "rt" else os.path.join(DATA_DIR, domain)
+
+
+def parse_domains(arg):
+    """'rt,amazon' -> ('rt', 'amazon'); 'all' -> every domain."""
+    names = DOMAINS if arg == "all" else tuple(x for x in arg.split(",") if x)
+    for d in names:
+        domain_dir(d)
+    return names
+
+
+def load_domains(split, domains):
+    """{domain: (texts, labels)} of one split of each domain."""
+    return {d: load_split(split, domain_dir(d)) for d in domains}
+
+
+def concat(parts):
+    """(texts, labels, domain of each) of {domain: (texts, labels)}, in domain order."""
+    texts, labels, owner = [], [], []
+    for d, (x, y) in parts.items():
+        texts += x
+        labels += y
+        owner += [d] * len(x)
+    return texts, labels, owner
+
+
+def domain_accuracy(logits, labels, owner):
+    """{domain: accuracy, ..., 'macro': mean over the domains} of logits over concatenated splits."""
+    import torch
+    right = (logits.argmax(-1) == torch.tensor(labels)).tolist()
+    out = {}
+    for d in dict.fromkeys(owner):
+        hits = [r for r, o in zip(right, owner) if o == d]
+        out[d] = sum(hits) / len(hits)
+    out["macro"] = sum(out.values()) / len(out)
+    return out
+
+
 def seed_everything(seed, threads=N_THREADS):
     import numpy as np
     import torch

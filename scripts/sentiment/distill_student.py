@@ -13,12 +13,14 @@ so that word + position + type = (teacher's embedding sum) V exactly, before Lay
 other weights are random (BERT init, fixed seed). By default the word-embedding table stays
 frozen during training (--freeze-word-embeddings 0 trains it too).
 
-Training: data/sentiment/train.tsv, loss = alpha * KL(teacher_T || student_T) * T^2
-+ (1 - alpha) * CE(student, gold), T = 2. Teacher logits are computed once (fp32, eval)
-and cached in .cache/sentiment/teacher_logits.pt (keyed by the teacher weights and texts).
-Optional augmentation (--aug N): N perturbed copies of every training sentence (word
-dropout / a contiguous span / adjacent swaps; fixed seed), trained on the teacher's soft
-labels only. AdamW, linear warmup/decay; the epoch with the best dev accuracy is kept.
+Training: the training splits of the chosen domains (--domains, default all four), loss =
+alpha * KL(teacher_T || student_T) * T^2 + (1 - alpha) * CE(student, gold), T = 2. Teacher
+logits are computed once (fp32, eval) and cached in .cache/sentiment/teacher_logits.pt (one
+entry per teacher weights and texts). Optional augmentation (--aug N): N perturbed copies of
+every training sentence (word dropout / a contiguous span / adjacent swaps; fixed seed), and
+unlabelled transfer text (--transfer, transfer_text.py), both trained on the teacher's soft
+labels only. AdamW, linear warmup/decay; the epoch with the best macro dev accuracy over the
+domains is kept.
 
 Writes .cache/sentiment/student/ (config.json, model.safetensors, vocab.txt,
 tokenizer.json, tokenizer_config.json) and scripts/sentiment/results/student.json.
@@ -76,30 +78,31 @@ def augment(texts, n, seed):
 
 
 def teacher_logits(teacher_dir, tok, splits, cache_path):
-    """{name: FloatTensor[N, 2]} for each (name, texts) in splits; cached on disk."""
+    """{name: FloatTensor[N, 2]} for each (name, texts) in splits; cached on disk, one entry per
+    (teacher weights, texts), so a new split costs only its own sentences."""
     import torch
     from transformers import BertForSequenceClassification
 
-    key = hashlib.sha256()
-    key.update(file_sha256(os.path.join(teacher_dir, "model.safetensors")).encode())
-    for name, texts in splits.items():
-        key.update(name.encode() + b"\0" + "\n".join(texts).encode() + b"\0")
-    key = key.hexdigest()
-    cache = {}
-    if os.path.isfile(cache_path):
-        cache = torch.load(cache_path)
-        if cache.get("key") == key:
-            log(f"teacher logits: cached ({common.rel(cache_path)})")
-            return cache["logits"]
-    log("teacher logits: computing ...")
-    t0 = time.time()
-    teacher = BertForSequenceClassification.from_pretrained(teacher_dir).eval()
-    logits = {n: common.predict_logits(teacher, common.encode(tok, x), batch_size=64)
-              for n, x in splits.items()}
-    log(f"teacher logits: {time.time() - t0:.0f}s")
-    os.makedirs(os.path.dirname(cache_path), exist_ok=True)
-    torch.save({"key": key, "logits": logits}, cache_path)
-    return logits
+    weights = file_sha256(os.path.join(teacher_dir, "model.safetensors"))
+    keys = {n: hashlib.sha256((weights + "\0" + "\n".join(x)).encode()).hexdigest()
+            for n, x in splits.items()}
+    cache = torch.load(cache_path) if os.path.isfile(cache_path) else {}
+    if not isinstance(cache.get("entries"), dict):
+        cache = {"entries": {}}
+    missing = [n for n in splits if keys[n] not in cache["entries"]]
+    if missing:
+        t0 = time.time()
+        teacher = BertForSequenceClassification.from_pretrained(teacher_dir).eval()
+        for n in missing:
+            log(f"teacher logits: {n} ({len(splits[n]):,} sentences) ...")
+            cache["entries"][keys[n]] = common.predict_logits(
+                teacher, common.encode(tok, splits[n]), batch_size=64)
+            os.makedirs(os.path.dirname(cache_path), exist_ok=True)
+            torch.save(cache, cache_path)
+        log(f"teacher logits: {time.time() - t0:.0f}s")
+    else:
+        log(f"teacher logits: cached ({common.rel(cache_path)})")
+    return {n: cache["entries"][keys[n]] for n in splits}
 
 
 def init_embeddings_from_teacher(student, teacher_sd, hidden, rows=None):
@@ -136,6 +139,10 @@ def main():
     ap.add_argument("--vocab", default=None,
                     help="a pruned vocab.txt (picoformer quantize --prune-vocab ... --vocab-out): the "
                          "student is trained on it; default: the teacher's full vocabulary")
+    ap.add_argument("--domains", default="all", help="comma-separated: rt,amazon,tweets,nyt (or all)")
+    ap.add_argument("--transfer", default=os.path.join(common.CACHE, "transfer.txt"),
+                    help="unlabelled sentences, one per line, trained on the teacher's logits "
+                         "(transfer_text.py); '' for none")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=128)
@@ -166,27 +173,33 @@ def main():
 
     common.seed_everything(args.seed, args.threads)
     tok = common.load_tokenizer(args.teacher_dir)
-    tr_x, tr_y = common.load_split("train")
-    dv_x, dv_y = common.load_split("dev")
-    te_x, te_y = common.load_split("test")
+    domains = common.parse_domains(args.domains)
+    tr_x, tr_y, tr_d = common.concat(common.load_domains("train", domains))
+    dv_x, dv_y, dv_d = common.concat(common.load_domains("dev", domains))
+    te_x, te_y, te_d = common.concat(common.load_domains("test", domains))
     aug_x = augment(tr_x, args.aug, args.seed) if args.aug else []
+    tf_x = []
+    if args.transfer:
+        with open(args.transfer, encoding="utf-8") as f:
+            tf_x = [line.rstrip("\n") for line in f if line.strip()]
     splits = {"train": tr_x, "dev": dv_x, "test": te_x}
     if aug_x:
-        splits[f"aug{args.aug}_seed{args.seed}"] = aug_x
+        splits["aug"] = aug_x
+    if tf_x:
+        splits["transfer"] = tf_x
     t_logits = teacher_logits(args.teacher_dir, tok, splits, args.logits_cache)
-    teacher_acc = {n: common.accuracy(t_logits[n], y)
-                   for n, y in (("train", tr_y), ("dev", dv_y), ("test", te_y))}
+    teacher_acc = {n: common.domain_accuracy(t_logits[n], y, d)
+                   for n, y, d in (("train", tr_y, tr_d), ("dev", dv_y, dv_d), ("test", te_y, te_d))}
     log("teacher acc (from cached logits):", teacher_acc)
 
-    all_x = tr_x + aug_x
+    all_x = tr_x + aug_x + tf_x
     teacher_tok, rows = tok, None
     if args.vocab:
         tok = common.load_pruned_tokenizer(args.teacher_dir, args.vocab)
         rows = [teacher_tok.convert_tokens_to_ids(t) for t in tok.convert_ids_to_tokens(list(range(len(tok))))]
     all_ids = common.encode(tok, all_x)
-    all_soft = torch.cat([t_logits["train"]] + ([t_logits[f"aug{args.aug}_seed{args.seed}"]]
-                                                 if aug_x else []))
-    all_y = torch.tensor(tr_y + [-100] * len(aug_x))    # gold CE only on the originals
+    all_soft = torch.cat([t_logits[n] for n in ("train", "aug", "transfer") if n in t_logits])
+    all_y = torch.tensor(tr_y + [-100] * (len(aug_x) + len(tf_x)))  # gold CE only on the originals
     dv_ids, te_ids = common.encode(tok, dv_x), common.encode(tok, te_x)
 
     cfg = BertConfig(vocab_size=len(tok), hidden_size=args.hidden, num_hidden_layers=args.layers,
@@ -225,7 +238,7 @@ def main():
     lengths = [len(t) for t in all_ids]
     T, alpha = args.temperature, args.alpha
 
-    best = {"dev_acc": -1.0}
+    best = {"dev_macro": -1.0}
     history = []
     step = 0
     t0 = time.time()
@@ -255,16 +268,19 @@ def main():
                 return
         epochs_run += 1
         dv_logits = common.predict_logits(student, dv_ids)
-        acc = common.accuracy(dv_logits, dv_y)
+        acc = common.domain_accuracy(dv_logits, dv_y, dv_d)
         agree = float((dv_logits.argmax(-1) == t_logits["dev"].argmax(-1)).float().mean())
         student.train()
         history.append({"epoch": epoch + 1, "loss": round(tot_loss / steps_per_epoch, 4),
-                        "dev_acc": round(acc, 4), "dev_teacher_agreement": round(agree, 4),
+                        "dev_acc": {d: round(a, 4) for d, a in acc.items()},
+                        "dev_teacher_agreement": round(agree, 4),
                         "elapsed_s": round(time.time() - t0, 1)})
-        log(f"epoch {epoch + 1}/{args.epochs} loss {tot_loss / steps_per_epoch:.4f} "
-            f"dev_acc {acc:.4f} agree {agree:.4f} ({time.time() - t0:.0f}s)")
-        if acc > best["dev_acc"]:
-            best.update(dev_acc=acc, epoch=epoch + 1, state=copy.deepcopy(student.state_dict()))
+        log(f"epoch {epoch + 1}/{args.epochs} loss {tot_loss / steps_per_epoch:.4f} dev "
+            + " ".join(f"{d} {a:.4f}" for d, a in acc.items())
+            + f" agree {agree:.4f} ({time.time() - t0:.0f}s)")
+        if acc["macro"] > best["dev_macro"]:
+            best.update(dev_macro=acc["macro"], epoch=epoch + 1,
+                        state=copy.deepcopy(student.state_dict()))
         if args.time_limit_min and time.time() - t0 > args.time_limit_min * 60:
             log("time limit reached")
             break
@@ -273,13 +289,14 @@ def main():
     student.load_state_dict(best.pop("state"))
     student.eval()
     res = {}
-    for name, ids_, y in (("train", common.encode(tok, tr_x), tr_y), ("dev", dv_ids, dv_y),
-                          ("test", te_ids, te_y)):
+    for name, ids_, y, d in (("train", common.encode(tok, tr_x), tr_y, tr_d),
+                             ("dev", dv_ids, dv_y, dv_d), ("test", te_ids, te_y, te_d)):
         lg = common.predict_logits(student, ids_)
-        res[name] = (common.accuracy(lg, y),
+        res[name] = (common.domain_accuracy(lg, y, d),
                      float((lg.argmax(-1) == t_logits[name].argmax(-1)).float().mean()))
     log(f"best epoch {best['epoch']}: " + "  ".join(
-        f"{n} {a:.4f} (agree {g:.4f})" for n, (a, g) in res.items()) +
+        f"{n} macro {a['macro']:.4f} (agree {g:.4f})" for n, (a, g) in res.items()) +
+        "; test " + " ".join(f"{d} {a:.4f}" for d, a in res["test"][0].items()) +
         f"; training {train_s / 60:.1f} min")
     common.save_hf_dir(student, tok, args.vocab or os.path.join(args.teacher_dir, "vocab.txt"), args.out_dir)
     common.write_json(args.results, {
@@ -294,8 +311,10 @@ def main():
         "params_without_word_embeddings": n_params - n_emb,
         "init": "embeddings from the teacher via PCA 384->%d (variance kept %.4f); rest random"
                 % (args.hidden, explained),
-        "data": "data/sentiment/{train,dev,test}.tsv",
-        "n_train": len(tr_x), "n_augmented": len(aug_x),
+        "domains": list(domains),
+        "data": "data/sentiment/{,amazon/,tweets/,nyt/}{train,dev,test}.tsv (the chosen domains)",
+        "transfer": common.rel(args.transfer) if tf_x else None,
+        "n_train": len(tr_x), "n_augmented": len(aug_x), "n_transfer": len(tf_x),
         "hyperparameters": {"epochs": args.epochs, "epochs_run": epochs_run, "lr": args.lr,
                             "batch_size": args.batch_size, "optimizer": "AdamW",
                             "weight_decay": args.weight_decay, "schedule": "linear warmup/decay",
@@ -307,14 +326,14 @@ def main():
         "loss": "alpha * KL(teacher_T || student_T) * T^2 + (1 - alpha) * CE(gold)",
         "seed": args.seed,
         "selected_epoch": best["epoch"],
-        "train_acc": round(res["train"][0], 4),
-        "dev_acc": round(res["dev"][0], 4),
-        "test_acc": round(res["test"][0], 4),
+        "selected_by": "macro dev accuracy over the domains",
+        "train_acc": {d: round(a, 4) for d, a in res["train"][0].items()},
+        "dev_acc": {d: round(a, 4) for d, a in res["dev"][0].items()},
+        "test_acc": {d: round(a, 4) for d, a in res["test"][0].items()},
         "dev_teacher_agreement": round(res["dev"][1], 4),
         "test_teacher_agreement": round(res["test"][1], 4),
-        "teacher_dev_acc": round(teacher_acc["dev"], 4),
-        "teacher_test_acc": round(teacher_acc["test"], 4),
-        "linear_probe_baseline": 0.787,
+        "teacher_dev_acc": {d: round(a, 4) for d, a in teacher_acc["dev"].items()},
+        "teacher_test_acc": {d: round(a, 4) for d, a in teacher_acc["test"].items()},
         "training_time_s": round(train_s, 1),
         "device": "cpu",
         "history": history,
