@@ -101,6 +101,7 @@ fn bundled_model_matches_its_pytorch_original() {
 struct EvalRow {
     model: String,
     dtype: String,
+    domain: String,
     eval: EvalNumbers,
 }
 
@@ -110,22 +111,36 @@ struct EvalNumbers {
     examples: usize,
 }
 
-/// The student rows of scripts/sentiment/results/eval.json (the README table) come out again.
+/// The test split of each sentiment domain (scripts/sentiment/build_model.sh `split_file`).
+fn test_split(domain: &str) -> PathBuf {
+    match domain {
+        "rt" => root().join("data/sentiment/test.tsv"),
+        d => root().join(format!("data/sentiment/{d}/test.tsv")),
+    }
+}
+
+/// The student rows of scripts/sentiment/results/eval.json (the README table) come out again, for
+/// every weight type and every domain's test split.
 #[test]
 fn student_evaluation_reproduces() {
     let text = std::fs::read_to_string(root().join("scripts/sentiment/results/eval.json")).unwrap();
     let rows: Vec<EvalRow> = serde_json::from_str(&text).unwrap();
-    let tsv = root().join("data/sentiment/test.tsv");
     for (dtype, wd) in [("f32", WeightDtype::F32), ("f16", WeightDtype::F16), ("int8", WeightDtype::Int8)] {
-        let want = rows.iter().find(|r| r.model == "student" && r.dtype == dtype).expect("row");
         let buf = student_blob(wd);
         let path = PathBuf::from(format!("student-{dtype}.pfm"));
-        let report = picoformer_tool::eval::evaluate((path.as_path(), &buf), &tsv, None, None).unwrap();
-        println!(
-            "student {dtype}: accuracy {}/{} (recorded {}/{})",
-            report.correct, report.examples, want.eval.correct, want.eval.examples
-        );
-        assert_eq!((report.correct, report.examples), (want.eval.correct, want.eval.examples));
+        for domain in ["rt", "amazon", "tweets", "nyt"] {
+            let want = rows
+                .iter()
+                .find(|r| r.model == "student" && r.dtype == dtype && r.domain == domain)
+                .unwrap_or_else(|| panic!("no student {dtype} row for {domain} in eval.json"));
+            let tsv = test_split(domain);
+            let report = picoformer_tool::eval::evaluate((path.as_path(), &buf), &tsv, None, None).unwrap();
+            println!(
+                "student {dtype} {domain}: accuracy {}/{} (recorded {}/{})",
+                report.correct, report.examples, want.eval.correct, want.eval.examples
+            );
+            assert_eq!((report.correct, report.examples), (want.eval.correct, want.eval.examples));
+        }
     }
 }
 
