@@ -5,10 +5,10 @@
 # firmware's, runs it under QEMU mps2-an386 and checks its JSON lines against
 #   5. host-ref (same options, scalar kernels, as for the Rust firmware) -> the same labels and
 #      float32 logits and probabilities, exactly;
-#   6. the host tool's classify and generate outputs above -> same labels, |diff| <= TOL; the same
+#   6. the host tool's classify and generate outputs above -> same labels, |diff| <= SIMD_TOL; the same
 #      prompt ids, generated ids, text and stop reason.
 # Also builds the staticlib for thumbv8m.main-none-eabihf (Cortex-M33 with DSP), build only.
-# Uses (from ci.sh / ci-generate.sh): HERE ROOT OUT V8M_RUSTFLAGS SENT PROMPTS TOL QEMU_TIMEOUT SIZE phase die
+# Uses (from ci.sh / ci-generate.sh): HERE ROOT OUT V8M_RUSTFLAGS SENT PROMPTS TOL SIMD_TOL QEMU_TIMEOUT SIZE phase die
 # apt_install, and host-ref.jsonl, host-tool.jsonl, gen.host-tool.jsonl in $OUT.
 
 phase "C firmware: the C API (libpicoformer_c.a) and capi/examples/mps2 with arm-none-eabi-gcc"
@@ -51,10 +51,10 @@ grep -q "^C_FIRMWARE DONE$" "$OUT/c-device.log" || { cat "$OUT/c-device.log"; di
 grep '^{"label"' "$OUT/c-device.log" > "$OUT/c-classify.jsonl"
 grep '^{"prompt_ids"' "$OUT/c-device.log" > "$OUT/c-generate.jsonl"
 
-phase "C firmware parity: classify vs host-ref (exact), vs the host tool (tol $TOL); generate vs the host tool"
+phase "C firmware parity: classify vs host-ref (exact), vs the host tool (tol $SIMD_TOL); generate vs the host tool"
 python3 "$ROOT/capi/compare.py" classify "$OUT/c-classify.jsonl" "$OUT/host-ref.jsonl" \
     || die "C firmware classify differs from host-ref"
-python3 "$ROOT/capi/compare.py" classify "$OUT/c-classify.jsonl" "$OUT/host-tool.jsonl" --tol "$TOL" \
+python3 "$ROOT/capi/compare.py" classify "$OUT/c-classify.jsonl" "$OUT/host-tool.jsonl" --tol "$SIMD_TOL" \
     || die "C firmware classify differs from the host tool"
 python3 "$ROOT/capi/compare.py" generate "$OUT/c-generate.jsonl" "$OUT/gen.host-tool.jsonl" \
     || die "C firmware generate differs from the host tool"
