@@ -23,13 +23,15 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
+import common  # noqa: E402
 from fetch_data import download_sdist  # noqa: E402
 
-DOMAINS = (("movie reviews (RT)", ""), ("amazon", "amazon"), ("tweets", "tweets"), ("nyt", "nyt"))
+# (name in the results, common.DOMAINS key)
+DOMAINS = (("movie reviews (RT)", "rt"), ("amazon", "amazon"), ("tweets", "tweets"), ("nyt", "nyt"))
 
 
-def test_split(sub):
-    path = os.path.join(REPO, "data", "sentiment", sub, "test.tsv")
+def test_split(domain):
+    path = os.path.join(common.domain_dir(domain), "test.tsv")
     with open(path, encoding="utf-8") as f:
         rows = [line.rstrip("\n").split("\t", 1) for line in f if line.strip()]
     return path, rows

