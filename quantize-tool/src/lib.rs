@@ -56,6 +56,9 @@ pub const DEFAULT_MAX_SEQ: usize = 128;
 pub struct QuantizeOptions {
     /// Storage dtype of 2-D weight matrices (1-D tensors stay f32).
     pub dtype: WeightDtype,
+    /// Storage dtype of the token-embedding table, when not the one `dtype` implies (see
+    /// [`quantize::matrix_dtype`]): e.g. int4 embeddings beside int8 layers.
+    pub embeddings: Option<WeightDtype>,
     /// Default maximum sequence length recorded in the blob (and used for the arena figure).
     /// `None`: sentence-transformers' `max_seq_length` if present, else
     /// `min(max_position_embeddings, 128)`.
@@ -107,7 +110,7 @@ pub fn quantize_dir(dir: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Repo
         Some(texts) => Some(calibration_ranges(dir, opts, texts)?),
         None => None,
     };
-    let mut report = Report::new(&hf, &mapping, &header, opts.dtype);
+    let mut report = Report::new(&hf, &mapping, &header, opts);
     report.calibration_texts = ranges.as_ref().map_or(0, |r| r.texts);
     let mut saved = 0;
     let mut sections = tensor_sections(&hf, &mapping, opts, vmap, ranges.as_ref(), &mut report, &mut saved)?;
@@ -400,7 +403,7 @@ fn tensor_sections(
         }
         let enc = match spec.kind {
             Kind::Matrix => {
-                let dtype = matrix_dtype(opts.dtype, &spec.name, cols);
+                let dtype = matrix_dtype(opts.dtype, opts.embeddings, &spec.name, cols);
                 encode_matrix(&data, spec.shape[0], cols, dtype)
             }
             Kind::Vector => encode_vector(&data),

@@ -42,6 +42,11 @@ enum Cmd {
         /// Storage of 2-D weight matrices (biases and LayerNorm stay f32).
         #[arg(long, value_enum, default_value = "f32")]
         dtype: DtypeArg,
+        /// Storage of the token-embedding table alone [default: as --dtype implies: int8 for
+        /// int4]. `--dtype int8 --embeddings int4` halves the table (a row per vocabulary entry) in
+        /// groups of 32 with an f16 scale and offset each, the rest int8.
+        #[arg(long, value_enum, value_name = "DTYPE")]
+        embeddings: Option<DtypeArg>,
         /// Output file. Written to a temporary file and renamed into place only once every output
         /// is complete (an existing file is either kept or replaced whole); never an input, nor a
         /// path inside the input directory.
@@ -279,8 +284,20 @@ enum DtypeArg {
     F32,
     F16,
     Int8,
-    /// int4 in groups of 32 for the layers' matrices, int8 for embeddings and heads.
+    /// int4 in groups of 32 for the layers' matrices, int8 for embeddings and heads (see
+    /// --embeddings).
     Int4,
+}
+
+impl From<DtypeArg> for WeightDtype {
+    fn from(d: DtypeArg) -> WeightDtype {
+        match d {
+            DtypeArg::F32 => WeightDtype::F32,
+            DtypeArg::F16 => WeightDtype::F16,
+            DtypeArg::Int8 => WeightDtype::Int8,
+            DtypeArg::Int4 => WeightDtype::Int4,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -369,6 +386,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
         Cmd::Quantize {
             dir,
             dtype,
+            embeddings,
             output,
             max_seq,
             pooling,
@@ -390,14 +408,9 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             let mut outputs = vec![("-o", output.as_path())];
             outputs.extend(vocab_out.as_deref().map(|p| ("--vocab-out", p)));
             let targets = write::check_outputs(&outputs, &inputs)?;
-            let dtype = match dtype {
-                DtypeArg::F32 => WeightDtype::F32,
-                DtypeArg::F16 => WeightDtype::F16,
-                DtypeArg::Int8 => WeightDtype::Int8,
-                DtypeArg::Int4 => WeightDtype::Int4,
-            };
             let opts = QuantizeOptions {
-                dtype,
+                dtype: dtype.into(),
+                embeddings: embeddings.map(Into::into),
                 max_seq,
                 pooling: pooling.map(Into::into),
                 normalize: normalize.value(),

@@ -7,6 +7,7 @@
 
 use half::f16;
 use picoformer::format::{f32_bytes, i4_group_bytes, i8_row_bytes, DType};
+use picoformer::model::schema::SCHEMAS;
 
 /// Values per scale of the int4 matrices the tool writes.
 pub const INT4_GROUP: usize = 32;
@@ -103,14 +104,30 @@ pub struct Encoded {
 /// The dtype the section `name` (a `cols`-wide matrix) is stored in when the user asked for `dtype`:
 /// int4 only for matrices inside the layers (names under an architecture's layer prefix) whose rows
 /// are a multiple of [`INT4_GROUP`]; the others int8. Embeddings (a row per token, read one row at a
-/// time), LM heads and classifiers keep the 8 bits that make them cheap in accuracy.
-pub fn matrix_dtype(dtype: WeightDtype, name: &str, cols: usize) -> WeightDtype {
-    use picoformer::model::schema::{BERT, GPT2, LLAMA};
-    let in_layer = [&BERT, &LLAMA, &GPT2].iter().any(|s| name.starts_with(s.layer_prefix));
-    match dtype {
-        WeightDtype::Int4 if !(in_layer && cols % INT4_GROUP == 0) => WeightDtype::Int8,
+/// time), LM heads and classifiers keep the 8 bits that make them cheap in accuracy, unless
+/// `embeddings` names a dtype for the token-embedding table ([`is_token_embeddings`]; int4 there
+/// needs rows that are a multiple of [`INT4_GROUP`] too, else int8).
+pub fn matrix_dtype(
+    dtype: WeightDtype,
+    embeddings: Option<WeightDtype>,
+    name: &str,
+    cols: usize,
+) -> WeightDtype {
+    let in_layer = SCHEMAS.iter().any(|s| name.starts_with(s.layer_prefix));
+    let (asked, int4_allowed) = match embeddings {
+        Some(e) if is_token_embeddings(name) => (e, true),
+        _ => (dtype, in_layer),
+    };
+    match asked {
+        WeightDtype::Int4 if !(int4_allowed && cols % INT4_GROUP == 0) => WeightDtype::Int8,
         d => d,
     }
+}
+
+/// Whether section `name` is an architecture's token-embedding table
+/// ([`Schema::token_embeddings`](picoformer::model::schema::Schema::token_embeddings)).
+pub fn is_token_embeddings(name: &str) -> bool {
+    SCHEMAS.iter().any(|s| s.token_embeddings().is_some_and(|d| d.name == name))
 }
 
 /// Encodes a `rows x cols` matrix (row-major f32) in `dtype`.
@@ -259,19 +276,39 @@ mod tests {
         let e = encode_matrix(&w[..4 * 48], 4, 48, WeightDtype::Int4);
         assert_eq!(e.dtype, DType::I8Row);
         // Only the layers' matrices go to 4 bits.
-        assert_eq!(matrix_dtype(WeightDtype::Int4, "layers.3.mlp.up_proj.weight", 576), WeightDtype::Int4);
         assert_eq!(
-            matrix_dtype(WeightDtype::Int4, "encoder.layer.0.output.dense.weight", 1536),
+            matrix_dtype(WeightDtype::Int4, None, "layers.3.mlp.up_proj.weight", 576),
             WeightDtype::Int4
         );
-        assert_eq!(matrix_dtype(WeightDtype::Int4, "h.0.attn.c_attn.weight", 768), WeightDtype::Int4);
-        assert_eq!(matrix_dtype(WeightDtype::Int4, "embed_tokens.weight", 576), WeightDtype::Int8);
-        assert_eq!(matrix_dtype(WeightDtype::Int4, "classifier.weight", 384), WeightDtype::Int8);
         assert_eq!(
-            matrix_dtype(WeightDtype::Int4, "layers.0.self_attn.q_proj.weight", 48),
+            matrix_dtype(WeightDtype::Int4, None, "encoder.layer.0.output.dense.weight", 1536),
+            WeightDtype::Int4
+        );
+        assert_eq!(matrix_dtype(WeightDtype::Int4, None, "h.0.attn.c_attn.weight", 768), WeightDtype::Int4);
+        assert_eq!(matrix_dtype(WeightDtype::Int4, None, "embed_tokens.weight", 576), WeightDtype::Int8);
+        assert_eq!(matrix_dtype(WeightDtype::Int4, None, "classifier.weight", 384), WeightDtype::Int8);
+        assert_eq!(
+            matrix_dtype(WeightDtype::Int4, None, "layers.0.self_attn.q_proj.weight", 48),
             WeightDtype::Int8
         );
-        assert_eq!(matrix_dtype(WeightDtype::F16, "embed_tokens.weight", 576), WeightDtype::F16);
+        assert_eq!(matrix_dtype(WeightDtype::F16, None, "embed_tokens.weight", 576), WeightDtype::F16);
+        // an embeddings dtype applies to the token-embedding table of each architecture alone
+        let int4_emb = |dtype, name, cols| matrix_dtype(dtype, Some(WeightDtype::Int4), name, cols);
+        assert_eq!(int4_emb(WeightDtype::Int8, "embeddings.word_embeddings.weight", 128), WeightDtype::Int4);
+        assert_eq!(int4_emb(WeightDtype::F32, "embed_tokens.weight", 576), WeightDtype::Int4);
+        assert_eq!(int4_emb(WeightDtype::F16, "wte.weight", 768), WeightDtype::Int4);
+        assert_eq!(
+            int4_emb(WeightDtype::Int8, "embeddings.position_embeddings.weight", 128),
+            WeightDtype::Int8
+        );
+        assert_eq!(int4_emb(WeightDtype::F32, "lm_head.weight", 576), WeightDtype::F32);
+        assert_eq!(
+            int4_emb(WeightDtype::Int8, "encoder.layer.0.output.dense.weight", 512),
+            WeightDtype::Int8
+        );
+        assert_eq!(int4_emb(WeightDtype::Int8, "embeddings.word_embeddings.weight", 100), WeightDtype::Int8);
+        let f16_emb = matrix_dtype(WeightDtype::Int4, Some(WeightDtype::F16), "embed_tokens.weight", 576);
+        assert_eq!(f16_emb, WeightDtype::F16);
         // A constant group stores scale 0 and the value as the offset.
         let (q, s) = quantize_i4_groups(&[0.25; 32], 32);
         assert!(q.iter().all(|&v| v == 0) && s == [(f16::ZERO, f16::from_f32(0.25))]);

@@ -10,6 +10,7 @@ use crate::load::HfDir;
 use crate::map::{Mapping, TensorSpec};
 use crate::prune::PruneReport;
 use crate::quantize::{Encoded, WeightDtype};
+use crate::QuantizeOptions;
 
 /// One converted tensor.
 #[derive(Debug, Clone, Serialize)]
@@ -52,6 +53,8 @@ pub struct Report {
     pub task: &'static str,
     /// Weight dtype asked for.
     pub weight_dtype: &'static str,
+    /// Token-embedding dtype asked for (`--embeddings`), if any.
+    pub embeddings_dtype: Option<&'static str>,
     /// Default pooling recorded.
     pub pooling: &'static str,
     /// Default L2 normalization recorded.
@@ -85,14 +88,15 @@ pub struct Report {
 
 impl Report {
     /// The report before tensors are converted.
-    pub fn new(hf: &HfDir, mapping: &Mapping, h: &Header, dtype: WeightDtype) -> Report {
+    pub fn new(hf: &HfDir, mapping: &Mapping, h: &Header, opts: &QuantizeOptions) -> Report {
         let flags = match &h.tokenizer {
             TokenizerParams::WordPiece(t) => [t.lowercase, t.strip_accents, t.tokenize_cjk, t.clean_text],
             _ => [false; 4],
         };
         Report {
             task: task_name(h.task),
-            weight_dtype: dtype.as_str(),
+            weight_dtype: opts.dtype.as_str(),
+            embeddings_dtype: opts.embeddings.map(WeightDtype::as_str),
             pooling: pooling_name(h.task_params.pooling),
             normalize: h.task_params.normalize,
             has_pooler: mapping.has_pooler,
@@ -170,9 +174,10 @@ impl fmt::Display for Report {
         writeln!(f, "worst: max |err| {a:.3e}, rel RMSE {r:.3e}")?;
         writeln!(
             f,
-            "task: {}, weights: {}, pooling: {}{}",
+            "task: {}, weights: {}{}, pooling: {}{}",
             self.task,
             self.weight_dtype,
+            embeddings_note(self.embeddings_dtype),
             self.pooling,
             if self.normalize { " + L2 normalize" } else { "" }
         )?;
@@ -274,6 +279,11 @@ struct ReportJson<'a> {
     bytes_per_param: f64,
     max_abs_err: f32,
     max_rel_rmse: f32,
+}
+
+/// `", token embeddings: int4"` after the weight dtype when `--embeddings` was given.
+pub fn embeddings_note(dtype: Option<&str>) -> String {
+    dtype.map(|d| format!(", token embeddings: {d}")).unwrap_or_default()
 }
 
 /// Lowercase name of a dtype.

@@ -35,7 +35,12 @@ fn golden() -> Golden {
 }
 
 fn student_blob(dtype: WeightDtype) -> AlignedBuf {
-    let opts = QuantizeOptions { dtype, max_seq: Some(64), ..QuantizeOptions::default() };
+    student_blob_with(dtype, None)
+}
+
+/// The student converted with `dtype` weights and, if given, `embeddings` token embeddings.
+fn student_blob_with(dtype: WeightDtype, embeddings: Option<WeightDtype>) -> AlignedBuf {
+    let opts = QuantizeOptions { dtype, embeddings, max_seq: Some(64), ..QuantizeOptions::default() };
     let (bytes, _) = quantize_dir(&root().join("models/sentiment-student"), &opts).expect("quantize student");
     AlignedBuf::from_bytes(&bytes)
 }
@@ -120,13 +125,20 @@ fn test_split(domain: &str) -> PathBuf {
 }
 
 /// The student rows of scripts/sentiment/results/eval.json (the README table) come out again, for
-/// every weight type and every domain's test split.
+/// every weight variant of build_model.sh `eval` and every domain's test split.
 #[test]
 fn student_evaluation_reproduces() {
     let text = std::fs::read_to_string(root().join("scripts/sentiment/results/eval.json")).unwrap();
     let rows: Vec<EvalRow> = serde_json::from_str(&text).unwrap();
-    for (dtype, wd) in [("f32", WeightDtype::F32), ("f16", WeightDtype::F16), ("int8", WeightDtype::Int8)] {
-        let buf = student_blob(wd);
+    let variants = [
+        ("f32", WeightDtype::F32, None),
+        ("f16", WeightDtype::F16, None),
+        ("int8", WeightDtype::Int8, None),
+        ("int8-e4", WeightDtype::Int8, Some(WeightDtype::Int4)),
+        ("int4", WeightDtype::Int4, Some(WeightDtype::Int4)),
+    ];
+    for (dtype, wd, embeddings) in variants {
+        let buf = student_blob_with(wd, embeddings);
         let path = PathBuf::from(format!("student-{dtype}.pfm"));
         for domain in ["rt", "amazon", "tweets", "nyt"] {
             let want = rows

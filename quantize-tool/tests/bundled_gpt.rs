@@ -47,8 +47,11 @@ fn golden() -> Golden {
 }
 
 fn checkpoint_blob(dtype: WeightDtype) -> AlignedBuf {
-    let (bytes, _) =
-        quantize_path(&root().join("models/tiny-gpt"), &QuantizeOptions::new(dtype)).expect("convert");
+    checkpoint_blob_with(QuantizeOptions::new(dtype))
+}
+
+fn checkpoint_blob_with(opts: QuantizeOptions) -> AlignedBuf {
+    let (bytes, _) = quantize_path(&root().join("models/tiny-gpt"), &opts).expect("convert");
     AlignedBuf::from_bytes(&bytes)
 }
 
@@ -148,7 +151,8 @@ fn bundled_int8_stays_close_to_pytorch() {
 }
 
 /// Held-out perplexity: the f32 conversion reproduces PyTorch's, the bundled int8 blob with an
-/// int8 KV cache loses little, an int4 conversion stays within [`INT4_PPL_BUDGET`].
+/// int8 KV cache loses little, an int4 conversion (with int8 or int4 token embeddings; the
+/// embeddings are also the tied LM head) stays within [`INT4_PPL_BUDGET`].
 #[test]
 fn heldout_perplexity_reproduces() {
     let p = golden().perplexity;
@@ -156,11 +160,15 @@ fn heldout_perplexity_reproduces() {
     let f32_blob = checkpoint_blob(WeightDtype::F32);
     let int8_blob = AlignedBuf::from_bytes(DEFAULT_GPT);
     let int4_blob = checkpoint_blob(WeightDtype::Int4);
+    let int4_emb =
+        QuantizeOptions { embeddings: Some(WeightDtype::Int4), ..QuantizeOptions::new(WeightDtype::Int4) };
+    let int4_all_blob = checkpoint_blob_with(int4_emb);
     let mut got = vec![];
     let runs = [
         ("f32", &f32_blob, KvPrecision::F32),
         ("int8", &int8_blob, KvPrecision::I8),
         ("int4 (layers; embeddings int8)", &int4_blob, KvPrecision::I8),
+        ("int4 (layers and token embeddings)", &int4_all_blob, KvPrecision::I8),
     ];
     for (name, buf, kv) in runs {
         let m = Decoder::from_bytes(buf.as_bytes()).unwrap();
@@ -176,8 +184,16 @@ fn heldout_perplexity_reproduces() {
     }
     assert!((got[0] / p.perplexity - 1.0).abs() < 1e-4, "f32 perplexity {} vs {}", got[0], p.perplexity);
     assert!(got[1] / got[0] < 1.05, "int8 perplexity {} vs f32 {}", got[1], got[0]);
-    println!("blob bytes: int8 {}, int4 {}", int8_blob.as_bytes().len(), int4_blob.as_bytes().len());
+    let bytes = |b: &AlignedBuf| b.as_bytes().len();
+    let (b8, b4, b4e) = (bytes(&int8_blob), bytes(&int4_blob), bytes(&int4_all_blob));
+    println!("blob bytes: int8 {b8}, int4 {b4}, int4 with int4 token embeddings {b4e}");
     assert!(got[2] / got[0] < INT4_PPL_BUDGET, "int4 perplexity {} vs f32 {}", got[2], got[0]);
+    assert!(
+        got[3] / got[0] < INT4_PPL_BUDGET,
+        "int4 + int4 embeddings perplexity {} vs f32 {}",
+        got[3],
+        got[0]
+    );
 }
 
 /// How much perplexity group-wise int4 layers may cost this 0.9 M-parameter model (tiny models

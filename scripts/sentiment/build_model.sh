@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds the bundled sentiment model and its evaluation table from the trained checkpoints.
 # Hand-run after the training scripts (see scripts/sentiment/README.md); outputs are committed:
-#   data/sentiment/vocab-4300.txt          pruned vocabulary the student is trained on (step 1)
+#   data/sentiment/vocab-N.txt             pruned vocabulary the student is trained on (step 1;
+#                                          N = 4300 unless given: `vocab 8000`)
 #   models/sentiment-student/              the student's f32 Hugging Face checkpoint (copied)
 #   models/sentiment-int8.pfm              the bundled default model (int8, max sequence 64)
-#   scripts/sentiment/results/eval.json    accuracy of teacher and student at f32/f16/int8 on the
-#                                          test split of each of the four domains
-# Usage: bash scripts/sentiment/build_model.sh vocab|bundle|eval
+#   scripts/sentiment/results/eval.json    accuracy of teacher and student at f32/f16/int8, int8
+#                                          with int4 token embeddings and int4 on the test split
+#                                          of each of the four domains
+# Usage: bash scripts/sentiment/build_model.sh vocab [SIZE]|bundle|eval
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # The tool compiles the bundled model in; on a first build there is none yet.
@@ -24,12 +26,13 @@ split_file() {
 
 case "${1:-}" in
 vocab)
-    # The four domains' training splits, pruned to 4300 tokens (corpus frequency), Latin
+    # The four domains' training splits, pruned to SIZE tokens (corpus frequency), Latin
     # characters kept.
+    size=${2:-4300}
     for d in $domains; do cut -f2 "$(split_file "$d" train)"; done >"$cache/train_corpus.txt"
     "$bin" quantize "$(bash scripts/fetch-models.sh)" --dtype f32 -o "$cache/minilm-pruned.pfm" \
-        --prune-vocab "$cache/train_corpus.txt" --vocab-size 4300 --keep-chars latin \
-        --vocab-out data/sentiment/vocab-4300.txt | grep -A8 "vocabulary pruned"
+        --prune-vocab "$cache/train_corpus.txt" --vocab-size "$size" --keep-chars latin \
+        --vocab-out "data/sentiment/vocab-$size.txt" | grep -A8 "vocabulary pruned"
     ;;
 bundle)
     rm -rf models/sentiment-student
@@ -40,15 +43,21 @@ bundle)
     "$bin" quantize models/sentiment-student --dtype int8 --max-seq 64 -o models/sentiment-int8.pfm | tail -n 6
     ;;
 eval)
+    # weight variants: name and the quantize flags that make it (int8-e4: int8 layers, int4 token
+    # embeddings; int4: int4 layers and token embeddings)
+    variants=("f32:--dtype f32" "f16:--dtype f16" "int8:--dtype int8" "int8-e4:--dtype int8 --embeddings int4"
+        "int4:--dtype int4 --embeddings int4")
     out=scripts/sentiment/results/eval.json
     tmp=$(mktemp)
     for model in teacher student; do
         dir=$cache/teacher
         [[ $model == student ]] && dir=models/sentiment-student
-        for d in f32 f16 int8; do
-            "$bin" quantize "$dir" --dtype "$d" --max-seq 64 -o "$cache/$model-$d.pfm" >/dev/null
+        for v in "${variants[@]}"; do
+            # shellcheck disable=SC2086 # the flags are words
+            "$bin" quantize "$dir" ${v#*:} --max-seq 64 -o "$cache/$model-${v%%:*}.pfm" >/dev/null
         done
-        for d in f32 f16 int8; do
+        for v in "${variants[@]}"; do
+            d=${v%%:*}
             ref=()
             [[ $d != f32 ]] && ref=(--reference "$cache/$model-f32.pfm")
             for domain in $domains; do

@@ -1,6 +1,7 @@
 """Prints the Markdown evaluation table of scripts/sentiment/results/eval.json (made by
-`bash scripts/sentiment/build_model.sh eval`): test accuracy of teacher and student at f32/f16/int8
-on each domain's test split, their macro average, and agreement with the same model at f32 over
+`bash scripts/sentiment/build_model.sh eval`): test accuracy of teacher and student at f32/f16/int8,
+int8 with int4 token embeddings (int8-e4) and int4 (layers and token embeddings) on each domain's
+test split, their macro average, and agreement with the same model at f32 over
 all test sentences. Standard library only."""
 import json
 import sys

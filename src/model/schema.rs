@@ -216,6 +216,12 @@ pub const GPT2: Schema = Schema {
 };
 
 impl Schema {
+    /// The input token-embedding table (a row per vocabulary entry, read one row per token; GPT-2's
+    /// doubles as its LM head): the first global of shape `[Vocab, Hidden]`.
+    pub fn token_embeddings(&self) -> Option<&'static TensorDef> {
+        self.globals.iter().find(|d| matches!(d.shape, [Dim::Vocab, Dim::Hidden]))
+    }
+
     /// Every tensor of a model with `n_layers` layers, in blob order: the globals before the
     /// layers, each layer, the globals after them (the tool writes this order).
     pub fn blob_order(&self, n_layers: usize) -> impl Iterator<Item = (Scope, &'static TensorDef)> + '_ {
@@ -238,6 +244,9 @@ impl Schema {
         }
     }
 }
+
+/// Every architecture's schema.
+pub const SCHEMAS: [&Schema; 3] = [&BERT, &LLAMA, &GPT2];
 
 /// The schema of `arch`.
 pub fn schema(arch: Arch) -> &'static Schema {

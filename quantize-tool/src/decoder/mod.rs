@@ -176,7 +176,7 @@ fn new_report(
 ) -> DecoderReport {
     let max_seq = header.task_params.default_max_seq as usize;
     let source = source.display().to_string();
-    let mut r = DecoderReport::new(cfg.arch, &cfg.params, tok, opts.dtype.as_str(), source, max_seq);
+    let mut r = DecoderReport::new(cfg.arch, &cfg.params, tok, opts, source, max_seq);
     r.unused = mapping.unused.clone();
     r
 }
@@ -187,7 +187,9 @@ fn encode(m: &Mapped, data: Vec<f32>, opts: &QuantizeOptions) -> (PendingSection
     let (rows, cols) = (spec.shape[0], spec.shape.get(1).copied().unwrap_or(1));
     let data = if m.transposed { transpose(&data, cols, rows) } else { data };
     let enc = match spec.kind {
-        Kind::Matrix => encode_matrix(&data, rows, cols, matrix_dtype(opts.dtype, &spec.name, cols)),
+        Kind::Matrix => {
+            encode_matrix(&data, rows, cols, matrix_dtype(opts.dtype, opts.embeddings, &spec.name, cols))
+        }
         Kind::Vector => encode_vector(&data),
     };
     let row = TensorReport::new(spec, &enc);

@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use super::tokenizer::DecoderTokenizer;
 use crate::escape::line;
-use crate::report::TensorReport;
-use crate::report::{total_params, worst_errors, write_unused};
+use crate::quantize::WeightDtype;
+use crate::report::{embeddings_note, total_params, worst_errors, write_unused, TensorReport};
+use crate::QuantizeOptions;
 
 /// What `quantize` did to a decoder checkpoint.
 #[derive(Debug, Clone, Serialize)]
@@ -20,6 +21,8 @@ pub struct DecoderReport {
     pub task: &'static str,
     /// Weight dtype asked for.
     pub weight_dtype: &'static str,
+    /// Token-embedding dtype asked for (`--embeddings`), if any.
+    pub embeddings_dtype: Option<&'static str>,
     /// The checkpoint read (`model.safetensors` or the `.gguf`).
     pub source: String,
     /// Vocabulary (embedding rows).
@@ -79,7 +82,7 @@ impl DecoderReport {
         arch: Arch,
         p: &DecoderParams,
         tok: &DecoderTokenizer,
-        dtype: &'static str,
+        opts: &QuantizeOptions,
         source: String,
         max_seq: usize,
     ) -> DecoderReport {
@@ -87,7 +90,8 @@ impl DecoderReport {
         DecoderReport {
             arch: if arch == Arch::Gpt2 { "gpt2" } else { "llama" },
             task: "causal-lm",
-            weight_dtype: dtype,
+            weight_dtype: opts.dtype.as_str(),
+            embeddings_dtype: opts.embeddings.map(WeightDtype::as_str),
             source,
             vocab_size: p.vocab_size,
             hidden: p.hidden,
@@ -187,7 +191,8 @@ impl fmt::Display for DecoderReport {
         let (a, r) = self.worst();
         writeln!(f, "worst: max |err| {a:.3e}, rel RMSE {r:.3e}")?;
         writeln!(f, "source: {}", line(&self.source))?;
-        writeln!(f, "arch: {}, task: {}, weights: {}", self.arch, self.task, self.weight_dtype)?;
+        let emb = embeddings_note(self.embeddings_dtype);
+        writeln!(f, "arch: {}, task: {}, weights: {}{emb}", self.arch, self.task, self.weight_dtype)?;
         writeln!(
             f,
             "hidden {}, layers {}, heads {} (kv {}, head_dim {}), intermediate {}, context {}, rope theta {} scaling {}, head {}",
