@@ -47,12 +47,12 @@ lines firmware/sentences.txt > "$OUT/sentences.txt"
 lines firmware/prompts.txt > "$OUT/prompts.txt"
 
 echo "== classify, default options"
-"$OUT/pf_host" classify models/sentiment-int8.pfm "$OUT/sentences.txt" > "$OUT/c-classify.jsonl"
+"$OUT/pf_host" classify models/sentiment.pfm "$OUT/sentences.txt" > "$OUT/c-classify.jsonl"
 "$tool" classify --json < "$OUT/sentences.txt" > "$OUT/tool-classify.jsonl"
 python3 capi/compare.py classify "$OUT/c-classify.jsonl" "$OUT/tool-classify.jsonl"
 
 echo "== classify, --max-seq 64 --chunk 2 --kv-int8"
-"$OUT/pf_host" classify models/sentiment-int8.pfm "$OUT/sentences.txt" --max-seq 64 --chunk 2 --kv int8 \
+"$OUT/pf_host" classify models/sentiment.pfm "$OUT/sentences.txt" --max-seq 64 --chunk 2 --kv int8 \
     > "$OUT/c-classify-fw.jsonl"
 "$tool" classify --json --max-seq 64 --chunk 2 --kv-int8 < "$OUT/sentences.txt" > "$OUT/tool-classify-fw.jsonl"
 python3 capi/compare.py classify "$OUT/c-classify-fw.jsonl" "$OUT/tool-classify-fw.jsonl"

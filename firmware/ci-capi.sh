@@ -25,12 +25,12 @@ C_SRC="$ROOT/capi/examples"
 arm-none-eabi-gcc --version | head -n 1
 arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -std=c11 -O2 \
     -Wall -Wextra -Werror -ffunction-sections -fdata-sections -I"$ROOT/capi/include" \
-    -DSENTIMENT_BLOB="\"$ROOT/models/sentiment-int8.pfm\"" -DGPT_BLOB="\"$ROOT/models/tiny-gpt-int8.pfm\"" \
+    -DSENTIMENT_BLOB="\"$ROOT/models/sentiment.pfm\"" -DGPT_BLOB="\"$ROOT/models/tiny-gpt-int8.pfm\"" \
     -DSENTENCES_TXT="\"$SENT\"" -DPROMPTS_TXT="\"$PROMPTS\"" \
     "$C_SRC/mps2/startup.c" "$C_SRC/mps2/main.c" "$C_SRC/demo.c" "$C_SRC/mps2/data.S" \
     -T "$C_SRC/mps2/link.ld" -nostartfiles --specs=rdimon.specs -Wl,--gc-sections -Wl,--no-warn-execstack \
     "$C_LIB" -lm -o "$C_ELF" || die "the C firmware does not build"
-C_MODELS=$(( $(stat -c %s "$ROOT/models/sentiment-int8.pfm") + $(stat -c %s "$ROOT/models/tiny-gpt-int8.pfm") ))
+C_MODELS=$(( $(stat -c %s "$ROOT/models/sentiment.pfm") + $(stat -c %s "$ROOT/models/tiny-gpt-int8.pfm") ))
 echo "-- C firmware (classify and generate in one image, newlib printf): $C_ELF"
 "$SIZE" -A "$C_ELF" | awk -v models="$C_MODELS" '
     $1==".vectors"||$1==".text"||$1==".rodata"||$1==".ARM.exidx"||$1==".init_array"||$1==".fini_array"||$1==".data" { flash += $2 }

@@ -9,7 +9,7 @@ use picoformer::{
 };
 
 fn sentiment() -> AlignedBuf {
-    AlignedBuf::from_bytes(include_bytes!("../models/sentiment-int8.pfm"))
+    AlignedBuf::from_bytes(include_bytes!("../models/sentiment.pfm"))
 }
 
 fn tiny_gpt() -> AlignedBuf {

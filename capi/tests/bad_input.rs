@@ -15,7 +15,7 @@ use picoformer_c::handle::{pf_generator, pf_model, pf_session};
 use picoformer_c::model::*;
 use picoformer_c::session::*;
 
-const SENTIMENT: &[u8] = include_bytes!("../../models/sentiment-int8.pfm");
+const SENTIMENT: &[u8] = include_bytes!("../../models/sentiment.pfm");
 const GPT: &[u8] = include_bytes!("../../models/tiny-gpt-int8.pfm");
 
 /// Zeroed storage of a handle: what C gets from `static` or `= {0}` before an open call.

@@ -34,9 +34,9 @@ fn main() {
 
 /// The sentiment classifier's constants.
 fn sentiment(dir: &Path) -> String {
-    let model_path = dir.join("../../models/sentiment-int8.pfm");
+    let model_path = dir.join("../../models/sentiment.pfm");
     println!("cargo:rerun-if-changed={}", model_path.display());
-    let bytes = fs::read(&model_path).expect("read ../../models/sentiment-int8.pfm");
+    let bytes = fs::read(&model_path).expect("read ../../models/sentiment.pfm");
     let blob = AlignedBuf::from_bytes(&bytes);
     let bert = Bert::from_bytes(blob.as_bytes()).expect("parse the model");
     let opts = SessionOptions::new(MAX_SEQ).with_chunk(CHUNK).with_kv(KvPrecision::I8);

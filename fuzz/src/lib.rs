@@ -6,13 +6,13 @@ use std::sync::OnceLock;
 use picoformer::format::AlignedBuf;
 use picoformer::{Bert, Decoder};
 
-/// The bundled sentiment model (`models/sentiment-int8.pfm`).
+/// The bundled sentiment model (`models/sentiment.pfm`).
 pub fn sentiment() -> &'static Bert<'static> {
     static BLOB: OnceLock<AlignedBuf> = OnceLock::new();
     static MODEL: OnceLock<Bert<'static>> = OnceLock::new();
     MODEL.get_or_init(|| {
         let buf =
-            BLOB.get_or_init(|| AlignedBuf::from_bytes(include_bytes!("../../models/sentiment-int8.pfm")));
+            BLOB.get_or_init(|| AlignedBuf::from_bytes(include_bytes!("../../models/sentiment.pfm")));
         Bert::from_bytes(buf.as_bytes()).expect("the bundled sentiment model loads")
     })
 }

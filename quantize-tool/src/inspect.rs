@@ -5,14 +5,28 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use picoformer::format::{Activation, Arch, ArchParams, Blob, DType, Header, RopeScaling, TokenizerParams};
 use picoformer::tokenizer::bpe::PreTokenizer;
-use picoformer::{Bert, Decoder, GeneratorOptions};
+use picoformer::{Bert, Decoder, GeneratorOptions, KvPrecision, SessionOptions};
 use serde_json::{json, Value};
 
 use crate::escape;
 use crate::report::{dtype_name, pooling_name, task_name};
 
+/// The run plan whose arena `inspect` reports: sequence length (decoders: context; default the
+/// blob's), rows per pass (default all) and key/value precision.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ArenaPlan {
+    /// Tokens (encoders) or context (decoders).
+    pub context: Option<usize>,
+    /// Rows of the sequence processed at a time.
+    pub chunk: Option<usize>,
+    /// Keys and values in int8.
+    pub kv_int8: bool,
+}
+
 /// Everything `inspect` shows, as one JSON object.
-pub fn inspect_json(blob: &Blob, context: Option<usize>) -> Result<Value> {
+pub fn inspect_json(blob: &Blob, plan: ArenaPlan) -> Result<Value> {
+    let context = plan.context;
+    let kv = if plan.kv_int8 { KvPrecision::I8 } else { KvPrecision::F32 };
     let h = blob.header();
     let mut sections = Vec::new();
     let (mut tensor_params, mut tensor_bytes) = (0usize, 0usize);
@@ -35,22 +49,29 @@ pub fn inspect_json(blob: &Blob, context: Option<usize>) -> Result<Value> {
             // the arena of a generator with the blob's default context and options
             Ok(m) => {
                 let ctx = context.unwrap_or(m.default_context());
-                (Vec::new(), Ok(m.arena_len(&GeneratorOptions::new(ctx))), None)
+                let opts = GeneratorOptions::new(ctx).with_chunk(plan.chunk.unwrap_or(ctx)).with_kv(kv);
+                (Vec::new(), Ok(m.arena_len(&opts)), None)
             }
             Err(e) => (Vec::new(), Err(()), Some(e.to_string())),
         },
         false => match Bert::from_blob(*blob) {
             Ok(m) => {
                 let labels: Vec<&str> = (0..m.n_labels()).map(|i| m.label(i).unwrap_or("")).collect();
-                (labels, Ok(m.arena_len(context.unwrap_or(m.default_max_seq()))), None)
+                let seq = context.unwrap_or(m.default_max_seq());
+                let opts = SessionOptions::new(seq).with_chunk(plan.chunk.unwrap_or(seq)).with_kv(kv);
+                (labels, Ok(m.arena_len_with(&opts)), None)
             }
             Err(e) => (Vec::new(), Err(()), Some(e.to_string())),
         },
     };
-    let (arena, arena_error) = match arena {
-        Ok(Ok(n)) => (Some(n), None),
-        Ok(Err(e)) => (None, Some(e.to_string())),
-        Err(()) => (None, None),
+    let arena_at = context.unwrap_or(h.task_params.default_max_seq as usize);
+    let (arena, arena_error) = match (arena, plan.chunk) {
+        (Ok(_), Some(c)) if !(1..=arena_at).contains(&c) => {
+            (None, Some(format!("--chunk {c} is outside 1..={arena_at}")))
+        }
+        (Ok(Ok(n)), _) => (Some(n), None),
+        (Ok(Err(e)), _) => (None, Some(e.to_string())),
+        (Err(()), _) => (None, None),
     };
     Ok(json!({
         "version": format!("{}.{}", picoformer::format::VERSION_MAJOR, h.version_minor),
@@ -70,7 +91,9 @@ pub fn inspect_json(blob: &Blob, context: Option<usize>) -> Result<Value> {
         "sections": sections,
         "totals": { "sections": h.section_count, "tensor_params": tensor_params, "tensor_bytes": tensor_bytes, "file_bytes": h.file_len },
         "arena_bytes": arena,
-        "arena_at": context.unwrap_or(h.task_params.default_max_seq as usize),
+        "arena_at": arena_at,
+        "arena_chunk": plan.chunk,
+        "arena_kv": if plan.kv_int8 { "int8" } else { "f32" },
         "arena_error": arena_error,
         "model_error": error,
     }))
@@ -195,7 +218,11 @@ fn write_text(s: &mut String, v: &Value) -> std::fmt::Result {
     )?;
     match inspect_error(v) {
         Some(e) => write!(s, "{}", escape::line(&e)),
-        None => write!(s, "arena bytes at {} tokens: {}", v["arena_at"], v["arena_bytes"]),
+        None => {
+            let chunk = v["arena_chunk"].as_u64().map(|c| format!(", chunk {c}")).unwrap_or_default();
+            let kv = if v["arena_kv"] == "int8" { ", int8 KV" } else { "" };
+            write!(s, "arena bytes at {} tokens{chunk}{kv}: {}", v["arena_at"], v["arena_bytes"])
+        }
     }
 }
 

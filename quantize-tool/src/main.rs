@@ -95,6 +95,13 @@ enum Cmd {
         /// Arena size for this sequence length (decoders: context) [default: the blob's].
         #[arg(long, allow_negative_numbers = true)]
         context: Option<usize>,
+        /// Arena size when this many rows are processed at a time [default: all].
+        #[arg(long, allow_negative_numbers = true)]
+        chunk: Option<usize>,
+        /// Arena size with int8 attention keys and values (the firmware's plan: `--context 64
+        /// --chunk 2 --kv-int8` for the bundled classifier).
+        #[arg(long)]
+        kv_int8: bool,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -448,9 +455,10 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             }
             Ok(true)
         }
-        Cmd::Inspect { model, json, context } => {
+        Cmd::Inspect { model, json, context, chunk, kv_int8 } => {
             let buf = load_blob(&model)?;
-            let v = inspect::inspect_json(&Blob::parse(buf.as_bytes())?, context)?;
+            let plan = inspect::ArenaPlan { context, chunk, kv_int8 };
+            let v = inspect::inspect_json(&Blob::parse(buf.as_bytes())?, plan)?;
             let mut out = std::io::stdout().lock();
             match json {
                 true => writeln!(out, "{}", escape::json(&v)?)?,

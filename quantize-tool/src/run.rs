@@ -61,10 +61,10 @@ impl Command {
 }
 
 /// Where the bundled default model comes from (for messages).
-pub const DEFAULT_MODEL_NAME: &str = "bundled sentiment model (models/sentiment-int8.pfm)";
+pub const DEFAULT_MODEL_NAME: &str = "bundled sentiment model (models/sentiment.pfm)";
 
 /// The bundled default model: the int8 sentiment student, compiled into the binary.
-pub static DEFAULT_MODEL: &[u8] = include_bytes!("../../models/sentiment-int8.pfm");
+pub static DEFAULT_MODEL: &[u8] = include_bytes!("../../models/sentiment.pfm");
 
 /// Where the bundled default text-completion model comes from (for messages).
 pub const DEFAULT_GPT_NAME: &str = "bundled tiny GPT (models/tiny-gpt-int8.pfm)";

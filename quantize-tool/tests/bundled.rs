@@ -1,4 +1,4 @@
-//! The bundled default model (models/sentiment-int8.pfm, the distilled sentiment student): it fits a
+//! The bundled default model (models/sentiment.pfm, the distilled sentiment student): it fits a
 //! microcontroller, it is exactly what the converter makes from the committed student checkpoint,
 //! it agrees with the student's f32 PyTorch original, and its evaluation numbers reproduce.
 
@@ -65,10 +65,35 @@ fn bundled_model_fits_a_microcontroller() {
     assert_eq!(m.label(c.label), Some("positive"));
 }
 
+/// `picoformer inspect --context 64 --chunk 2 --kv-int8` reports the firmware's arena, the core's
+/// own figure for that plan; a chunk longer than the sequence is an error naming `--chunk`.
+#[test]
+fn inspect_reports_the_firmware_arena_plan() {
+    let m = Bert::from_bytes(AlignedBuf::from_bytes(DEFAULT_MODEL).as_bytes())
+        .unwrap()
+        .arena_len_with(&SessionOptions::new(64).with_chunk(2).with_kv(KvPrecision::I8));
+    let model = root().join("models/sentiment.pfm");
+    let inspect = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_picoformer"))
+            .args(["inspect", "--json", model.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = inspect(&["--context", "64", "--chunk", "2", "--kv-int8"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["arena_bytes"].as_u64(), Some(m.unwrap() as u64));
+    assert_eq!((v["arena_chunk"].as_u64(), v["arena_kv"].as_str()), (Some(2), Some("int8")));
+    let o = inspect(&["--chunk", "65"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--chunk 65 is outside 1..=64"));
+}
+
 #[test]
 fn bundled_blob_is_what_the_converter_makes() {
     let buf = student_blob(WeightDtype::Int8);
-    assert!(buf.as_bytes() == DEFAULT_MODEL, "models/sentiment-int8.pfm differs from a fresh conversion");
+    assert!(buf.as_bytes() == DEFAULT_MODEL, "models/sentiment.pfm differs from a fresh conversion");
 }
 
 /// Labels and logits of the f32 PyTorch student: identical ids; f32 blob within 1e-4;

@@ -112,6 +112,33 @@ fn quantize_every_dtype_then_inspect() {
     assert!(temp_files(tmp.path()).is_empty());
 }
 
+/// `--embeddings int4` stores the word table alone in int4 (the report and `inspect` say so); the
+/// blob classifies as the int8 one does.
+#[test]
+fn int4_token_embeddings_beside_int8_layers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (int8, _) = quantize(tmp.path(), "tiny-bert-cls", "int8");
+    let out = tmp.path().join("e4.pfm");
+    let src = fixture("tiny-bert-cls");
+    let args = ["quantize", src.to_str().unwrap(), "--dtype", "int8", "--embeddings", "int4", "-o"];
+    let report = ok(run(&[&args[..], &[out.to_str().unwrap()]].concat()));
+    assert!(report.contains("weights: int8, token embeddings: int4"), "{report}");
+    let v = &json_lines(&ok(run(&["inspect", "--json", out.to_str().unwrap()])))[0];
+    let dtype_of =
+        |n: &str| v["sections"].as_array().unwrap().iter().find(|s| s["name"] == n).unwrap()["dtype"].clone();
+    assert_eq!(dtype_of("embeddings.word_embeddings.weight"), "i4g32");
+    assert_eq!(dtype_of("embeddings.position_embeddings.weight"), "i8row");
+    assert_eq!(dtype_of("encoder.layer.0.attention.self.query.weight"), "i8row");
+    assert!(std::fs::metadata(&out).unwrap().len() < std::fs::metadata(&int8).unwrap().len());
+    let texts = ["a great film", "dull and slow"];
+    let labels = |blob: &Path| -> Vec<Value> {
+        let o = ok(run(&[&["classify", "--json", "-m", blob.to_str().unwrap()][..], &texts[..]].concat()));
+        json_lines(&o).iter().map(|l| l["label"].clone()).collect()
+    };
+    assert_eq!(labels(&out).len(), texts.len());
+    assert_eq!(labels(&out), labels(&int8));
+}
+
 #[test]
 fn int8_report_has_nonzero_error_and_f32_has_none() {
     let tmp = tempfile::tempdir().unwrap();

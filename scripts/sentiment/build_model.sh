@@ -4,7 +4,7 @@
 #   data/sentiment/vocab-N.txt             pruned vocabulary the student is trained on (step 1;
 #                                          N = 4300 unless given: `vocab 8000`)
 #   models/sentiment-student/              the student's f32 Hugging Face checkpoint (copied)
-#   models/sentiment-int8.pfm              the bundled default model (int8, max sequence 64)
+#   models/sentiment.pfm              the bundled default model (int8, max sequence 64)
 #   scripts/sentiment/results/eval.json    accuracy of teacher and student at f32/f16/int8, int8
 #                                          with int4 token embeddings and int4 on the test split
 #                                          of each of the four domains
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 # The tool compiles the bundled model in; on a first build there is none yet.
 mkdir -p models
-[[ -f models/sentiment-int8.pfm ]] || : >models/sentiment-int8.pfm
+[[ -f models/sentiment.pfm ]] || : >models/sentiment.pfm
 cargo build --release -q -p picoformer-tool
 bin=target/release/picoformer
 cache=.cache/sentiment
@@ -40,7 +40,7 @@ bundle)
     for f in config.json model.safetensors vocab.txt tokenizer.json tokenizer_config.json; do
         cp "$cache/student-v4300/$f" models/sentiment-student/
     done
-    "$bin" quantize models/sentiment-student --dtype int8 --max-seq 64 -o models/sentiment-int8.pfm | tail -n 6
+    "$bin" quantize models/sentiment-student --dtype int8 --max-seq 64 -o models/sentiment.pfm | tail -n 6
     ;;
 eval)
     # weight variants: name and the quantize flags that make it (int8-e4: int8 layers, int4 token

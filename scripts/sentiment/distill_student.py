@@ -17,8 +17,9 @@ Training: the training splits of the chosen domains (--domains, default all four
 alpha * KL(teacher_T || student_T) * T^2 + (1 - alpha) * CE(student, gold), T = 2. Teacher
 logits are computed once (fp32, eval) and cached in .cache/sentiment/teacher_logits.pt (one
 entry per teacher weights and texts). Optional augmentation (--aug N): N perturbed copies of
-every training sentence (word dropout / a contiguous span / adjacent swaps; fixed seed), and
-unlabelled transfer text (--transfer, transfer_text.py), both trained on the teacher's soft
+every training sentence (word dropout / a contiguous span / adjacent swaps; fixed seed),
+--aug-replace N copies with words replaced by near neighbours in the teacher's word-embedding
+table (TinyBERT's augmentation without its masked-LM half), and unlabelled transfer text (--transfer, transfer_text.py), both trained on the teacher's soft
 labels only. AdamW, linear warmup/decay; the epoch with the best macro dev accuracy over the
 domains is kept.
 
@@ -74,6 +75,43 @@ def augment(texts, n, seed):
                     i = rng.randrange(len(k) - 1)
                     k[i], k[i + 1] = k[i + 1], k[i]
             out.append(" ".join(k))
+    return out
+
+
+def word_neighbours(teacher_sd, tok, texts, k):
+    """{word: its k nearest whole-word tokens}: for each lowercase alphabetic word of `texts` that
+    is one teacher token, by cosine in the teacher's word-embedding table, among the vocabulary's
+    alphabetic ASCII whole words (deterministic)."""
+    import torch
+    import torch.nn.functional as F
+    W = teacher_sd["bert.embeddings.word_embeddings.weight"].float()
+    vocab = tok.get_vocab()
+    cand = sorted(t for t in vocab if t.isascii() and t.isalpha() and len(t) > 1)
+    C = F.normalize(W[torch.tensor([vocab[t] for t in cand])], dim=1)
+    words = sorted({w.lower() for t in texts for w in t.split()
+                    if w.isascii() and w.isalpha() and len(w) > 1 and w.lower() in vocab})
+    out = {}
+    for i in range(0, len(words), 1024):
+        chunk = words[i:i + 1024]
+        Q = F.normalize(W[torch.tensor([vocab[w] for w in chunk])], dim=1)
+        top = (Q @ C.T).topk(k + 1, dim=1).indices.tolist()
+        for w, row in zip(chunk, top):
+            out[w] = [cand[j] for j in row if cand[j] != w][:k]
+    return out
+
+
+def augment_replace(texts, n, seed, nbrs, p):
+    """n copies of each text with each word that has neighbours replaced, with probability p, by
+    one of them (deterministic)."""
+    rng = random.Random(seed + 1)
+    out = []
+    for _ in range(n):
+        for t in texts:
+            words = []
+            for w in t.split():
+                cands = nbrs.get(w.lower())
+                words.append(rng.choice(cands) if cands and rng.random() < p else w)
+            out.append(" ".join(words))
     return out
 
 
@@ -160,6 +198,10 @@ def main():
                     help="1: keep the PCA-initialised word-embedding table fixed (regularises: "
                          "words unseen in training keep their teacher-derived vectors)")
     ap.add_argument("--aug", type=int, default=0, help="augmented copies per training sentence")
+    ap.add_argument("--aug-replace", type=int, default=0,
+                    help="copies per training sentence with words replaced by embedding neighbours")
+    ap.add_argument("--replace-prob", type=float, default=0.3)
+    ap.add_argument("--neighbours", type=int, default=12)
     ap.add_argument("--threads", type=int, default=common.N_THREADS)
     ap.add_argument("--time-limit-min", type=float, default=0,
                     help="stop after the epoch that passes this wall-clock budget (0: none)")
@@ -178,6 +220,12 @@ def main():
     dv_x, dv_y, dv_d = common.concat(common.load_domains("dev", domains))
     te_x, te_y, te_d = common.concat(common.load_domains("test", domains))
     aug_x = augment(tr_x, args.aug, args.seed) if args.aug else []
+    rep_x = []
+    if args.aug_replace:
+        nbrs = word_neighbours(load_file(os.path.join(args.teacher_dir, "model.safetensors")), tok, tr_x,
+                               args.neighbours)
+        rep_x = augment_replace(tr_x, args.aug_replace, args.seed, nbrs, args.replace_prob)
+        log(f"neighbour replacement: {len(nbrs):,} words with neighbours, {len(rep_x):,} sentences")
     tf_x = []
     if args.transfer:
         with open(args.transfer, encoding="utf-8") as f:
@@ -185,6 +233,8 @@ def main():
     splits = {"train": tr_x, "dev": dv_x, "test": te_x}
     if aug_x:
         splits["aug"] = aug_x
+    if rep_x:
+        splits["augrep"] = rep_x
     if tf_x:
         splits["transfer"] = tf_x
     t_logits = teacher_logits(args.teacher_dir, tok, splits, args.logits_cache)
@@ -192,14 +242,14 @@ def main():
                    for n, y, d in (("train", tr_y, tr_d), ("dev", dv_y, dv_d), ("test", te_y, te_d))}
     log("teacher acc (from cached logits):", teacher_acc)
 
-    all_x = tr_x + aug_x + tf_x
+    all_x = tr_x + aug_x + rep_x + tf_x
     teacher_tok, rows = tok, None
     if args.vocab:
         tok = common.load_pruned_tokenizer(args.teacher_dir, args.vocab)
         rows = [teacher_tok.convert_tokens_to_ids(t) for t in tok.convert_ids_to_tokens(list(range(len(tok))))]
     all_ids = common.encode(tok, all_x)
-    all_soft = torch.cat([t_logits[n] for n in ("train", "aug", "transfer") if n in t_logits])
-    all_y = torch.tensor(tr_y + [-100] * (len(aug_x) + len(tf_x)))  # gold CE only on the originals
+    all_soft = torch.cat([t_logits[n] for n in ("train", "aug", "augrep", "transfer") if n in t_logits])
+    all_y = torch.tensor(tr_y + [-100] * (len(aug_x) + len(rep_x) + len(tf_x)))  # gold CE only on the originals
     dv_ids, te_ids = common.encode(tok, dv_x), common.encode(tok, te_x)
 
     cfg = BertConfig(vocab_size=len(tok), hidden_size=args.hidden, num_hidden_layers=args.layers,
@@ -314,13 +364,15 @@ def main():
         "domains": list(domains),
         "data": "data/sentiment/{,amazon/,tweets/,nyt/}{train,dev,test}.tsv (the chosen domains)",
         "transfer": common.rel(args.transfer) if tf_x else None,
-        "n_train": len(tr_x), "n_augmented": len(aug_x), "n_transfer": len(tf_x),
+        "n_train": len(tr_x), "n_augmented": len(aug_x), "n_replaced": len(rep_x), "n_transfer": len(tf_x),
         "hyperparameters": {"epochs": args.epochs, "epochs_run": epochs_run, "lr": args.lr,
                             "batch_size": args.batch_size, "optimizer": "AdamW",
                             "weight_decay": args.weight_decay, "schedule": "linear warmup/decay",
                             "warmup_steps": warmup, "total_steps": total, "grad_clip": 1.0,
                             "temperature": T, "alpha_kl": alpha, "dropout": args.dropout,
                             "max_length": common.MAX_LEN, "aug_copies": args.aug,
+                            "aug_replace_copies": args.aug_replace, "replace_prob": args.replace_prob,
+                            "neighbours": args.neighbours,
                             "length_bucketed_batches": True, "threads": args.threads,
                             "freeze_word_embeddings": bool(args.freeze_word_embeddings)},
         "loss": "alpha * KL(teacher_T || student_T) * T^2 + (1 - alpha) * CE(gold)",

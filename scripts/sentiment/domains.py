@@ -9,7 +9,7 @@ VADER is the module in the same vaderSentiment 3.3.2 sdist the data comes from (
 only), imported from a temporary directory. Hand-run, from the repository root:
 
     cargo build --release -p picoformer-tool
-    python3 scripts/sentiment/domains.py [--model models/sentiment-int8.pfm ...] [--sdist FILE]
+    python3 scripts/sentiment/domains.py [--model models/sentiment.pfm ...] [--sdist FILE]
 """
 import argparse
 import importlib.util
@@ -69,7 +69,7 @@ def main():
     ap.add_argument("--tool", default=os.path.join(REPO, "target", "release", "picoformer"))
     ap.add_argument("--out", default=os.path.join(HERE, "results", "domains.json"))
     args = ap.parse_args()
-    models = args.model or [os.path.join(REPO, "models", "sentiment-int8.pfm")]
+    models = args.model or [os.path.join(REPO, "models", "sentiment.pfm")]
     with tempfile.TemporaryDirectory(prefix="vader-") as tmp:
         analyzer = load_vader(args.sdist or download_sdist(tmp), tmp)
         result = {"vader": {}, "models": {os.path.relpath(m, REPO): {} for m in models}, "sentences": {}}

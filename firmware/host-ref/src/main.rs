@@ -14,8 +14,8 @@ use picoformer::{Bert, KvPrecision, Session, SessionOptions};
 
 mod generate;
 
-const BYTES: &[u8] = include_bytes!("../../../models/sentiment-int8.pfm");
-static MODEL: Aligned<[u8; BYTES.len()]> = Aligned(*include_bytes!("../../../models/sentiment-int8.pfm"));
+const BYTES: &[u8] = include_bytes!("../../../models/sentiment.pfm");
+static MODEL: Aligned<[u8; BYTES.len()]> = Aligned(*include_bytes!("../../../models/sentiment.pfm"));
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
