@@ -34,6 +34,10 @@ fn golden() -> Golden {
     serde_json::from_str(&text).unwrap()
 }
 
+/// How the bundled blob is converted (scripts/sentiment/build_model.sh `BUNDLE_FLAGS`: `--dtype int4
+/// --embeddings int4`).
+const BUNDLED: (WeightDtype, Option<WeightDtype>) = (WeightDtype::Int4, Some(WeightDtype::Int4));
+
 fn student_blob(dtype: WeightDtype) -> AlignedBuf {
     student_blob_with(dtype, None)
 }
@@ -92,22 +96,23 @@ fn inspect_reports_the_firmware_arena_plan() {
 
 #[test]
 fn bundled_blob_is_what_the_converter_makes() {
-    let buf = student_blob(WeightDtype::Int8);
+    let buf = student_blob_with(BUNDLED.0, BUNDLED.1);
     assert!(buf.as_bytes() == DEFAULT_MODEL, "models/sentiment.pfm differs from a fresh conversion");
 }
 
-/// Labels and logits of the f32 PyTorch student: identical ids; f32 blob within 1e-4;
-/// the bundled int8 blob with the same label on every sentence and logits within 0.25.
+/// Labels and logits of the f32 PyTorch student: identical ids; f32 blob within 1e-4 and the same
+/// label on every sentence; the bundled int4 blob's logits within 0.25, so its label can differ
+/// only where PyTorch's two logits are closer than twice that (it must agree everywhere else).
 #[test]
 fn bundled_model_matches_its_pytorch_original() {
     let g = golden();
     let bundled = AlignedBuf::from_bytes(DEFAULT_MODEL);
     let f32_blob = student_blob(WeightDtype::F32);
-    for (name, buf, tol) in [("f32", &f32_blob, 1e-4f32), ("bundled int8", &bundled, 0.25)] {
+    for (name, buf, tol) in [("f32", &f32_blob, 1e-4f32), ("bundled int4", &bundled, 0.25)] {
         let m = Bert::from_bytes(buf.as_bytes()).unwrap();
         let mut arena = AlignedBuf::zeroed(m.arena_len(g.max_len).unwrap());
         let mut s = Session::new(&m, arena.as_mut_bytes(), g.max_len).unwrap();
-        let (mut worst, mut same_label) = (0f32, 0);
+        let (mut worst, mut same_label, mut close_flips) = (0f32, 0, 0);
         for c in &g.cases {
             let r = s.classify(&c.text).unwrap();
             let (label, logits) = (m.label(r.label).unwrap(), r.logits.to_vec());
@@ -115,14 +120,26 @@ fn bundled_model_matches_its_pytorch_original() {
             assert_eq!(logits.len(), c.logits.len(), "logits of {:?}", c.text);
             let d = logits.iter().zip(&c.logits).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
             worst = worst.max(d);
-            same_label += (label == c.label) as usize;
+            let margin = (c.logits[1] - c.logits[0]).abs();
+            if label == c.label {
+                same_label += 1;
+            } else {
+                assert!(
+                    margin < 2.0 * tol,
+                    "{name}: label of {:?} flipped with a margin of {margin}",
+                    c.text
+                );
+                close_flips += 1;
+            }
         }
         println!(
-            "student {name}: {}/{} labels as PyTorch, max |logit diff| {worst:.2e}",
-            same_label,
-            g.cases.len()
+            "student {name}: {same_label}/{} labels as PyTorch ({close_flips} flipped, each within a margin of {}), max |logit diff| {worst:.2e}",
+            g.cases.len(),
+            2.0 * tol
         );
-        assert_eq!(same_label, g.cases.len(), "{name}: labels differ from PyTorch");
+        if name == "f32" {
+            assert_eq!(same_label, g.cases.len(), "{name}: labels differ from PyTorch");
+        }
         assert!(worst <= tol, "{name}: logits differ by {worst}");
     }
 }

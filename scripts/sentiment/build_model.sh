@@ -4,7 +4,7 @@
 #   data/sentiment/vocab-N.txt             pruned vocabulary the student is trained on (step 1;
 #                                          N = 4300 unless given: `vocab 8000`)
 #   models/sentiment-student/              the student's f32 Hugging Face checkpoint (copied)
-#   models/sentiment.pfm              the bundled default model (int8, max sequence 64)
+#   models/sentiment.pfm                   the bundled default model ($BUNDLE_FLAGS, max sequence 64)
 #   scripts/sentiment/results/eval.json    accuracy of teacher and student at f32/f16/int8, int8
 #                                          with int4 token embeddings and int4 on the test split
 #                                          of each of the four domains
@@ -19,6 +19,10 @@ bin=target/release/picoformer
 cache=.cache/sentiment
 mkdir -p "$cache"
 domains="rt amazon tweets nyt"
+# the shipped student's checkpoint (distill_student.py --out-dir) and how it is bundled: int4
+# layers and token embeddings (groups of 32, an f16 scale and offset each), 1.5 MB budget
+student=$cache/student-v9800r
+BUNDLE_FLAGS="--dtype int4 --embeddings int4"
 # split_file DOMAIN SPLIT: the TSV of one split of one domain (movie reviews at the top level)
 split_file() {
     if [[ $1 == rt ]]; then echo "data/sentiment/$2.tsv"; else echo "data/sentiment/$1/$2.tsv"; fi
@@ -38,9 +42,10 @@ bundle)
     rm -rf models/sentiment-student
     mkdir -p models/sentiment-student
     for f in config.json model.safetensors vocab.txt tokenizer.json tokenizer_config.json; do
-        cp "$cache/student-v4300/$f" models/sentiment-student/
+        cp "$student/$f" models/sentiment-student/
     done
-    "$bin" quantize models/sentiment-student --dtype int8 --max-seq 64 -o models/sentiment.pfm | tail -n 6
+    # shellcheck disable=SC2086 # the flags are words
+    "$bin" quantize models/sentiment-student $BUNDLE_FLAGS --max-seq 64 -o models/sentiment.pfm | tail -n 6
     ;;
 eval)
     # weight variants: name and the quantize flags that make it (int8-e4: int8 layers, int4 token
