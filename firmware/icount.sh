@@ -11,7 +11,8 @@
 # Runs the `bench` firmware bin (boards/qemu-mps2), which calls `icount_mark` right before and right after each
 # `Session::classify` (tokenize + 4-layer encoder + pooler + head; SessionOptions as in ci.sh:
 # max 64 tokens, chunk 2, int8 KV). The plugin counts instructions between consecutive marks.
-# MACs: int8 (i16 x i8) multiply-accumulates of the model (4 layers, hidden 128, FFN 512):
+# MACs: multiply-accumulates of the model (4 layers, hidden 128, FFN 512; i16 x int4 weights in the
+# bundled blob's layers, i16 x i8 over the int8 KV cache):
 #   per layer 12*L*128^2 (QKV, output, FFN) + 2*L^2*128 (scores, attention x V); plus 128^2 + 2*128
 #   (pooler, classifier). insn/MAC = all instructions of the inference / those MACs.
 #
@@ -126,7 +127,7 @@ read -r -a D < "$WORK/dsp.counts"
 read -r -a G < "$WORK/nodsp.counts"
 grep BENCH "$WORK/dsp.device.log" | grep tokens
 echo
-printf '| tokens | int8 MACs | insns, generic | insns, DSP (SMLAD) | DSP / generic | insn/MAC generic | insn/MAC DSP |\n'
+printf '| tokens | MACs | insns, generic | insns, DSP (SMLAD) | DSP / generic | insn/MAC generic | insn/MAC DSP |\n'
 printf '|---:|---:|---:|---:|---:|---:|---:|\n'
 i=0
 for L in 16 32 64; do
