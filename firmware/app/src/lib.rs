@@ -39,7 +39,7 @@ use picoformer::{GeneratorOptions, KvPrecision, SessionOptions};
 
 include!(concat!(env!("OUT_DIR"), "/arena.rs"));
 
-/// The bundled int8 sentiment model, in flash, 32-byte aligned as the format requires.
+/// The bundled sentiment model (int4), in flash, 32-byte aligned as the format requires.
 pub static MODEL: Aligned<[u8; MODEL_LEN]> = Aligned(*include_bytes!("../../../models/sentiment.pfm"));
 
 /// The sentences classified when no UART input arrives (one per line; ci.sh feeds the same file
