@@ -215,6 +215,7 @@ def main():
 
     common.seed_everything(args.seed, args.threads)
     tok = common.load_tokenizer(args.teacher_dir)
+    teacher_sd = load_file(os.path.join(args.teacher_dir, "model.safetensors"))  # read once
     domains = common.parse_domains(args.domains)
     tr_x, tr_y, tr_d = common.concat(common.load_domains("train", domains))
     dv_x, dv_y, dv_d = common.concat(common.load_domains("dev", domains))
@@ -222,8 +223,7 @@ def main():
     aug_x = augment(tr_x, args.aug, args.seed) if args.aug else []
     rep_x = []
     if args.aug_replace:
-        nbrs = word_neighbours(load_file(os.path.join(args.teacher_dir, "model.safetensors")), tok, tr_x,
-                               args.neighbours)
+        nbrs = word_neighbours(teacher_sd, tok, tr_x, args.neighbours)
         rep_x = augment_replace(tr_x, args.aug_replace, args.seed, nbrs, args.replace_prob)
         log(f"neighbour replacement: {len(nbrs):,} words with neighbours, {len(rep_x):,} sentences")
     tf_x = []
@@ -262,7 +262,7 @@ def main():
     torch.manual_seed(args.seed)
     student = BertForSequenceClassification(cfg)
     explained = init_embeddings_from_teacher(
-        student, load_file(os.path.join(args.teacher_dir, "model.safetensors")), args.hidden, rows)
+        student, teacher_sd, args.hidden, rows)
     if args.freeze_word_embeddings:
         student.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     n_params = sum(p.numel() for p in student.parameters())
