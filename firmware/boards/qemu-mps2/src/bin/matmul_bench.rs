@@ -52,8 +52,9 @@ const SHAPES: [(usize, usize, usize); 24] = [
 ];
 
 /// `(m, k, n, group)` of the int4 calls: the tiny GPT's layer matrices as `picoformer quantize
-/// --dtype int4` writes them (groups of 32), one generated token (m = 1) and a prompt chunk of 4.
-const SHAPES_I4: [(usize, usize, usize, usize); 9] = [
+/// --dtype int4` writes them (groups of 32), one generated token (m = 1) and a prompt chunk of 4;
+/// the bundled sentiment classifier's (hidden 128, FFN 512) in the firmware's chunks of 2 tokens.
+const SHAPES_I4: [(usize, usize, usize, usize); 13] = [
     (1, 128, 128, 32), // q, o
     (1, 128, 384, 32), // gate, up
     (1, 128, 32, 32),  // k, v
@@ -63,11 +64,15 @@ const SHAPES_I4: [(usize, usize, usize, usize); 9] = [
     (4, 128, 32, 32),
     (4, 384, 128, 32),
     (1, 384, 128, 64), // down, groups of 64
+    (4, 384, 128, 64),
+    (2, 128, 128, 32), // sentiment: q, k, v, attention output
+    (2, 128, 512, 32), // FFN in
+    (2, 512, 128, 32), // FFN out
 ];
 
 /// Bytes of the largest int4 weight matrix, and its groups.
-const MAX_W4: usize = 384 * 128 / 2;
-const MAX_G4: usize = 384 * 128 / 32;
+const MAX_W4: usize = 512 * 128 / 2;
+const MAX_G4: usize = 512 * 128 / 32;
 
 const MAX_W: usize = 1024 * 128;
 const MAX_X: usize = 64 * 512;
