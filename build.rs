@@ -1,5 +1,5 @@
 //! Sets `picoformer_dsp` for targets with the Armv7E-M / Armv8-M Mainline DSP extension, enabling
-//! the SXTB16/SMLAD kernels in `src/kernels/cortex_m.rs`:
+//! the SXTB16/SMLAD kernels in `src/kernels/cortex_m.rs` (int4: `src/kernels/cortex_m/i4.rs`):
 //! - `thumbv7em-*`: always (the DSP extension is part of Armv7E-M);
 //! - `thumbv8m.main-*`: only when the build names a core that has it (`-C target-cpu=cortex-m33`,
 //!   `cortex-m35p`, `cortex-m55`, `cortex-m85`) or the feature (`-C target-feature=+dsp`): the
