@@ -657,6 +657,18 @@ fn gemv_i4_rx1<const R: usize>(
     let sadv = 2 * gpr - 2 * groups;
     let delta = (wm.as_ptr() as usize).wrapping_sub(ws.as_ptr() as usize);
     let ps = ws.as_ptr();
+    // The four rows' and the two rows' register lists, for either group size.
+    macro_rules! tile {
+        (4, $group:tt) => {
+            gemv_i4_r_asm!($group, "{{s12-s15}}",
+                [(a0, s0, s8, s12), (a1, s1, s9, s13), (a2, s2, s10, s14), (a3, s3, s11, s15)],
+                x, wp, xend, wadv, sadv, ps, delta, op, ostride, { a2 = out(reg) _, a3 = out(reg) _, })
+        };
+        (2, $group:tt) => {
+            gemv_i4_r_asm!($group, "{{s12-s13}}", [(a0, s0, s8, s12), (a1, s1, s9, s13)],
+                x, wp, xend, wadv, sadv, ps, delta, op, ostride, {})
+        };
+    }
     // SAFETY: reads `xb` (word-aligned, as LDRD and VLDM need) up to `xend`; for each column
     // `j < n`, `w[j k/2..j k/2 + kc/2]` (LDR: any alignment on Armv7-M) and the halfwords
     // `ws[j gpr..j gpr + groups]`, `wm[j gpr..j gpr + groups]` (LDRH at the scale pointer and at
@@ -670,44 +682,10 @@ fn gemv_i4_rx1<const R: usize>(
     // registers.
     unsafe {
         match (R, group) {
-            (4, 32) => gemv_i4_r_asm!(32, "{{s12-s15}}",
-                [(a0, s0, s8, s12), (a1, s1, s9, s13), (a2, s2, s10, s14), (a3, s3, s11, s15)],
-                x, wp, xend, wadv, sadv, ps, delta, op, ostride,
-                { a2 = out(reg) _, a3 = out(reg) _, }),
-            (4, _) => gemv_i4_r_asm!(64, "{{s12-s15}}",
-                [(a0, s0, s8, s12), (a1, s1, s9, s13), (a2, s2, s10, s14), (a3, s3, s11, s15)],
-                x, wp, xend, wadv, sadv, ps, delta, op, ostride,
-                { a2 = out(reg) _, a3 = out(reg) _, }),
-            (_, 32) => gemv_i4_r_asm!(
-                32,
-                "{{s12-s13}}",
-                [(a0, s0, s8, s12), (a1, s1, s9, s13)],
-                x,
-                wp,
-                xend,
-                wadv,
-                sadv,
-                ps,
-                delta,
-                op,
-                ostride,
-                {}
-            ),
-            _ => gemv_i4_r_asm!(
-                64,
-                "{{s12-s13}}",
-                [(a0, s0, s8, s12), (a1, s1, s9, s13)],
-                x,
-                wp,
-                xend,
-                wadv,
-                sadv,
-                ps,
-                delta,
-                op,
-                ostride,
-                {}
-            ),
+            (4, 32) => tile!(4, 32),
+            (4, _) => tile!(4, 64),
+            (_, 32) => tile!(2, 32),
+            _ => tile!(2, 64),
         }
     };
 }
