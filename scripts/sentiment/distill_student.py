@@ -227,8 +227,9 @@ def main():
         nbrs = word_neighbours(teacher_sd, tok, tr_x, args.neighbours)
         rep_x = augment_replace(tr_x, args.aug_replace, args.seed, nbrs, args.replace_prob)
         log(f"neighbour replacement: {len(nbrs):,} words with neighbours, {len(rep_x):,} sentences")
+    transfer_files = [p for p in args.transfer.split(",") if p]
     transfer = {}  # split name -> sentences, one split per --transfer file
-    for i, path in enumerate(p for p in args.transfer.split(",") if p):
+    for i, path in enumerate(transfer_files):
         with open(path, encoding="utf-8") as f:
             transfer["transfer" if i == 0 else f"transfer{i + 1}"] = [
                 line.rstrip("\n") for line in f if line.strip()]
@@ -365,8 +366,7 @@ def main():
                 % (args.hidden, explained),
         "domains": list(domains),
         "data": "data/sentiment/{,amazon/,tweets/,nyt/}{train,dev,test}.tsv (the chosen domains)",
-        "transfer": {common.rel(p): len(x) for p, x in zip(
-            [p for p in args.transfer.split(",") if p], transfer.values())} or None,
+        "transfer": {common.rel(p): len(x) for p, x in zip(transfer_files, transfer.values())} or None,
         "n_train": len(tr_x), "n_augmented": len(aug_x), "n_replaced": len(rep_x), "n_transfer": len(tf_x),
         "hyperparameters": {"epochs": args.epochs, "epochs_run": epochs_run, "lr": args.lr,
                             "batch_size": args.batch_size, "optimizer": "AdamW",
