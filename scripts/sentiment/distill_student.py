@@ -10,7 +10,8 @@ Initialisation: the embedding tables come from the teacher through one linear ma
 (384 -> 128, the top-128 principal directions of the teacher's word-embedding table):
     word  = (W - mean(W)) V,   position = P[:64] V,   token_type = (T + mean(W)) V
 so that word + position + type = (teacher's embedding sum) V exactly, before LayerNorm. All
-other weights are random (BERT init, fixed seed). By default the word-embedding table stays
+other weights are random (BERT init, fixed seed). --init pruned starts from every weight of the
+teacher instead, cut to the student's shape (prune_init.py). By default the word-embedding table stays
 frozen during training (--freeze-word-embeddings 0 trains it too).
 
 Training: the training splits of the chosen domains (--domains, default all four), loss =
@@ -20,8 +21,11 @@ entry per teacher weights and texts). Optional augmentation (--aug N): N perturb
 every training sentence (word dropout / a contiguous span / adjacent swaps; fixed seed),
 --aug-replace N copies with words replaced by near neighbours in the teacher's word-embedding
 table (TinyBERT's augmentation without its masked-LM half), and unlabelled transfer text (--transfer, transfer_text.py), both trained on the teacher's soft
-labels only. AdamW, linear warmup/decay; the epoch with the best macro dev accuracy over the
-domains is kept.
+labels only. --lexicon makes VADER a second teacher: a sentence's target margin (positive -
+negative logit) becomes the teacher's plus beta x VADER's compound score, beta chosen per
+source (a domain's training sentences and their copies, or a transfer split), as
+lexicon_blend.py scores the blend on dev/test. AdamW, linear warmup/decay; the epoch with the best
+macro dev accuracy over the domains is kept.
 
 Writes .cache/sentiment/student/ (config.json, model.safetensors, vocab.txt,
 tokenizer.json, tokenizer_config.json) and scripts/sentiment/results/student.json.
@@ -143,6 +147,30 @@ def teacher_logits(teacher_dir, tok, splits, cache_path):
     return {n: cache["entries"][keys[n]] for n in splits}
 
 
+def parse_lexicon(spec):
+    """"all:2,tweets:12,transfer:12" -> {source: beta}; a source is a domain, a transfer split
+    name or `all` (every sentence no other entry names)."""
+    out = {}
+    for item in filter(None, spec.split(",")):
+        name, _, beta = item.partition(":")
+        try:
+            out[name.strip()] = float(beta)
+        except ValueError:
+            sys.exit(f"distill_student: --lexicon entry {item!r} is not source:beta")
+    return out
+
+
+def lexicon_shift(soft, texts, sources, betas, vader):
+    """soft[N, 2] teacher logits -> the logits whose margin is the teacher's + beta x VADER's
+    compound (beta by each sentence's source; 0 where betas names neither it nor `all`)."""
+    import torch
+    beta = torch.tensor([betas.get(s, betas.get("all", 0.0)) for s in sources])
+    compound = torch.tensor([vader.polarity_scores(t)["compound"] if b else 0.0
+                             for t, b in zip(texts, beta.tolist())])
+    half = (beta * compound / 2).unsqueeze(1)  # [N, 1]
+    return soft + torch.cat([-half, half], 1)
+
+
 def init_embeddings_from_teacher(student, teacher_sd, hidden, rows=None):
     """PCA projection of the teacher's embedding tables (see the module docstring). `rows`: the
     teacher id of each student token (a pruned vocabulary), or None for the full vocabulary."""
@@ -182,6 +210,14 @@ def main():
                     help="comma-separated files of unlabelled sentences, one per line, trained on "
                          "the teacher's logits (transfer_text.py: transfer.txt, transfer-sotu.txt); "
                          "'' for none")
+    ap.add_argument("--lexicon", default="",
+                    help="VADER as a second teacher: source:beta,... (source = a domain, a "
+                         "transfer split such as transfer2, or all); empty = the teacher alone")
+    ap.add_argument("--init", choices=("pca", "pruned"), default="pca",
+                    help="pca: embeddings from the teacher, the rest random; pruned: every weight "
+                         "from the teacher pruned to the student's shape (prune_init.py)")
+    ap.add_argument("--teacher-layers", default="2,3,4,5",
+                    help="with --init pruned: the teacher layers the student's start from")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=128)
@@ -252,6 +288,22 @@ def main():
         rows = [teacher_tok.convert_tokens_to_ids(t) for t in tok.convert_ids_to_tokens(list(range(len(tok))))]
     all_ids = common.encode(tok, all_x)
     all_soft = torch.cat([t_logits[n] for n in ("train", "aug", "augrep", *transfer) if n in t_logits])
+    lexicon = parse_lexicon(args.lexicon)
+    if lexicon:
+        import tempfile
+        from domains import load_vader
+        from fetch_data import download_sdist
+        # the source of every row of all_x: its domain for train and its copies, else the split
+        sources = (tr_d * (1 + args.aug + args.aug_replace)
+                   + [n for n, x in transfer.items() for _ in x])
+        unknown = set(lexicon) - set(sources) - {"all"}
+        if unknown:
+            sys.exit(f"distill_student: --lexicon names no training source: {sorted(unknown)}")
+        t1 = time.time()
+        with tempfile.TemporaryDirectory(prefix="vader-") as tmp:
+            vader = load_vader(download_sdist(tmp), tmp)
+            all_soft = lexicon_shift(all_soft, all_x, sources, lexicon, vader)
+        log(f"lexicon targets ({args.lexicon}): {time.time() - t1:.0f}s")
     all_y = torch.tensor(tr_y + [-100] * (len(aug_x) + len(rep_x) + len(tf_x)))  # gold CE only on the originals
     dv_ids, te_ids = common.encode(tok, dv_x), common.encode(tok, te_x)
 
@@ -264,14 +316,27 @@ def main():
                      num_labels=2, id2label=dict(common.ID2LABEL), label2id=dict(common.LABEL2ID))
     torch.manual_seed(args.seed)
     student = BertForSequenceClassification(cfg)
-    explained = init_embeddings_from_teacher(
-        student, teacher_sd, args.hidden, rows)
+    if args.init == "pruned":
+        from prune_init import init_pruned
+        teacher = BertForSequenceClassification.from_pretrained(args.teacher_dir)
+        layers = [int(x) for x in args.teacher_layers.split(",")]
+        explained = init_pruned(student, teacher, teacher_sd, teacher_tok, rows, tr_x, layers, args.seed)
+        del teacher
+        init_desc = ("pruned from the teacher: layers %s, the heads/FFN neurons with the largest "
+                     "calibration output, residual-stream PCA 384->%d (variance kept %.4f)"
+                     % (args.teacher_layers, args.hidden, explained))
+    else:
+        explained = init_embeddings_from_teacher(student, teacher_sd, args.hidden, rows)
+        init_desc = ("embeddings from the teacher via PCA 384->%d (variance kept %.4f); rest random"
+                     % (args.hidden, explained))
     if args.freeze_word_embeddings:
         student.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     n_params = sum(p.numel() for p in student.parameters())
     n_emb = student.bert.embeddings.word_embeddings.weight.numel()
-    log(f"student: {n_params:,} params ({n_emb:,} in the word embeddings); "
-        f"PCA keeps {explained:.3f} of the word-embedding variance")
+    log(f"student: {n_params:,} params ({n_emb:,} in the word embeddings); init: {init_desc}")
+    if args.init == "pruned":
+        acc = common.domain_accuracy(common.predict_logits(student, dv_ids), dv_y, dv_d)
+        log("dev accuracy before training: " + " ".join(f"{d} {a:.4f}" for d, a in acc.items()))
 
     no_decay = ("bias", "LayerNorm.weight", "LayerNorm.bias")
     groups = [
@@ -362,8 +427,7 @@ def main():
         "params": n_params,
         "params_word_embeddings": n_emb,
         "params_without_word_embeddings": n_params - n_emb,
-        "init": "embeddings from the teacher via PCA 384->%d (variance kept %.4f); rest random"
-                % (args.hidden, explained),
+        "init": init_desc,
         "domains": list(domains),
         "data": "data/sentiment/{,amazon/,tweets/,nyt/}{train,dev,test}.tsv (the chosen domains)",
         "transfer": {common.rel(p): len(x) for p, x in zip(transfer_files, transfer.values())} or None,
@@ -379,6 +443,8 @@ def main():
                             "length_bucketed_batches": True, "threads": args.threads,
                             "freeze_word_embeddings": bool(args.freeze_word_embeddings)},
         "loss": "alpha * KL(teacher_T || student_T) * T^2 + (1 - alpha) * CE(gold)",
+        "lexicon": ({"betas": lexicon, "scorer": "vaderSentiment 3.3.2 (sdist) compound",
+                     "target": "teacher margin + beta x compound, by source"} if lexicon else None),
         "seed": args.seed,
         "selected_epoch": best["epoch"],
         "selected_by": "macro dev accuracy over the domains",
