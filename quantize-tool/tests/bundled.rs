@@ -101,16 +101,18 @@ fn bundled_blob_is_what_the_converter_makes() {
 }
 
 /// Labels and logits of the f32 PyTorch student: identical ids; f32 blob within 1e-4 and the same
-/// label on every sentence; the bundled int4 blob's logits within 0.25, so its label can differ
-/// only where PyTorch's two logits are closer than twice that (it must agree everywhere else).
+/// label on every sentence; the bundled int4 blob's logits within 10% of the golden file's largest
+/// |logit| (int4's error grows with the logits' scale), so its label can differ only where
+/// PyTorch's two logits are closer than twice that (it must agree everywhere else).
 #[test]
 fn bundled_model_matches_its_pytorch_original() {
     let g = golden();
     let bundled = AlignedBuf::from_bytes(DEFAULT_MODEL);
     let f32_blob = student_blob(WeightDtype::F32);
+    let scale = g.cases.iter().flat_map(|c| &c.logits).fold(0f32, |m, x| m.max(x.abs()));
     // (name, blob, logit tolerance, every label as PyTorch's)
     for (name, buf, tol, all_labels) in
-        [("f32", &f32_blob, 1e-4f32, true), ("bundled int4", &bundled, 0.25, false)]
+        [("f32", &f32_blob, 1e-4f32, true), ("bundled int4", &bundled, 0.1 * scale, false)]
     {
         let m = Bert::from_bytes(buf.as_bytes()).unwrap();
         let mut arena = AlignedBuf::zeroed(m.arena_len(g.max_len).unwrap());
