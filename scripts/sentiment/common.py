@@ -94,6 +94,13 @@ def domain_accuracy(logits, labels, owner):
     return out
 
 
+def device_arg(ap):
+    """--device: where training runs (cpu, the recorded runs; cuda for quick exploration, whose
+    results differ from the CPU's in the last bits and so are not the shipped provenance)."""
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                    help="cpu (the recorded runs) or cuda")
+
+
 def seed_everything(seed, threads=N_THREADS):
     import numpy as np
     import torch
@@ -117,13 +124,13 @@ def load_tokenizer(model_dir):
 def load_pruned_tokenizer(teacher_dir, vocab_file):
     """The teacher's tokenizer settings over a pruned vocab.txt. Built from a folder holding only
     tokenizer_config.json and vocab.txt (`BertTokenizerFast(vocab_file=...)` ignores the file in
-    transformers 5)."""
+    transformers 5); a temporary folder of its own, so that runs side by side do not race."""
+    import tempfile
     from transformers import AutoTokenizer
-    d = os.path.join(CACHE, "tokenizer-" + os.path.basename(vocab_file).replace(".txt", ""))
-    os.makedirs(d, exist_ok=True)
-    shutil.copyfile(os.path.join(teacher_dir, "tokenizer_config.json"), os.path.join(d, "tokenizer_config.json"))
-    shutil.copyfile(vocab_file, os.path.join(d, "vocab.txt"))
-    tok = AutoTokenizer.from_pretrained(d)
+    with tempfile.TemporaryDirectory(prefix="tokenizer-") as d:
+        shutil.copyfile(os.path.join(teacher_dir, "tokenizer_config.json"), os.path.join(d, "tokenizer_config.json"))
+        shutil.copyfile(vocab_file, os.path.join(d, "vocab.txt"))
+        tok = AutoTokenizer.from_pretrained(d)
     n = sum(1 for _ in open(vocab_file, encoding="utf-8"))
     assert tok.is_fast and len(tok) == n, (len(tok), n)
     return tok
@@ -147,8 +154,10 @@ def collate(id_lists):
 
 
 def predict_logits(model, id_lists, batch_size=128):
-    """fp32 logits [N, 2] in input order (batches sorted by length for speed)."""
+    """fp32 logits [N, 2] (on the CPU) in input order (batches sorted by length for speed); runs
+    on the model's device."""
     import torch
+    dev = next(model.parameters()).device
     model.eval()
     order = sorted(range(len(id_lists)), key=lambda i: len(id_lists[i]))
     out = torch.empty(len(id_lists), model.config.num_labels)
@@ -156,8 +165,9 @@ def predict_logits(model, id_lists, batch_size=128):
         for s in range(0, len(order), batch_size):
             idx = order[s: s + batch_size]
             ids, mask = collate([id_lists[i] for i in idx])
+            ids, mask = ids.to(dev), mask.to(dev)
             out[idx] = model(input_ids=ids, attention_mask=mask,
-                             token_type_ids=torch.zeros_like(ids)).logits.float()
+                             token_type_ids=torch.zeros_like(ids)).logits.float().cpu()
     return out
 
 

@@ -119,7 +119,7 @@ def augment_replace(texts, n, seed, nbrs, p):
     return out
 
 
-def teacher_logits(teacher_dir, tok, splits, cache_path):
+def teacher_logits(teacher_dir, tok, splits, cache_path, device="cpu"):
     """{name: FloatTensor[N, 2]} for each (name, texts) in splits; cached on disk, one entry per
     (teacher weights, texts), so a new split costs only its own sentences."""
     import torch
@@ -134,7 +134,7 @@ def teacher_logits(teacher_dir, tok, splits, cache_path):
     missing = [n for n in splits if keys[n] not in cache["entries"]]
     if missing:
         t0 = time.time()
-        teacher = BertForSequenceClassification.from_pretrained(teacher_dir).eval()
+        teacher = BertForSequenceClassification.from_pretrained(teacher_dir).to(device).eval()
         for n in missing:
             log(f"teacher logits: {n} ({len(splits[n]):,} sentences) ...")
             cache["entries"][keys[n]] = common.predict_logits(
@@ -243,6 +243,7 @@ def main():
     ap.add_argument("--time-limit-min", type=float, default=0,
                     help="stop after the epoch that passes this wall-clock budget (0: none)")
     ap.add_argument("--measure", type=int, default=0, help="only time N training steps, then exit")
+    common.device_arg(ap)
     args = ap.parse_args()
 
     import torch
@@ -276,7 +277,7 @@ def main():
     if rep_x:
         splits["augrep"] = rep_x
     splits.update(transfer)
-    t_logits = teacher_logits(args.teacher_dir, tok, splits, args.logits_cache)
+    t_logits = teacher_logits(args.teacher_dir, tok, splits, args.logits_cache, args.device)
     teacher_acc = {n: common.domain_accuracy(t_logits[n], y, d)
                    for n, y, d in (("train", tr_y, tr_d), ("dev", dv_y, dv_d), ("test", te_y, te_d))}
     log("teacher acc (from cached logits):", teacher_acc)
@@ -306,6 +307,7 @@ def main():
         log(f"lexicon targets ({args.lexicon}): {time.time() - t1:.0f}s")
     all_y = torch.tensor(tr_y + [-100] * (len(aug_x) + len(rep_x) + len(tf_x)))  # gold CE only on the originals
     dv_ids, te_ids = common.encode(tok, dv_x), common.encode(tok, te_x)
+    all_soft, all_y = all_soft.to(args.device), all_y.to(args.device)
 
     cfg = BertConfig(vocab_size=len(tok), hidden_size=args.hidden, num_hidden_layers=args.layers,
                      num_attention_heads=args.heads, intermediate_size=args.intermediate,
@@ -329,6 +331,7 @@ def main():
         explained = init_embeddings_from_teacher(student, teacher_sd, args.hidden, rows)
         init_desc = ("embeddings from the teacher via PCA 384->%d (variance kept %.4f); rest random"
                      % (args.hidden, explained))
+    student.to(args.device)
     if args.freeze_word_embeddings:
         student.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     n_params = sum(p.numel() for p in student.parameters())
@@ -365,7 +368,7 @@ def main():
     for epoch in range(args.epochs):
         tot_loss = 0.0
         for idx in common.bucketed_batches(lengths, args.batch_size, gen):
-            ids, mask = common.collate([all_ids[i] for i in idx])
+            ids, mask = (t.to(args.device) for t in common.collate([all_ids[i] for i in idx]))
             logits = student(input_ids=ids, attention_mask=mask,
                              token_type_ids=torch.zeros_like(ids)).logits
             kl = F.kl_div(F.log_softmax(logits / T, -1), F.log_softmax(all_soft[idx] / T, -1),
@@ -456,7 +459,7 @@ def main():
         "teacher_dev_acc": {d: round(a, 4) for d, a in teacher_acc["dev"].items()},
         "teacher_test_acc": {d: round(a, 4) for d, a in teacher_acc["test"].items()},
         "training_time_s": round(train_s, 1),
-        "device": "cpu",
+        "device": args.device,
         "history": history,
         "versions": common.versions(),
         "teacher_dir": common.rel(args.teacher_dir),

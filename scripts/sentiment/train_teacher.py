@@ -48,6 +48,7 @@ def main():
     ap.add_argument("--threads", type=int, default=common.N_THREADS,
                     help="torch CPU threads (1 is faster when another job shares the 2 cores)")
     ap.add_argument("--measure", type=int, default=0, help="only time N training steps, then exit")
+    common.device_arg(ap)
     args = ap.parse_args()
 
     import torch
@@ -68,7 +69,7 @@ def main():
     torch.manual_seed(args.seed)
     model = BertForSequenceClassification.from_pretrained(
         model_dir, num_labels=2, id2label=dict(common.ID2LABEL), label2id=dict(common.LABEL2ID))
-    model.train()
+    model.to(args.device).train()
     if args.freeze_word_embeddings:
         model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
 
@@ -111,10 +112,10 @@ def main():
         assert len(batches) == steps_per_epoch
         run_loss = 0.0
         for b, idx in enumerate(batches):
-            ids, mask = common.collate([tr_ids[i] for i in idx])
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.bf16)):
+            ids, mask = (t.to(args.device) for t in common.collate([tr_ids[i] for i in idx]))
+            with torch.autocast(args.device, dtype=torch.bfloat16, enabled=bool(args.bf16)):
                 out = model(input_ids=ids, attention_mask=mask,
-                            token_type_ids=torch.zeros_like(ids), labels=y_all[idx])
+                            token_type_ids=torch.zeros_like(ids), labels=y_all[idx].to(args.device))
             opt.zero_grad(set_to_none=True)
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -168,7 +169,7 @@ def main():
         "linear_probe_baseline_rt": 0.787,
         "params": n_params,
         "training_time_s": round(train_s, 1),
-        "device": "cpu",
+        "device": args.device,
         "dev_history": history,
         "versions": common.versions(),
         "output_dir": common.rel(args.out_dir),
