@@ -234,6 +234,9 @@ def main():
     ap.add_argument("--freeze-word-embeddings", type=int, default=1,
                     help="1: keep the PCA-initialised word-embedding table fixed (regularises: "
                          "words unseen in training keep their teacher-derived vectors)")
+    ap.add_argument("--word-embeddings-lr-scale", type=float, default=1.0,
+                    help="with --freeze-word-embeddings 0: the word table's learning rate as a "
+                         "fraction of --lr (between frozen, 0, and trained like the rest, 1)")
     ap.add_argument("--aug", type=int, default=0, help="augmented copies per training sentence")
     ap.add_argument("--aug-replace", type=int, default=0,
                     help="copies per training sentence with words replaced by embedding neighbours")
@@ -342,14 +345,20 @@ def main():
         log("dev accuracy before training: " + " ".join(f"{d} {a:.4f}" for d, a in acc.items()))
 
     no_decay = ("bias", "LayerNorm.weight", "LayerNorm.bias")
+    word_table = student.bert.embeddings.word_embeddings.weight
+    own_lr = [word_table] if word_table.requires_grad and args.word_embeddings_lr_scale != 1.0 else []
     groups = [
         {"params": [p for n, p in student.named_parameters()
-                    if p.requires_grad and not any(k in n for k in no_decay)],
+                    if p.requires_grad and not any(k in n for k in no_decay)
+                    and not any(p is q for q in own_lr)],
          "weight_decay": args.weight_decay},
         {"params": [p for n, p in student.named_parameters()
                     if p.requires_grad and any(k in n for k in no_decay)],
          "weight_decay": 0.0},
     ]
+    if own_lr:
+        groups.append({"params": own_lr, "weight_decay": args.weight_decay,
+                       "lr": args.lr * args.word_embeddings_lr_scale})
     opt = torch.optim.AdamW(groups, lr=args.lr)
     steps_per_epoch = math.ceil(len(all_ids) / args.batch_size)
     total = steps_per_epoch * args.epochs
@@ -444,7 +453,9 @@ def main():
                             "aug_replace_copies": args.aug_replace, "replace_prob": args.replace_prob,
                             "neighbours": args.neighbours,
                             "length_bucketed_batches": True, "threads": args.threads,
-                            "freeze_word_embeddings": bool(args.freeze_word_embeddings)},
+                            "freeze_word_embeddings": bool(args.freeze_word_embeddings),
+                            "word_embeddings_lr_scale": (args.word_embeddings_lr_scale
+                                                         if not args.freeze_word_embeddings else 0.0)},
         "loss": "alpha * KL(teacher_T || student_T) * T^2 + (1 - alpha) * CE(gold)",
         "lexicon": ({"betas": lexicon, "scorer": "vaderSentiment 3.3.2 (sdist) compound",
                      "target": "teacher margin + beta x compound, by source"} if lexicon else None),
