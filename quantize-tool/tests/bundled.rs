@@ -220,10 +220,12 @@ fn quick_start_classifies_with_no_flags() {
 }
 
 /// `--kv-int8 --chunk 2` (the firmware's arena plan) gives the labels of the default plan and logits
-/// within 0.01.
+/// within 0.5% of the golden file's largest |logit| (int8 keys and values keep about 1/254 of each
+/// row's range, an error that grows with the logits' scale; 0.2% measured on the bundled blob).
 #[test]
 fn firmware_arena_plan_from_the_cli() {
     let g = golden();
+    let scale = g.cases.iter().flat_map(|c| &c.logits).fold(0f32, |m, x| m.max(x.abs())) as f64;
     let texts: Vec<&str> = g.cases.iter().map(|c| c.text.as_str()).filter(|t| !t.contains('\n')).collect();
     let run = |extra: &[&str]| -> Vec<serde_json::Value> {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_picoformer"))
@@ -246,6 +248,10 @@ fn firmware_arena_plan_from_the_cli() {
             worst = worst.max((x.as_f64().unwrap() - y.as_f64().unwrap()).abs());
         }
     }
-    println!("int8 KV + chunk 2 vs default plan: {} inputs, max |logit diff| {worst:.2e}", texts.len());
-    assert!(worst <= 0.01, "{worst}");
+    println!(
+        "int8 KV + chunk 2 vs default plan: {} inputs, max |logit diff| {worst:.2e} ({:.2}% of the largest golden |logit|)",
+        texts.len(),
+        100.0 * worst / scale
+    );
+    assert!(worst <= 0.005 * scale, "{worst} > 0.5% of {scale}");
 }
