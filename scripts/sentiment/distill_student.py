@@ -12,7 +12,8 @@ Initialisation: the embedding tables come from the teacher through one linear ma
 so that word + position + type = (teacher's embedding sum) V exactly, before LayerNorm. All
 other weights are random (BERT init, fixed seed). --init pruned starts from every weight of the
 teacher instead, cut to the student's shape (prune_init.py). By default the word-embedding table stays
-frozen during training (--freeze-word-embeddings 0 trains it too).
+frozen during training (--freeze-word-embeddings 0 trains it too, at
+--word-embeddings-lr-scale times the learning rate; the shipped student used 0.2).
 
 Training: the training splits of the chosen domains (--domains, default all four), loss =
 alpha * KL(teacher_T || student_T) * T^2 + (1 - alpha) * CE(student, gold), T = 2. Teacher
