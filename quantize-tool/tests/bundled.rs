@@ -34,6 +34,11 @@ fn golden() -> Golden {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The golden file's largest |logit|: the scale the quantized blobs' logit tolerances follow.
+fn largest_golden_logit(g: &Golden) -> f32 {
+    g.cases.iter().flat_map(|c| &c.logits).fold(0f32, |m, x| m.max(x.abs()))
+}
+
 /// How the bundled blob is converted (scripts/sentiment/build_model.sh `BUNDLE_FLAGS`: `--dtype int4
 /// --embeddings int4`).
 const BUNDLED: (WeightDtype, Option<WeightDtype>) = (WeightDtype::Int4, Some(WeightDtype::Int4));
@@ -109,7 +114,7 @@ fn bundled_model_matches_its_pytorch_original() {
     let g = golden();
     let bundled = AlignedBuf::from_bytes(DEFAULT_MODEL);
     let f32_blob = student_blob(WeightDtype::F32);
-    let scale = g.cases.iter().flat_map(|c| &c.logits).fold(0f32, |m, x| m.max(x.abs()));
+    let scale = largest_golden_logit(&g);
     // (name, blob, logit tolerance, every label as PyTorch's)
     for (name, buf, tol, all_labels) in
         [("f32", &f32_blob, 1e-4f32, true), ("bundled int4", &bundled, 0.1 * scale, false)]
@@ -225,7 +230,7 @@ fn quick_start_classifies_with_no_flags() {
 #[test]
 fn firmware_arena_plan_from_the_cli() {
     let g = golden();
-    let scale = g.cases.iter().flat_map(|c| &c.logits).fold(0f32, |m, x| m.max(x.abs())) as f64;
+    let scale = largest_golden_logit(&g) as f64;
     let texts: Vec<&str> = g.cases.iter().map(|c| c.text.as_str()).filter(|t| !t.contains('\n')).collect();
     let run = |extra: &[&str]| -> Vec<serde_json::Value> {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_picoformer"))

@@ -346,19 +346,17 @@ def main():
         log("dev accuracy before training: " + " ".join(f"{d} {a:.4f}" for d, a in acc.items()))
 
     no_decay = ("bias", "LayerNorm.weight", "LayerNorm.bias")
-    word_table = student.bert.embeddings.word_embeddings.weight
-    own_lr = [word_table] if word_table.requires_grad and args.word_embeddings_lr_scale != 1.0 else []
+    word_table = student.bert.embeddings.word_embeddings.weight  # trained at its own rate, if at all
     groups = [
         {"params": [p for n, p in student.named_parameters()
-                    if p.requires_grad and not any(k in n for k in no_decay)
-                    and not any(p is q for q in own_lr)],
+                    if p.requires_grad and not any(k in n for k in no_decay) and p is not word_table],
          "weight_decay": args.weight_decay},
         {"params": [p for n, p in student.named_parameters()
                     if p.requires_grad and any(k in n for k in no_decay)],
          "weight_decay": 0.0},
     ]
-    if own_lr:
-        groups.append({"params": own_lr, "weight_decay": args.weight_decay,
+    if word_table.requires_grad:
+        groups.append({"params": [word_table], "weight_decay": args.weight_decay,
                        "lr": args.lr * args.word_embeddings_lr_scale})
     opt = torch.optim.AdamW(groups, lr=args.lr)
     steps_per_epoch = math.ceil(len(all_ids) / args.batch_size)
