@@ -21,8 +21,9 @@ logits are computed once (fp32, eval) and cached in .cache/sentiment/teacher_log
 entry per teacher weights and texts). Optional augmentation (--aug N): N perturbed copies of
 every training sentence (word dropout / a contiguous span / adjacent swaps; fixed seed),
 --aug-replace N copies with words replaced by near neighbours in the teacher's word-embedding
-table (TinyBERT's augmentation without its masked-LM half), and unlabelled transfer text (--transfer, transfer_text.py), both trained on the teacher's soft
-labels only. --lexicon makes VADER a second teacher: a sentence's target margin (positive -
+table (TinyBERT's augmentation without its masked-LM half), and unlabelled transfer text (--transfer,
+transfer_text.py; --aug-transfer SPLIT:N adds N perturbed copies of a transfer split), all trained
+on the teacher's soft labels only. --lexicon makes VADER a second teacher: a sentence's target margin (positive -
 negative logit) becomes the teacher's plus beta x VADER's compound score, beta chosen per
 source (a domain's training sentences and their copies, or a transfer split), as
 lexicon_blend.py scores the blend on dev/test. AdamW, linear warmup/decay; the epoch with the best
@@ -161,6 +162,18 @@ def parse_lexicon(spec):
     return out
 
 
+def parse_aug_transfer(spec, transfer):
+    """"transfer:1" -> [("transfer", 1)]; each name must be a --transfer split."""
+    out = []
+    for item in filter(None, spec.split(",")):
+        name, _, n = item.partition(":")
+        if name not in transfer or not n.isdigit():
+            sys.exit(f"distill_student: --aug-transfer entry {item!r} is not SPLIT:N for a "
+                     f"--transfer split ({', '.join(transfer) or 'none given'})")
+        out.append((name, int(n)))
+    return out
+
+
 def lexicon_shift(soft, texts, sources, betas, vader):
     """soft[N, 2] teacher logits -> the logits whose margin is the teacher's + beta x VADER's
     compound (beta by each sentence's source; 0 where betas names neither it nor `all`)."""
@@ -241,6 +254,9 @@ def main():
     ap.add_argument("--aug", type=int, default=0, help="augmented copies per training sentence")
     ap.add_argument("--aug-replace", type=int, default=0,
                     help="copies per training sentence with words replaced by embedding neighbours")
+    ap.add_argument("--aug-transfer", default="",
+                    help="SPLIT:N,...: N augmented copies (as --aug) of each sentence of a transfer "
+                         "split (transfer, transfer2, ...); the copies share its --lexicon beta")
     ap.add_argument("--replace-prob", type=float, default=0.3)
     ap.add_argument("--neighbours", type=int, default=12)
     ap.add_argument("--threads", type=int, default=common.N_THREADS)
@@ -274,6 +290,10 @@ def main():
         with open(path, encoding="utf-8") as f:
             transfer["transfer" if i == 0 else f"transfer{i + 1}"] = [
                 line.rstrip("\n") for line in f if line.strip()]
+    source_of = {n: n for n in transfer}  # transfer split -> the source its --lexicon beta is named by
+    for i, (name, n) in enumerate(parse_aug_transfer(args.aug_transfer, transfer)):
+        transfer[f"{name}-aug"] = augment(transfer[name], n, args.seed + 2 + i)
+        source_of[f"{name}-aug"] = name
     tf_x = [t for texts in transfer.values() for t in texts]
     splits = {"train": tr_x, "dev": dv_x, "test": te_x}
     if aug_x:
@@ -300,7 +320,7 @@ def main():
         from fetch_data import download_sdist
         # the source of every row of all_x: its domain for train and its copies, else the split
         sources = (tr_d * (1 + args.aug + args.aug_replace)
-                   + [n for n, x in transfer.items() for _ in x])
+                   + [source_of[n] for n, x in transfer.items() for _ in x])
         unknown = set(lexicon) - set(sources) - {"all"}
         if unknown:
             sys.exit(f"distill_student: --lexicon names no training source: {sorted(unknown)}")
@@ -443,6 +463,7 @@ def main():
         "data": "data/sentiment/{,amazon/,tweets/,nyt/}{train,dev,test}.tsv (the chosen domains)",
         "transfer": {common.rel(p): len(x) for p, x in zip(transfer_files, transfer.values())} or None,
         "n_train": len(tr_x), "n_augmented": len(aug_x), "n_replaced": len(rep_x), "n_transfer": len(tf_x),
+        "aug_transfer": args.aug_transfer or None,
         "hyperparameters": {"epochs": args.epochs, "epochs_run": epochs_run, "lr": args.lr,
                             "batch_size": args.batch_size, "optimizer": "AdamW",
                             "weight_decay": args.weight_decay, "schedule": "linear warmup/decay",
