@@ -26,7 +26,9 @@ transfer_text.py; --aug-transfer SPLIT:N adds N perturbed copies of a transfer s
 on the teacher's soft labels only. --lexicon makes VADER a second teacher: a sentence's target margin (positive -
 negative logit) becomes the teacher's plus beta x VADER's compound score, beta chosen per
 source (a domain's training sentences and their copies, or a transfer split), as
-lexicon_blend.py scores the blend on dev/test. AdamW, linear warmup/decay; the epoch with the best
+lexicon_blend.py scores the blend on dev/test. --hidden-loss W (with --init pruned) adds W x the
+relative MSE between each student layer's output and its teacher layer's output seen through
+the pruning's map V, per word (hidden_targets.py; targets cached once). AdamW, linear warmup/decay; the epoch with the best
 macro dev accuracy over the domains is kept.
 
 Writes .cache/sentiment/student/ (config.json, model.safetensors, vocab.txt,
@@ -257,6 +259,9 @@ def main():
     ap.add_argument("--aug-transfer", default="",
                     help="SPLIT:N,...: N augmented copies (as --aug) of each sentence of a transfer "
                          "split (transfer, transfer2, ...); the copies share its --lexicon beta")
+    ap.add_argument("--hidden-loss", type=float, default=0.0,
+                    help="weight of the per-word hidden-state loss against the teacher's layers "
+                         "(hidden_targets.py; needs --init pruned)")
     ap.add_argument("--replace-prob", type=float, default=0.3)
     ap.add_argument("--neighbours", type=int, default=12)
     ap.add_argument("--threads", type=int, default=common.N_THREADS)
@@ -346,7 +351,7 @@ def main():
         from prune_init import init_pruned
         teacher = BertForSequenceClassification.from_pretrained(args.teacher_dir)
         layers = [int(x) for x in args.teacher_layers.split(",")]
-        explained = init_pruned(student, teacher, teacher_sd, teacher_tok, rows, tr_x, layers, args.seed)
+        explained, V = init_pruned(student, teacher, teacher_sd, teacher_tok, rows, tr_x, layers, args.seed)
         del teacher
         init_desc = ("pruned from the teacher: layers %s, the heads/FFN neurons with the largest "
                      "calibration output, residual-stream PCA 384->%d (variance kept %.4f)"
@@ -355,6 +360,18 @@ def main():
         explained = init_embeddings_from_teacher(student, teacher_sd, args.hidden, rows)
         init_desc = ("embeddings from the teacher via PCA 384->%d (variance kept %.4f); rest random"
                      % (args.hidden, explained))
+    hidden_loss = None
+    if args.hidden_loss:
+        if args.init != "pruned":
+            sys.exit("distill_student: --hidden-loss needs --init pruned (the map V)")
+        import hidden_targets
+        s_units, s_words = hidden_targets.unit_index(tok, all_x)
+        _, t_words = hidden_targets.unit_index(teacher_tok, all_x)
+        n_units = [1 + min(a, b) for a, b in zip(s_words, t_words)]
+        flat, offsets = hidden_targets.teacher_targets(
+            args.teacher_dir, file_sha256(os.path.join(args.teacher_dir, "model.safetensors")),
+            teacher_tok, all_x, n_units, V, layers, common.CACHE, args.threads)
+        hidden_loss = hidden_targets.HiddenLoss(flat, offsets, s_units, n_units)
     student.to(args.device)
     if args.freeze_word_embeddings:
         student.bert.embeddings.word_embeddings.weight.requires_grad_(False)
@@ -394,16 +411,21 @@ def main():
     student.train()
     epochs_run = 0
     for epoch in range(args.epochs):
-        tot_loss = 0.0
+        tot_loss = tot_hidden = 0.0
         for idx in common.bucketed_batches(lengths, args.batch_size, gen):
             ids, mask = (t.to(args.device) for t in common.collate([all_ids[i] for i in idx]))
-            logits = student(input_ids=ids, attention_mask=mask,
-                             token_type_ids=torch.zeros_like(ids)).logits
+            out = student(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids),
+                          output_hidden_states=hidden_loss is not None)
+            logits = out.logits
             kl = F.kl_div(F.log_softmax(logits / T, -1), F.log_softmax(all_soft[idx] / T, -1),
                           reduction="batchmean", log_target=True) * T * T
             y = all_y[idx]
             ce = F.cross_entropy(logits, y, ignore_index=-100) if (y >= 0).any() else logits.sum() * 0
             loss = alpha * kl + (1 - alpha) * ce
+            if hidden_loss is not None:
+                hid = hidden_loss(out.hidden_states, idx)
+                loss = loss + args.hidden_loss * hid
+                tot_hidden += hid.item()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
@@ -421,10 +443,12 @@ def main():
         agree = float((dv_logits.argmax(-1) == t_logits["dev"].argmax(-1)).float().mean())
         student.train()
         history.append({"epoch": epoch + 1, "loss": round(tot_loss / steps_per_epoch, 4),
+                        "hidden_loss": round(tot_hidden / steps_per_epoch, 4),
                         "dev_acc": {d: round(a, 4) for d, a in acc.items()},
                         "dev_teacher_agreement": round(agree, 4),
                         "elapsed_s": round(time.time() - t0, 1)})
-        log(f"epoch {epoch + 1}/{args.epochs} loss {tot_loss / steps_per_epoch:.4f} dev "
+        log(f"epoch {epoch + 1}/{args.epochs} loss {tot_loss / steps_per_epoch:.4f} "
+            f"(hidden {tot_hidden / steps_per_epoch:.4f}) dev "
             + " ".join(f"{d} {a:.4f}" for d, a in acc.items())
             + f" agree {agree:.4f} ({time.time() - t0:.0f}s)")
         if acc["macro"] > best["dev_macro"]:
@@ -471,12 +495,14 @@ def main():
                             "temperature": T, "alpha_kl": alpha, "dropout": args.dropout,
                             "max_length": common.MAX_LEN, "aug_copies": args.aug,
                             "aug_replace_copies": args.aug_replace, "replace_prob": args.replace_prob,
-                            "neighbours": args.neighbours,
+                            "neighbours": args.neighbours, "hidden_loss": args.hidden_loss,
                             "length_bucketed_batches": True, "threads": args.threads,
                             "freeze_word_embeddings": bool(args.freeze_word_embeddings),
                             "word_embeddings_lr_scale": (args.word_embeddings_lr_scale
                                                          if not args.freeze_word_embeddings else 0.0)},
-        "loss": "alpha * KL(teacher_T || student_T) * T^2 + (1 - alpha) * CE(gold)",
+        "loss": "alpha * KL(teacher_T || student_T) * T^2 + (1 - alpha) * CE(gold)"
+                + (" + hidden_loss * relative MSE of the per-word layer outputs against the teacher's x V"
+                   if hidden_loss is not None else ""),
         "lexicon": ({"betas": lexicon, "scorer": "vaderSentiment 3.3.2 (sdist) compound",
                      "target": "teacher margin + beta x compound, by source"} if lexicon else None),
         "seed": args.seed,

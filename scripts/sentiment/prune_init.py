@@ -75,7 +75,7 @@ def top_units(importance, k):
 def init_pruned(student, teacher, teacher_sd, tok, rows, train_texts, layers, seed, n_calib=512):
     """Copy the pruned teacher into `student` (shapes from its config). `rows`: the teacher id of
     each student token (None = the teacher's vocabulary). Returns the residual-stream variance
-    the H directions keep."""
+    the H directions keep and V [384, H] (float64)."""
     import torch
     cfg = student.config
     H, A, F = cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size
@@ -132,4 +132,4 @@ def init_pruned(student, teacher, teacher_sd, tok, rows, train_texts, layers, se
         put(student.bert.pooler.dense, V.T @ sd["bert.pooler.dense.weight"] @ V,
             sd["bert.pooler.dense.bias"] @ V)
         put(student.classifier, sd["classifier.weight"] @ V, sd["classifier.bias"])
-    return explained
+    return explained, V
