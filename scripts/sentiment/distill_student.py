@@ -262,6 +262,8 @@ def main():
     ap.add_argument("--hidden-loss", type=float, default=0.0,
                     help="weight of the per-word hidden-state loss against the teacher's layers "
                          "(hidden_targets.py; needs --init pruned)")
+    ap.add_argument("--hidden-skip", default="",
+                    help="comma-separated sources (domains, transfer splits) left out of --hidden-loss")
     ap.add_argument("--replace-prob", type=float, default=0.3)
     ap.add_argument("--neighbours", type=int, default=12)
     ap.add_argument("--threads", type=int, default=common.N_THREADS)
@@ -318,14 +320,14 @@ def main():
         rows = [teacher_tok.convert_tokens_to_ids(t) for t in tok.convert_ids_to_tokens(list(range(len(tok))))]
     all_ids = common.encode(tok, all_x)
     all_soft = torch.cat([t_logits[n] for n in ("train", "aug", "augrep", *transfer) if n in t_logits])
+    # the source of every row of all_x: its domain for train and its copies, else the split
+    sources = (tr_d * (1 + args.aug + args.aug_replace)
+               + [source_of[n] for n, x in transfer.items() for _ in x])
     lexicon = parse_lexicon(args.lexicon)
     if lexicon:
         import tempfile
         from domains import load_vader
         from fetch_data import download_sdist
-        # the source of every row of all_x: its domain for train and its copies, else the split
-        sources = (tr_d * (1 + args.aug + args.aug_replace)
-                   + [source_of[n] for n, x in transfer.items() for _ in x])
         unknown = set(lexicon) - set(sources) - {"all"}
         if unknown:
             sys.exit(f"distill_student: --lexicon names no training source: {sorted(unknown)}")
@@ -371,7 +373,11 @@ def main():
         flat, offsets = hidden_targets.teacher_targets(
             args.teacher_dir, file_sha256(os.path.join(args.teacher_dir, "model.safetensors")),
             teacher_tok, all_x, n_units, V, layers, common.CACHE, args.threads)
-        hidden_loss = hidden_targets.HiddenLoss(flat, offsets, s_units, n_units)
+        skip = set(filter(None, args.hidden_skip.split(",")))
+        if skip - set(sources):
+            sys.exit(f"distill_student: --hidden-skip names no training source: {sorted(skip - set(sources))}")
+        hidden_loss = hidden_targets.HiddenLoss(flat, offsets, s_units, n_units,
+                                                [src not in skip for src in sources])
     student.to(args.device)
     if args.freeze_word_embeddings:
         student.bert.embeddings.word_embeddings.weight.requires_grad_(False)
@@ -496,6 +502,7 @@ def main():
                             "max_length": common.MAX_LEN, "aug_copies": args.aug,
                             "aug_replace_copies": args.aug_replace, "replace_prob": args.replace_prob,
                             "neighbours": args.neighbours, "hidden_loss": args.hidden_loss,
+                            "hidden_skip": args.hidden_skip or None,
                             "length_bucketed_batches": True, "threads": args.threads,
                             "freeze_word_embeddings": bool(args.freeze_word_embeddings),
                             "word_embeddings_lr_scale": (args.word_embeddings_lr_scale

@@ -108,10 +108,12 @@ class HiddenLoss:
     divided by the targets' mean square (so each layer's term starts near the share of the
     target the student misses), summed over layers."""
 
-    def __init__(self, flat, offsets, student_units, n_units):
+    def __init__(self, flat, offsets, student_units, n_units, use=None):
+        """use: per row, whether it takes part (None = all)."""
         import torch
         self.flat, self.offsets = flat, offsets
-        self.units, self.n_units = student_units, n_units
+        self.units = student_units
+        self.n_units = n_units if use is None else [n if u else 0 for n, u in zip(n_units, use)]
         sq = sum(flat[s:s + 65536].float().pow(2).sum(dim=(0, 2)) for s in range(0, flat.shape[0], 65536))
         self.scale = sq / (flat.shape[0] * flat.shape[2])  # [layers]: the targets' mean square
         self.zero = torch.zeros(())
@@ -120,13 +122,15 @@ class HiddenLoss:
         """hidden_states: the student's (embeddings, layer 1, ...); idx: the batch's rows."""
         import torch
         m = max(self.n_units[i] for i in idx)
+        if m == 0:
+            return self.zero.to(hidden_states[0].device)
         u = _pad([self.units[i] for i in idx], -1).to(hidden_states[0].device)
         dev = u.device
         target = torch.zeros(len(idx), m, self.flat.shape[1], self.flat.shape[2])
         keep = torch.zeros(len(idx), m, 1)
         for b, i in enumerate(idx):
             n = self.n_units[i]
-            target[b, :n] = self.flat[self.offsets[i]:self.offsets[i + 1]].float()
+            target[b, :n] = self.flat[self.offsets[i]:self.offsets[i] + n].float()
             keep[b, :n] = 1
         target, keep = target.to(dev), keep.to(dev)
         loss = self.zero.to(dev)
