@@ -21,7 +21,7 @@ mkdir -p "$cache"
 domains="rt amazon tweets nyt"
 # the shipped student's checkpoint (distill_student.py --out-dir) and how it is bundled: int4
 # layers and token embeddings (groups of 32, an f16 scale and offset each), 1.5 MB budget
-student=$cache/student-v9800pu02
+student=$cache/student-v9800pr0h1s
 BUNDLE_FLAGS="--dtype int4 --embeddings int4"
 # split_file DOMAIN SPLIT: the TSV of one split of one domain (movie reviews at the top level)
 split_file() {
