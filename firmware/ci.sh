@@ -7,9 +7,11 @@
 #   1. host-ref (firmware/host-ref): identical SessionOptions (64 tokens, chunk 2, int8 KV) and the
 #      same portable scalar kernels -> same labels and |logit diff| <= TOL (1e-4; observed: 0, bit-exact);
 #   2. the host tool `picoformer classify --json --max-seq 64 --chunk 2 --kv-int8` (the same arena
-#      plan; SIMD kernels instead of scalar ones) -> same labels and |logit diff| <= SIMD_TOL (5e-4:
+#      plan; SIMD kernels instead of scalar ones) -> same labels and |logit diff| <= SIMD_TOL (2e-3:
 #      the x86 exp/erf polynomials and SIMD summation order differ from the scalar kernels in the
-#      last bits, and four layers carry that to ~1e-4 on logits near 2; observed 1.1e-4 on AVX2).
+#      last bits; where such a difference crosses a rounding boundary of the int8 keys/values it
+#      becomes a whole quantization step. Observed on AVX2: 1.0e-3 with int8 K/V, 6e-5 on the same
+#      sentences with f32 K/V; int8 K/V itself moves those logits by up to 1.8e-3).
 # `classify` runs with the project's QEMU instruction-count plugin (firmware/tools/icount.c, built
 # for the installed QEMU by firmware/tools/build-icount.sh); the table gains `insns`: guest
 # instructions of each Session::classify (between the icount_mark calls).
@@ -36,7 +38,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 TOL=${TOL:-1e-4}
-SIMD_TOL=${SIMD_TOL:-5e-4}
+SIMD_TOL=${SIMD_TOL:-2e-3}
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-300}
 FW_TARGET=thumbv7em-none-eabihf
 CORE_TARGETS="thumbv7m-none-eabi thumbv8m.main-none-eabihf riscv32imac-unknown-none-elf"
