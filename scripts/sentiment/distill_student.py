@@ -26,7 +26,9 @@ transfer_text.py; --aug-transfer SPLIT:N adds N perturbed copies of a transfer s
 on the teacher's soft labels only. --lexicon makes VADER a second teacher: a sentence's target margin (positive -
 negative logit) becomes the teacher's plus beta x VADER's compound score, beta chosen per
 source (a domain's training sentences and their copies, or a transfer split), as
-lexicon_blend.py scores the blend on dev/test. --hidden-loss W (with --init pruned) adds W x the
+lexicon_blend.py scores the blend on dev/test; --aug-lexicon SOURCE:N adds N copies of a
+source's sentences with one lexicon entry put in each, so the student meets in context the
+lexicon's words and emoticons that no training sentence holds. --hidden-loss W (with --init pruned) adds W x the
 relative MSE between each student layer's output and its teacher layer's output seen through
 the pruning's map V, per word (hidden_targets.py; targets cached once). AdamW, linear warmup/decay; the epoch with the best
 macro dev accuracy over the domains is kept.
@@ -164,16 +166,44 @@ def parse_lexicon(spec):
     return out
 
 
-def parse_aug_transfer(spec, transfer):
-    """"transfer:1" -> [("transfer", 1)]; each name must be a --transfer split."""
+def parse_counts(spec, names, flag):
+    """"transfer:1" -> [("transfer", 1)]; each name must be one of `names`."""
     out = []
     for item in filter(None, spec.split(",")):
         name, _, n = item.partition(":")
-        if name not in transfer or not n.isdigit():
-            sys.exit(f"distill_student: --aug-transfer entry {item!r} is not SPLIT:N for a "
-                     f"--transfer split ({', '.join(transfer) or 'none given'})")
+        if name not in names or not n.isdigit():
+            sys.exit(f"distill_student: {flag} entry {item!r} is not SOURCE:N for a source "
+                     f"({', '.join(names) or 'none given'})")
         out.append((name, int(n)))
     return out
+
+
+def augment_lexicon(texts, n, seed, entries):
+    """n copies of each text with one lexicon entry put in: it replaces a random word or goes in
+    before one (even odds), drawn uniformly from `entries` (deterministic). Their targets are the
+    teacher's and VADER's on the new sentence, so the student meets the lexicon's words and
+    emoticons in context, though most of them are in no training sentence."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        for t in texts:
+            w = t.split()
+            e = rng.choice(entries)
+            if w and rng.random() < 0.5:
+                w[rng.randrange(len(w))] = e
+            else:
+                w.insert(rng.randrange(len(w) + 1), e)
+            out.append(" ".join(w))
+    return out
+
+
+def load_vader_once():
+    """VADER 3.3.2's analyzer from the sdist the data comes from (its lexicon is read at load)."""
+    import tempfile
+    from domains import load_vader
+    from fetch_data import download_sdist
+    with tempfile.TemporaryDirectory(prefix="vader-") as tmp:
+        return load_vader(download_sdist(tmp), tmp)
 
 
 def lexicon_shift(soft, texts, sources, betas, vader):
@@ -259,6 +289,10 @@ def main():
     ap.add_argument("--aug-transfer", default="",
                     help="SPLIT:N,...: N augmented copies (as --aug) of each sentence of a transfer "
                          "split (transfer, transfer2, ...); the copies share its --lexicon beta")
+    ap.add_argument("--aug-lexicon", default="",
+                    help="SOURCE:N,...: N copies of each sentence of a source (a domain's training "
+                         "sentences or a transfer split) with one VADER lexicon entry put in "
+                         "(augment_lexicon); the copies share the source's --lexicon beta")
     ap.add_argument("--hidden-loss", type=float, default=0.0,
                     help="weight of the per-word hidden-state loss against the teacher's layers "
                          "(hidden_targets.py; needs --init pruned)")
@@ -298,9 +332,16 @@ def main():
             transfer["transfer" if i == 0 else f"transfer{i + 1}"] = [
                 line.rstrip("\n") for line in f if line.strip()]
     source_of = {n: n for n in transfer}  # transfer split -> the source its --lexicon beta is named by
-    for i, (name, n) in enumerate(parse_aug_transfer(args.aug_transfer, transfer)):
+    for i, (name, n) in enumerate(parse_counts(args.aug_transfer, list(transfer), "--aug-transfer")):
         transfer[f"{name}-aug"] = augment(transfer[name], n, args.seed + 2 + i)
         source_of[f"{name}-aug"] = name
+    lexicon = parse_lexicon(args.lexicon)
+    vader = load_vader_once() if lexicon or args.aug_lexicon else None
+    for i, (name, n) in enumerate(parse_counts(args.aug_lexicon, [*domains, *transfer], "--aug-lexicon")):
+        base = transfer.get(name) or [x for x, d in zip(tr_x, tr_d) if d == name]
+        transfer[f"{name}-lex"] = augment_lexicon(base, n, args.seed + 20 + i, sorted(vader.lexicon))
+        source_of[f"{name}-lex"] = source_of.get(name, name)
+        log(f"lexicon entries put in: {name} x {n} -> {len(transfer[name + '-lex']):,} sentences")
     tf_x = [t for texts in transfer.values() for t in texts]
     splits = {"train": tr_x, "dev": dv_x, "test": te_x}
     if aug_x:
@@ -323,18 +364,12 @@ def main():
     # the source of every row of all_x: its domain for train and its copies, else the split
     sources = (tr_d * (1 + args.aug + args.aug_replace)
                + [source_of[n] for n, x in transfer.items() for _ in x])
-    lexicon = parse_lexicon(args.lexicon)
     if lexicon:
-        import tempfile
-        from domains import load_vader
-        from fetch_data import download_sdist
         unknown = set(lexicon) - set(sources) - {"all"}
         if unknown:
             sys.exit(f"distill_student: --lexicon names no training source: {sorted(unknown)}")
         t1 = time.time()
-        with tempfile.TemporaryDirectory(prefix="vader-") as tmp:
-            vader = load_vader(download_sdist(tmp), tmp)
-            all_soft = lexicon_shift(all_soft, all_x, sources, lexicon, vader)
+        all_soft = lexicon_shift(all_soft, all_x, sources, lexicon, vader)
         log(f"lexicon targets ({args.lexicon}): {time.time() - t1:.0f}s")
     all_y = torch.tensor(tr_y + [-100] * (len(aug_x) + len(rep_x) + len(tf_x)))  # gold CE only on the originals
     dv_ids, te_ids = common.encode(tok, dv_x), common.encode(tok, te_x)
@@ -367,17 +402,17 @@ def main():
         if args.init != "pruned":
             sys.exit("distill_student: --hidden-loss needs --init pruned (the map V)")
         import hidden_targets
-        s_units, s_words = hidden_targets.unit_index(tok, all_x)
-        _, t_words = hidden_targets.unit_index(teacher_tok, all_x)
-        n_units = [1 + min(a, b) for a, b in zip(s_words, t_words)]
-        flat, offsets = hidden_targets.teacher_targets(
-            args.teacher_dir, file_sha256(os.path.join(args.teacher_dir, "model.safetensors")),
-            teacher_tok, all_x, n_units, V, layers, common.CACHE, args.threads)
         skip = set(filter(None, args.hidden_skip.split(",")))
         if skip - set(sources):
             sys.exit(f"distill_student: --hidden-skip names no training source: {sorted(skip - set(sources))}")
-        hidden_loss = hidden_targets.HiddenLoss(flat, offsets, s_units, n_units,
-                                                [src not in skip for src in sources])
+        rows = [i for i, src in enumerate(sources) if src not in skip]  # the rows with targets
+        s_units, s_words = hidden_targets.unit_index(tok, all_x)
+        _, t_words = hidden_targets.unit_index(teacher_tok, [all_x[i] for i in rows])
+        n_units = [1 + min(s_words[i], t) for i, t in zip(rows, t_words)]
+        flat, offsets = hidden_targets.teacher_targets(
+            args.teacher_dir, file_sha256(os.path.join(args.teacher_dir, "model.safetensors")),
+            teacher_tok, [all_x[i] for i in rows], n_units, V, layers, common.CACHE, args.threads)
+        hidden_loss = hidden_targets.HiddenLoss(flat, offsets, s_units, rows, n_units)
     student.to(args.device)
     if args.freeze_word_embeddings:
         student.bert.embeddings.word_embeddings.weight.requires_grad_(False)
@@ -494,6 +529,7 @@ def main():
         "transfer": {common.rel(p): len(x) for p, x in zip(transfer_files, transfer.values())} or None,
         "n_train": len(tr_x), "n_augmented": len(aug_x), "n_replaced": len(rep_x), "n_transfer": len(tf_x),
         "aug_transfer": args.aug_transfer or None,
+        "aug_lexicon": args.aug_lexicon or None,
         "hyperparameters": {"epochs": args.epochs, "epochs_run": epochs_run, "lr": args.lr,
                             "batch_size": args.batch_size, "optimizer": "AdamW",
                             "weight_decay": args.weight_decay, "schedule": "linear warmup/decay",

@@ -13,7 +13,8 @@ truncation at 64 tokens is not a unit, and a sentence has as many units as the s
 two tokenizations keeps whole.
 
 Targets are computed once per (teacher weights, V, layers, texts) and cached as one float16
-tensor [units, layers, H] with per-sentence offsets.
+tensor [units, layers, H] with per-sentence offsets; only the sentences that take part
+(--hidden-skip leaves sources out) are computed, so adding a skipped source keeps the cache.
 """
 import hashlib
 import os
@@ -108,12 +109,17 @@ class HiddenLoss:
     divided by the targets' mean square (so each layer's term starts near the share of the
     target the student misses), summed over layers."""
 
-    def __init__(self, flat, offsets, student_units, n_units, use=None):
-        """use: per row, whether it takes part (None = all)."""
+    def __init__(self, flat, offsets, student_units, rows, n_units):
+        """flat/offsets: the targets of the training rows `rows` (teacher_targets over their
+        texts, n_units each); student_units: every training row's unit_index; the other rows
+        take no part."""
         import torch
-        self.flat, self.offsets = flat, offsets
+        self.flat = flat
         self.units = student_units
-        self.n_units = n_units if use is None else [n if u else 0 for n, u in zip(n_units, use)]
+        self.first = [0] * len(student_units)    # row -> its first target unit
+        self.n_units = [0] * len(student_units)  # row -> its units (0: no targets)
+        for j, (r, n) in enumerate(zip(rows, n_units)):
+            self.first[r], self.n_units[r] = int(offsets[j]), n
         sq = sum(flat[s:s + 65536].float().pow(2).sum(dim=(0, 2)) for s in range(0, flat.shape[0], 65536))
         self.scale = sq / (flat.shape[0] * flat.shape[2])  # [layers]: the targets' mean square
         self.zero = torch.zeros(())
@@ -130,7 +136,7 @@ class HiddenLoss:
         keep = torch.zeros(len(idx), m, 1)
         for b, i in enumerate(idx):
             n = self.n_units[i]
-            target[b, :n] = self.flat[self.offsets[i]:self.offsets[i] + n].float()
+            target[b, :n] = self.flat[self.first[i]:self.first[i] + n].float()
             keep[b, :n] = 1
         target, keep = target.to(dev), keep.to(dev)
         loss = self.zero.to(dev)
