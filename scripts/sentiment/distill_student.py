@@ -197,15 +197,6 @@ def augment_lexicon(texts, n, seed, entries):
     return out
 
 
-def load_vader_once():
-    """VADER 3.3.2's analyzer from the sdist the data comes from (its lexicon is read at load)."""
-    import tempfile
-    from domains import load_vader
-    from fetch_data import download_sdist
-    with tempfile.TemporaryDirectory(prefix="vader-") as tmp:
-        return load_vader(download_sdist(tmp), tmp)
-
-
 def lexicon_shift(soft, texts, sources, betas, vader):
     """soft[N, 2] teacher logits -> the logits whose margin is the teacher's + beta x VADER's
     compound (beta by each sentence's source; 0 where betas names neither it nor `all`)."""
@@ -336,9 +327,12 @@ def main():
         transfer[f"{name}-aug"] = augment(transfer[name], n, args.seed + 2 + i)
         source_of[f"{name}-aug"] = name
     lexicon = parse_lexicon(args.lexicon)
-    vader = load_vader_once() if lexicon or args.aug_lexicon else None
+    vader = None
+    if lexicon or args.aug_lexicon:
+        from domains import vader_analyzer
+        vader = vader_analyzer()
     for i, (name, n) in enumerate(parse_counts(args.aug_lexicon, [*domains, *transfer], "--aug-lexicon")):
-        base = transfer.get(name) or [x for x, d in zip(tr_x, tr_d) if d == name]
+        base = transfer[name] if name in transfer else [x for x, d in zip(tr_x, tr_d) if d == name]
         transfer[f"{name}-lex"] = augment_lexicon(base, n, args.seed + 20 + i, sorted(vader.lexicon))
         source_of[f"{name}-lex"] = source_of.get(name, name)
         log(f"lexicon entries put in: {name} x {n} -> {len(transfer[name + '-lex']):,} sentences")

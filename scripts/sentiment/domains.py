@@ -48,6 +48,13 @@ def load_vader(sdist, tmp):
     return mod.SentimentIntensityAnalyzer()
 
 
+def vader_analyzer(sdist=None):
+    """VADER 3.3.2's analyzer from `sdist` (default: downloaded); its lexicon is read at load, so
+    it outlives the temporary directory it is imported from."""
+    with tempfile.TemporaryDirectory(prefix="vader-") as tmp:
+        return load_vader(sdist or download_sdist(tmp), tmp)
+
+
 def vader_accuracy(analyzer, rows):
     right = 0
     for label, text in rows:
@@ -70,15 +77,14 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results", "domains.json"))
     args = ap.parse_args()
     models = args.model or [os.path.join(REPO, "models", "sentiment.pfm")]
-    with tempfile.TemporaryDirectory(prefix="vader-") as tmp:
-        analyzer = load_vader(args.sdist or download_sdist(tmp), tmp)
-        result = {"vader": {}, "models": {os.path.relpath(m, REPO): {} for m in models}, "sentences": {}}
-        for name, sub in DOMAINS:
-            path, rows = test_split(sub)
-            result["sentences"][name] = len(rows)
-            result["vader"][name] = vader_accuracy(analyzer, rows)
-            for m in models:
-                result["models"][os.path.relpath(m, REPO)][name] = model_accuracy(args.tool, m, path)
+    analyzer = vader_analyzer(args.sdist)
+    result = {"vader": {}, "models": {os.path.relpath(m, REPO): {} for m in models}, "sentences": {}}
+    for name, sub in DOMAINS:
+        path, rows = test_split(sub)
+        result["sentences"][name] = len(rows)
+        result["vader"][name] = vader_accuracy(analyzer, rows)
+        for m in models:
+            result["models"][os.path.relpath(m, REPO)][name] = model_accuracy(args.tool, m, path)
     for scores in [result["vader"], *result["models"].values()]:
         scores["macro average"] = sum(scores[n] for n, _ in DOMAINS) / len(DOMAINS)
     with open(args.out, "w", encoding="utf-8") as f:

@@ -15,14 +15,12 @@ lexicon_blend.json and prints a Markdown table. Hand-run from the repository roo
 import argparse
 import os
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import common  # noqa: E402
 from distill_student import teacher_logits  # noqa: E402
-from domains import load_vader  # noqa: E402
-from fetch_data import download_sdist  # noqa: E402
+from domains import vader_analyzer  # noqa: E402
 
 BETAS = (0, 1, 2, 3, 4, 6, 8, 12)
 
@@ -40,10 +38,9 @@ def main():
     splits = {s: common.concat(common.load_domains(s, common.DOMAINS)) for s in ("dev", "test")}
     logits = teacher_logits(args.teacher_dir, tok, {s: x for s, (x, _, _) in splits.items()},
                             args.logits_cache)
-    with tempfile.TemporaryDirectory(prefix="vader-") as tmp:
-        vader = load_vader(download_sdist(tmp), tmp)
-        compound = {s: torch.tensor([vader.polarity_scores(t)["compound"] for t in x])
-                    for s, (x, _, _) in splits.items()}
+    vader = vader_analyzer()
+    compound = {s: torch.tensor([vader.polarity_scores(t)["compound"] for t in x])
+                for s, (x, _, _) in splits.items()}
 
     def accuracy(split, score):
         _, y, d = splits[split]
