@@ -72,6 +72,10 @@ enum Cmd {
         /// corpus: all, ASCII, Latin scripts (U+0000..U+024F), or those the corpus uses.
         #[arg(long, value_enum, default_value = "all", requires = "prune_vocab")]
         keep_chars: KeepCharsArg,
+        /// With --prune-vocab: words (one per line, e.g. a sentiment lexicon) kept as whole
+        /// tokens whether or not the corpus has them, where the vocabulary has them as one token.
+        #[arg(long, value_name = "FILE", requires = "prune_vocab")]
+        keep_words: Option<PathBuf>,
         /// With --prune-vocab: also write the pruned vocabulary as a vocab.txt (one token per
         /// line, new id order; written together with -o, as -o is).
         #[arg(long, value_name = "FILE", requires = "prune_vocab")]
@@ -401,6 +405,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             prune_vocab,
             vocab_size,
             keep_chars,
+            keep_words,
             vocab_out,
             calibrate,
             json,
@@ -411,6 +416,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             let model_noun = if dir.is_dir() { "input directory" } else { "input model" };
             let mut inputs = vec![(model_noun, dir.as_path())];
             inputs.extend(prune_vocab.as_deref().map(|p| ("--prune-vocab corpus", p)));
+            inputs.extend(keep_words.as_deref().map(|p| ("--keep-words file", p)));
             inputs.extend(calibrate.as_deref().map(|p| ("--calibrate text", p)));
             let mut outputs = vec![("-o", output.as_path())];
             outputs.extend(vocab_out.as_deref().map(|p| ("--vocab-out", p)));
@@ -426,6 +432,7 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
                     corpus,
                     vocab_size,
                     keep_chars: keep_chars.into(),
+                    keep_words,
                 }),
                 calibration: calibrate.as_deref().map(read_lines).transpose()?,
             };

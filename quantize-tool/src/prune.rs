@@ -10,12 +10,16 @@
 //!    but the pruned one would split also keeps the pieces the full greedy match took before it
 //!    failed, so that it still fails (greedy longest-match is not monotone in the vocabulary).
 //!
+//! 4. with `--keep-words FILE`, each word of the file (one per line) that the full vocabulary
+//!    tokenizes to one token: words a deployment must know whether or not the corpus has them
+//!    (a sentiment lexicon's words, say); the file's other words are counted and left out.
+//!
 //! Without `--vocab-size`, the required set is the vocabulary. With `--vocab-size N` it is a
 //! target: a smaller required set is filled with the lowest remaining ids (BERT's vocabulary is
 //! roughly in frequency order), skipping `[unused*]`; a larger one is *capped*: (1) and (2) are
-//! kept, then the tokens of (3) by descending corpus frequency (the number of corpus word
-//! occurrences that use the token; ties: lower original id first) until there are `N`. Only (1)
-//! and (2) alone exceeding `N` is an error.
+//! kept with (4), then the tokens of (3) by descending corpus frequency (the number of corpus word
+//! occurrences that use the token; ties: lower original id first) until there are `N`. Only (1),
+//! (2) and (4) alone exceeding `N` is an error.
 //!
 //! Uncapped, every corpus line tokenizes to the same token strings as before: at each position of
 //! a word the full vocabulary's longest match is kept, and a pruned vocabulary has no longer one.
@@ -68,6 +72,9 @@ pub struct PruneOptions {
     pub vocab_size: Option<usize>,
     /// Which single-character tokens are kept regardless of the corpus.
     pub keep_chars: KeepChars,
+    /// Words (one per line) kept as whole tokens regardless of the corpus, where the vocabulary
+    /// has them as one token.
+    pub keep_words: Option<PathBuf>,
 }
 
 /// The kept tokens: new id `i` is old id `kept[i]` (ascending).
@@ -139,7 +146,16 @@ pub struct PruneReport {
     pub char_tokens: usize,
     /// Of those, how many are ASCII.
     pub ascii_char_tokens: usize,
-    /// Size of the required set: `special_tokens + corpus_vocab + char_tokens`.
+    /// `--keep-words` file.
+    pub keep_words: Option<String>,
+    /// Tokens `--keep-words` keeps beyond the sets above (its words that are one token).
+    pub word_tokens: usize,
+    /// Distinct tokens of the `--keep-words` words that are one token (all kept, whether or not
+    /// also in the sets above).
+    pub keep_words_whole: usize,
+    /// Distinct words of `--keep-words` that are not one token of the vocabulary (left out).
+    pub keep_words_split: usize,
+    /// Size of the required set: `special_tokens + corpus_vocab + char_tokens + word_tokens`.
     pub required: usize,
     /// `--vocab-size` asked for.
     pub vocab_size_asked: Option<usize>,
@@ -180,16 +196,25 @@ pub fn plan(vocab: &[String], t: &TokenizerParams, opts: &PruneOptions) -> Resul
     let mut needed: BTreeSet<u32> =
         (0..tokens.len() as u32).filter(|id| uses[*id as usize] > 0 && !specials.contains(id)).collect();
     let chars = kept_chars(&tokens, opts.keep_chars, &needed);
-    let mandatory: BTreeSet<u32> = specials.union(&chars).copied().collect();
+    let (whole, split) = match &opts.keep_words {
+        Some(path) => whole_words(&full, &crate::run::read_text(path)?),
+        None => (BTreeSet::new(), 0),
+    };
+    let mandatory: BTreeSet<u32> = specials.union(&chars).chain(&whole).copied().collect();
     if let Some(n) = opts.vocab_size.filter(|&n| n < mandatory.len()) {
+        let words = match whole.len() {
+            0 => String::new(),
+            w => format!(", {w} words of --keep-words"),
+        };
         bail!(
             "--vocab-size {n} is smaller than the {} tokens pruning always keeps ({} special, {} single \
-             characters and ## forms of --keep-chars {}); use a larger --vocab-size or a smaller \
-             --keep-chars",
+             characters and ## forms of --keep-chars {}{words}); use a larger --vocab-size or a smaller \
+             --keep-chars{}",
             mandatory.len(),
             specials.len(),
             chars.len(),
-            opts.keep_chars.name()
+            opts.keep_chars.name(),
+            if words.is_empty() { "" } else { " or fewer --keep-words" }
         );
     }
 
@@ -224,7 +249,8 @@ pub fn plan(vocab: &[String], t: &TokenizerParams, opts: &PruneOptions) -> Resul
 
     let in_needed = |id: &&u32| needed.contains(*id);
     let extra_chars: Vec<u32> = chars.iter().filter(|id| !in_needed(id)).copied().collect();
-    let required = specials.len() + needed.len() + extra_chars.len();
+    let extra_words = whole.iter().filter(|id| !in_needed(id) && !chars.contains(*id)).count();
+    let required = specials.len() + needed.len() + extra_chars.len() + extra_words;
     let required_set: BTreeSet<u32> = mandatory.union(&needed).copied().collect();
     let outside =
         || (0..tokens.len() as u32).filter(|id| !required_set.contains(id)).map(|id| tokens[id as usize]);
@@ -242,6 +268,10 @@ pub fn plan(vocab: &[String], t: &TokenizerParams, opts: &PruneOptions) -> Resul
         corpus_vocab: needed.len(),
         char_tokens: extra_chars.len(),
         ascii_char_tokens: extra_chars.iter().filter(|&&id| tokens[id as usize].is_ascii()).count(),
+        keep_words: opts.keep_words.as_ref().map(|p| p.display().to_string()),
+        word_tokens: extra_words,
+        keep_words_whole: whole.len(),
+        keep_words_split: split,
         required,
         vocab_size_asked: opts.vocab_size,
         dropped: needed.iter().filter(|&&id| map.new_id(id).is_none()).count(),
@@ -344,6 +374,21 @@ fn kept_chars(tokens: &[&str], keep: KeepChars, needed: &BTreeSet<u32>) -> BTree
         KeepChars::Corpus => used.contains(&c),
     };
     (0..tokens.len() as u32).filter(|&id| char_of(tokens[id as usize]).is_some_and(wanted)).collect()
+}
+
+/// The ids of the words of `text` (one per line, blank lines skipped) that `full` tokenizes to
+/// one token other than `[UNK]`, and how many distinct other words there are.
+fn whole_words(full: &WordPiece, text: &str) -> (BTreeSet<u32>, usize) {
+    let words: BTreeSet<&str> = text.lines().map(str::trim).filter(|w| !w.is_empty()).collect();
+    let mut whole = BTreeSet::new();
+    let mut split = 0;
+    for word in words {
+        match inner(&encode(full, word)) {
+            [id] if *id != full.config().unk => _ = whole.insert(*id),
+            _ => split += 1,
+        }
+    }
+    (whole, split)
 }
 
 /// BERT's placeholder tokens `[unused0]`, `[unused1]`, ...

@@ -233,6 +233,17 @@ impl fmt::Display for PruneReport {
             "  single characters and ## forms (--keep-chars {}): {} more ({} ASCII)",
             self.keep_chars, self.char_tokens, self.ascii_char_tokens
         )?;
+        if let Some(file) = &self.keep_words {
+            writeln!(
+                f,
+                "  whole words (--keep-words {}): {} more (its words are {} tokens; {} words are not one \
+                 token and are left out)",
+                line(file),
+                self.word_tokens,
+                self.keep_words_whole,
+                self.keep_words_split
+            )?;
+        }
         writeln!(f, "  required set: {} tokens", self.required)?;
         if let Some(n) = self.vocab_size_asked {
             match self.dropped {

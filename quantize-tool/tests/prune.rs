@@ -80,7 +80,10 @@ fn blobs_with(src: &Path, dtype: WeightDtype, prune: PruneOptions) -> (AlignedBu
     let report = r.prune.unwrap();
     assert_eq!(r.vocab_size, report.new_vocab_size);
     assert_eq!(report.bytes_saved, full.len() - pruned.len(), "bytes_saved is exact");
-    assert_eq!(report.required, report.special_tokens + report.corpus_vocab + report.char_tokens);
+    assert_eq!(
+        report.required,
+        report.special_tokens + report.corpus_vocab + report.char_tokens + report.word_tokens
+    );
     if report.dropped == 0 {
         assert_eq!((report.coverage, report.word_coverage), (1.0, 1.0), "corpus coverage {report:?}");
     } else {
@@ -414,8 +417,12 @@ fn vocab_size_caps_by_corpus_frequency_and_reports_the_coverage() {
     let tmp = tempfile::tempdir().unwrap();
     let src = data("tiny-bert-cls");
     let (corpus, lines, full) = unk_free_corpus(&src, tmp.path(), 300);
-    let prune =
-        |vocab_size| PruneOptions { corpus: corpus.clone(), vocab_size, keep_chars: KeepChars::Ascii };
+    let prune = |vocab_size| PruneOptions {
+        corpus: corpus.clone(),
+        vocab_size,
+        keep_chars: KeepChars::Ascii,
+        keep_words: None,
+    };
     let (_, _, uncapped) = blobs_with(&src, WeightDtype::F32, prune(None));
     let fm = model(&full);
     let full_tokens = vocab_tokens(fm.tokenizer());
@@ -490,6 +497,90 @@ fn vocab_size_caps_by_corpus_frequency_and_reports_the_coverage() {
 }
 
 #[test]
+fn keep_words_are_kept_whole_under_the_cap_and_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = data("tiny-bert-cls");
+    let (corpus, lines, full) = unk_free_corpus(&src, tmp.path(), 300);
+    let prune = |vocab_size, keep_words| PruneOptions {
+        corpus: corpus.clone(),
+        vocab_size,
+        keep_chars: KeepChars::Ascii,
+        keep_words,
+    };
+    let (_, base, uncapped) = blobs_with(&src, WeightDtype::F32, prune(None, None));
+    let fm = model(&full);
+    let base_tokens: HashSet<&str> = vocab_tokens(model(&base).tokenizer()).into_iter().collect();
+    // five whole-word tokens the corpus does not need, one it does, and words that are not one token
+    let outside: Vec<&str> = vocab_tokens(fm.tokenizer())
+        .into_iter()
+        .rev()
+        .filter(|t| t.len() > 2 && t.chars().all(|c| c.is_ascii_lowercase()) && !base_tokens.contains(t))
+        .take(5)
+        .collect();
+    let inside = *token_strings(fm.tokenizer(), &lines[0])
+        .iter()
+        .find(|t| t.len() > 2 && !t.starts_with('['))
+        .unwrap();
+    let split = ["xqzzyplughx", "two words"];
+    for w in split {
+        let t = token_strings(fm.tokenizer(), w);
+        assert!(t.len() != 3 || t[1] == "[UNK]", "{w} is one token: {t:?}");
+    }
+    let upper = outside[0].to_uppercase(); // lower-cased by the tokenizer: the same token
+    let file: Vec<String> = outside
+        .iter()
+        .chain([&inside])
+        .chain(&split)
+        .map(|w| w.to_string())
+        .chain([upper, String::new()])
+        .collect();
+    let keep = write_corpus(tmp.path(), "keep.txt", &file);
+
+    let (_, kept_blob, r) = blobs_with(&src, WeightDtype::F32, prune(None, Some(keep.clone())));
+    assert_eq!((r.word_tokens, r.keep_words_whole, r.keep_words_split), (5, 6, 2), "{r:?}");
+    assert_eq!(r.new_vocab_size, uncapped.new_vocab_size + 5);
+    let kept: HashSet<&str> = vocab_tokens(model(&kept_blob).tokenizer()).into_iter().collect();
+    assert!(outside.iter().all(|w| kept.contains(w)), "{outside:?}");
+
+    // Under a cap the words stay and corpus tokens make room for them.
+    let n = uncapped.required - 40;
+    let (_, capped, r) = blobs_with(&src, WeightDtype::F32, prune(Some(n), Some(keep.clone())));
+    let (_, plain, p) = blobs_with(&src, WeightDtype::F32, prune(Some(n), None));
+    assert_eq!((r.new_vocab_size, r.dropped, p.dropped), (n, 45, 40), "{r:?} {p:?}");
+    let pm = model(&capped);
+    let kept: HashSet<&str> = vocab_tokens(pm.tokenizer()).into_iter().collect();
+    assert!(outside.iter().chain([&inside]).all(|w| kept.contains(w)), "{outside:?}");
+    let plain: HashSet<&str> = vocab_tokens(model(&plain).tokenizer()).into_iter().collect();
+    assert_eq!(plain.difference(&kept).count(), 5);
+    let (checked, _) = check_pruned_tokenizer(fm.tokenizer(), pm.tokenizer(), &golden_texts());
+    assert!(checked > 20_000, "{checked}");
+
+    // The CLI names the file and the counts; a cap below the words is an error that counts them.
+    let out = tmp.path().join("m.pfm");
+    let run = |n: usize| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_picoformer"))
+            .args(["quantize", src.to_str().unwrap(), "-o", out.to_str().unwrap(), "--max-seq", "64"])
+            .args(["--prune-vocab", corpus.to_str().unwrap(), "--keep-chars", "ascii", "--vocab-size"])
+            .arg(n.to_string())
+            .args(["--keep-words", keep.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let o = run(n);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        text.contains(
+            "keep.txt): 5 more (its words are 6 tokens; 2 words are not one token and are left out)"
+        ),
+        "{text}"
+    );
+    let o = run(10);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains(", 6 words of --keep-words)"), "{err}");
+}
+
+#[test]
 fn keep_chars_chooses_the_single_characters_kept() {
     let tmp = tempfile::tempdir().unwrap();
     let corpus = write_corpus(tmp.path(), "c.txt", &["a good movie".into()]);
@@ -511,7 +602,8 @@ fn keep_chars_chooses_the_single_characters_kept() {
     let texts = golden_texts();
     let mut required = Vec::new();
     for (keep, name, wanted, expect) in cases {
-        let prune = PruneOptions { corpus: corpus.clone(), vocab_size: None, keep_chars: keep };
+        let prune =
+            PruneOptions { corpus: corpus.clone(), vocab_size: None, keep_chars: keep, keep_words: None };
         let (full, pruned, r) = blobs_with(&src, WeightDtype::F32, prune);
         assert_eq!(r.keep_chars, name);
         required.push(r.required);
