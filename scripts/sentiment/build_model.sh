@@ -8,7 +8,7 @@
 #   scripts/sentiment/results/eval.json    accuracy of teacher and student at f32/f16/int8, int8
 #                                          with int4 token embeddings and int4 on the test split
 #                                          of each of the four domains
-# Usage: bash scripts/sentiment/build_model.sh vocab [SIZE]|bundle|eval
+# Usage: bash scripts/sentiment/build_model.sh vocab [SIZE [lexicon]]|bundle|eval
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # The tool compiles the bundled model in; on a first build there is none yet.
@@ -32,11 +32,19 @@ case "${1:-}" in
 vocab)
     # The four domains' training splits, pruned to SIZE tokens (corpus frequency), Latin
     # characters kept.
+    # `vocab SIZE lexicon`: VADER's words that are one token of the teacher's vocabulary are kept
+    # too, in place of the least frequent corpus tokens (data/sentiment/vocab-SIZE-lexicon.txt).
     size=${2:-4300}
     for d in $domains; do cut -f2 "$(split_file "$d" train)"; done >"$cache/train_corpus.txt"
+    keep=() out=data/sentiment/vocab-$size.txt
+    if [[ ${3:-} == lexicon ]]; then
+        python3 -c 'import sys; sys.path.insert(0, "scripts/sentiment"); import domains
+print("\n".join(sorted(domains.vader_analyzer().lexicon)))' >"$cache/vader-words.txt"
+        keep=(--keep-words "$cache/vader-words.txt") out=data/sentiment/vocab-$size-lexicon.txt
+    fi
     "$bin" quantize "$(bash scripts/fetch-models.sh)" --dtype f32 -o "$cache/minilm-pruned.pfm" \
-        --prune-vocab "$cache/train_corpus.txt" --vocab-size "$size" --keep-chars latin \
-        --vocab-out "data/sentiment/vocab-$size.txt" | grep -A8 "vocabulary pruned"
+        --prune-vocab "$cache/train_corpus.txt" --vocab-size "$size" --keep-chars latin "${keep[@]}" \
+        --vocab-out "$out" | grep -A9 "vocabulary pruned"
     ;;
 bundle)
     rm -rf models/sentiment-student

