@@ -34,6 +34,15 @@ def rel(path):
     return p.replace(os.sep, "/")
 
 
+def file_sha256(path):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def read_tsv(path):
     texts, labels = [], []
     with open(path, encoding="utf-8") as f:

@@ -54,14 +54,6 @@ import common  # noqa: E402
 from common import log  # noqa: E402
 
 
-def file_sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def augment(texts, n, seed):
     """n perturbed copies of each text (deterministic). Word-level: drop ~15% of the words,
     keep a random contiguous span of >= 50% of the words, or swap a few adjacent words."""
@@ -131,7 +123,7 @@ def teacher_logits(teacher_dir, tok, splits, cache_path, device="cpu"):
     import torch
     from transformers import BertForSequenceClassification
 
-    weights = file_sha256(os.path.join(teacher_dir, "model.safetensors"))
+    weights = common.file_sha256(os.path.join(teacher_dir, "model.safetensors"))
     keys = {n: hashlib.sha256((weights + "\0" + "\n".join(x)).encode()).hexdigest()
             for n, x in splits.items()}
     cache = torch.load(cache_path) if os.path.isfile(cache_path) else {}
@@ -408,7 +400,7 @@ def main():
         _, t_words = hidden_targets.unit_index(teacher_tok, [all_x[i] for i in rows])
         n_units = [1 + min(s_words[i], t) for i, t in zip(rows, t_words)]
         flat, offsets = hidden_targets.teacher_targets(
-            args.teacher_dir, file_sha256(os.path.join(args.teacher_dir, "model.safetensors")),
+            args.teacher_dir, common.file_sha256(os.path.join(args.teacher_dir, "model.safetensors")),
             teacher_tok, [all_x[i] for i in rows], n_units, V, layers, common.CACHE, args.threads)
         hidden_loss = hidden_targets.HiddenLoss(flat, offsets, s_units, rows, n_units)
     student.to(args.device)

