@@ -284,6 +284,10 @@ def main():
     ap.add_argument("--replace-prob", type=float, default=0.3)
     ap.add_argument("--neighbours", type=int, default=12)
     ap.add_argument("--threads", type=int, default=common.N_THREADS)
+    ap.add_argument("--valence-head", type=float, default=0.0,
+                    help="GAMMA: a learned valence per token summed into the margin, started at "
+                         "GAMMA x VADER's rating for lexicon words (valence_head.py; f32 only, not "
+                         "bundled; 0: none)")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="decay of an exponential moving average of the weights, updated every step "
                          "(e.g. 0.999); it is evaluated, selected and saved in place of the trained "
@@ -324,7 +328,7 @@ def main():
         source_of[f"{name}-aug"] = name
     lexicon = parse_lexicon(args.lexicon)
     vader = None
-    if lexicon or args.aug_lexicon:
+    if lexicon or args.aug_lexicon or args.valence_head:
         from domains import vader_analyzer
         vader = vader_analyzer()
     for i, (name, n) in enumerate(parse_counts(args.aug_lexicon, [*domains, *transfer], "--aug-lexicon")):
@@ -373,7 +377,15 @@ def main():
                      layer_norm_eps=1e-12, pad_token_id=0, initializer_range=0.02,
                      num_labels=2, id2label=dict(common.ID2LABEL), label2id=dict(common.LABEL2ID))
     torch.manual_seed(args.seed)
-    student = BertForSequenceClassification(cfg)
+    if args.valence_head:
+        from valence_head import BertWithValence, lexicon_init
+        student = BertWithValence(cfg)
+        init, hits = lexicon_init(tok.convert_ids_to_tokens(list(range(len(tok)))), vader.lexicon,
+                                  args.valence_head)
+        student.valence.data.copy_(init)
+        log(f"valence head: {hits:,} of {len(tok):,} tokens start from VADER x {args.valence_head}")
+    else:
+        student = BertForSequenceClassification(cfg)
     if args.init == "pruned":
         from prune_init import init_pruned
         teacher = BertForSequenceClassification.from_pretrained(args.teacher_dir)
@@ -413,7 +425,7 @@ def main():
         acc = common.domain_accuracy(common.predict_logits(student, dv_ids), dv_y, dv_d)
         log("dev accuracy before training: " + " ".join(f"{d} {a:.4f}" for d, a in acc.items()))
 
-    no_decay = ("bias", "LayerNorm.weight", "LayerNorm.bias")
+    no_decay = ("bias", "LayerNorm.weight", "LayerNorm.bias", "valence")
     word_table = student.bert.embeddings.word_embeddings.weight  # trained at its own rate, if at all
     groups = [
         {"params": [p for n, p in student.named_parameters()
@@ -542,6 +554,7 @@ def main():
                             "max_length": common.MAX_LEN, "aug_copies": args.aug,
                             "aug_replace_copies": args.aug_replace, "replace_prob": args.replace_prob,
                             "ema_decay": args.ema or None,
+                            "valence_head_gamma": args.valence_head or None,
                             "neighbours": args.neighbours, "hidden_loss": args.hidden_loss,
                             "hidden_skip": args.hidden_skip or None,
                             "length_bucketed_batches": True, "threads": args.threads,
