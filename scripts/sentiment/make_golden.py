@@ -19,7 +19,6 @@ Usage (from the repository root):
 """
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -116,8 +115,7 @@ def main():
     assert any(len(c["ids"]) == MAX_LEN for c in cases) and any(c["ids"] == [tok.cls_token_id, tok.sep_token_id]
                                                         for c in cases)
 
-    with open(os.path.join(args.model_dir, "model.safetensors"), "rb") as f:
-        sha = hashlib.sha256(f.read()).hexdigest()
+    sha = common.file_sha256(os.path.join(args.model_dir, "model.safetensors"))
     doc = {
         "provenance": {
             "script": common.rel(__file__),
