@@ -14,8 +14,9 @@ deduplicated and held-out-filtered as transfer_text.py does (>= 3 words, first o
 dev/test sentence of any domain); more than 40 words dropped.
 
 Writes .cache/sentiment/transfer-synth.txt (git-ignored) and
-scripts/sentiment/results/synth_tweets.json (model sha256s, settings, counts, output sha256,
-time). Hand-run from the repository root after `cargo build --release -p picoformer-tool`:
+scripts/sentiment/results/synth_tweets.json (model and script sha256s, settings, counts,
+output sha256, time). Hand-run from the repository root after
+`cargo build --release -p picoformer-tool`:
 
     python3 scripts/sentiment/synth_tweets.py [--copies 2] [--jobs 2]
 """
@@ -103,11 +104,11 @@ def main():
         "gguf_sha256": common.file_sha256(gguf), "blob_sha256": common.file_sha256(blob),
         "prompts": "two other training tweets, a line each, then the first 2-4 words of each "
                    "training tweet (data/sentiment/tweets/train.tsv)",
-        "limit": args.limit or None, "copies": args.copies, "seed": args.seed, "sampling": SAMPLING, "counts": counts,
+        "limit": args.limit or None, "copies": args.copies, "seed": args.seed, "sampling": SAMPLING,
+        "counts": counts,
         "output": common.rel(args.out), "output_sha256": hashlib.sha256(body).hexdigest(),
         "seconds": round(time.time() - t0), "jobs": args.jobs, "python": platform.python_version(),
-        "commit": subprocess.run(["git", "-C", common.REPO, "rev-parse", "HEAD"], capture_output=True,
-                                 text=True).stdout.strip()})
+        "script_sha256": common.file_sha256(os.path.abspath(__file__))})
     print(f"synth_tweets: {counts}", file=sys.stderr)
 
 
