@@ -39,11 +39,11 @@ from transfer_text import anonymize, held_out, keep  # noqa: E402
 SAMPLING = {"temperature": 0.9, "top_p": 0.95, "max_tokens": 24}
 
 
-def prompts(texts, copies, seed):
-    """[(prompt, prefix, sampler seed)] for every training tweet and copy, in order: two other
-    training tweets, one per line, then the first words of this one."""
+def prompts(texts, copies, seed, limit=0):
+    """[(prompt, prefix, sampler seed)] for every training tweet (the first `limit`; 0: all) and
+    copy, in order: two other training tweets, one per line, then the first words of this one."""
     out = []
-    for i, text in enumerate(texts):
+    for i, text in enumerate(texts[:limit] if limit else texts):
         words = text.split()
         for c in range(copies):
             rng = random.Random(f"{seed}/{i}/{c}")
@@ -81,8 +81,7 @@ def main():
         subprocess.run([args.binary, "quantize", gguf, "--dtype", "int4", "-o", blob], check=True,
                        stdout=subprocess.DEVNULL)
     texts, _ = common.load_domains("train", ["tweets"])["tweets"]
-    texts = texts[:args.limit] if args.limit else texts
-    jobs = prompts(texts, args.copies, args.seed)
+    jobs = prompts(texts, args.copies, args.seed, args.limit)
     t0 = time.time()
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(generate, args.binary, blob, *job) for job in jobs]
