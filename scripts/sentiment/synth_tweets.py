@@ -48,7 +48,8 @@ def prompts(texts, copies, seed, limit=0):
         for c in range(copies):
             rng = random.Random(f"{seed}/{i}/{c}")
             k = max(1, min(rng.choice((2, 3, 4)), len(words) - 2))
-            shots = [texts[j] for j in rng.sample([j for j in range(len(texts)) if j != i], 2)]
+            # two of the other tweets: indices of the list without tweet i
+            shots = [texts[j + (j >= i)] for j in rng.sample(range(len(texts) - 1), 2)]
             prefix = " ".join(words[:k])
             out.append(("\n".join([*shots, prefix]), prefix, rng.randrange(1 << 31)))
     return out
