@@ -31,6 +31,8 @@ pub struct GenerateOptions {
     pub kv: KvPrecision,
     /// Stream the text to the output as it is produced (else only the final JSON line).
     pub stream: bool,
+    /// Stop once the text holds one of these (non-empty) strings; the text ends before it.
+    pub stop: Vec<String>,
 }
 
 /// What [`generate`] produced.
@@ -40,7 +42,7 @@ pub struct Generated {
     pub prompt_ids: Vec<u32>,
     /// The generated ids.
     pub ids: Vec<u32>,
-    /// Their text.
+    /// Their text (cut before the stop string when one ended generation).
     pub text: String,
     /// Why generation stopped.
     pub stop: &'static str,
@@ -112,7 +114,17 @@ pub fn generate(
     out: &mut dyn Write,
 ) -> Result<Generated> {
     let model = decoder(path, blob)?;
-    let prompt_ids = prompt_ids(path, &model, &opts.prompt, opts.chat)?;
+    generate_with(path, &model, opts, out)
+}
+
+/// [`generate`] with a loaded model (`path` names it in messages).
+pub fn generate_with(
+    path: &Path,
+    model: &Decoder<'_>,
+    opts: &GenerateOptions,
+    out: &mut dyn Write,
+) -> Result<Generated> {
+    let prompt_ids = prompt_ids(path, model, &opts.prompt, opts.chat)?;
     let wanted = match opts.max_tokens {
         0 => model.default_context(),
         n => prompt_ids.len().saturating_add(n).clamp(2, model.default_context().max(prompt_ids.len() + 1)),
@@ -150,40 +162,70 @@ pub fn generate(
     let gopts = GeneratorOptions::new(context).with_kv(opts.kv).with_sampling(!opts.sampler.is_greedy());
     let bytes = model.arena_len(&gopts).with_context(|| given.clone())?;
     let mut arena = crate::alloc_zeroed(bytes, || format!("the arena (model {}, {given})", path.display()))?;
-    let mut g = Generator::new(&model, arena.as_mut_bytes(), &gopts)?;
+    let mut g = Generator::new(model, arena.as_mut_bytes(), &gopts)?;
     let t0 = Instant::now();
     g.feed(&prompt_ids)?;
     let prefill = t0.elapsed().as_secs_f64();
     let mut sampler = Sampler::new(opts.sampler)?;
     let limits = Limits { max_tokens: opts.max_tokens, stop_ids: &[] };
     let (mut ids, mut text, t1) = (Vec::new(), String::new(), Instant::now());
-    let stop = loop {
+    let mut printed = 0; // bytes of `text` written to `out`
+    let mut stop = loop {
         let step = g.next(&mut sampler, &limits)?;
         ids.push(step.id);
         text.push_str(step.text);
-        if opts.stream {
-            // generated text is escaped for the terminal (newlines and tabs kept)
-            out.write_all(escape::text(step.text).as_bytes())?;
-            out.flush()?;
+        if let Some(cut) = stop_text_at(&text, &opts.stop) {
+            text.truncate(cut);
+            break STOP_TEXT;
         }
         if let Some(stop) = step.stop {
-            break stop;
+            break stop_name(stop);
+        }
+        if opts.stream {
+            // generated text is escaped for the terminal (newlines and tabs kept); an ending that
+            // may start a stop string waits for the next piece
+            let settled = settled_len(&text, &opts.stop);
+            out.write_all(escape::text(&text[printed..settled]).as_bytes())?;
+            out.flush()?;
+            printed = settled;
         }
     };
     let decode = t1.elapsed().as_secs_f64();
-    let tail = g.finish()?.to_string();
-    if opts.stream {
-        writeln!(out, "{}", escape::text(&tail))?;
+    if stop != STOP_TEXT {
+        text.push_str(g.finish()?);
+        if let Some(cut) = stop_text_at(&text, &opts.stop) {
+            text.truncate(cut);
+            stop = STOP_TEXT;
+        }
     }
-    text.push_str(&tail);
+    if opts.stream {
+        writeln!(out, "{}", escape::text(&text[printed.min(text.len())..]))?;
+    }
     Ok(Generated {
         prompt_tok_per_s: prompt_ids.len() as f64 / prefill.max(1e-9),
         decode_tok_per_s: ids.len() as f64 / decode.max(1e-9),
         prompt_ids,
         ids,
         text,
-        stop: stop_name(stop),
+        stop,
     })
+}
+
+/// [`Generated::stop`] when a `--stop` string ended generation.
+pub const STOP_TEXT: &str = "stop_text";
+
+/// Where the first of `stops` begins in `text`, if one occurs.
+fn stop_text_at(text: &str, stops: &[String]) -> Option<usize> {
+    stops.iter().filter(|s| !s.is_empty()).filter_map(|s| text.find(s.as_str())).min()
+}
+
+/// The bytes of `text` that no stop string can still claim: all but its longest ending that is
+/// the start of a stop string (a char boundary, as the ending is itself text).
+fn settled_len(text: &str, stops: &[String]) -> usize {
+    let starts_stop = |s: &String| {
+        (1..s.len()).rev().find(|&k| s.is_char_boundary(k) && text.ends_with(&s[..k])).unwrap_or(0)
+    };
+    text.len() - stops.iter().map(starts_stop).max().unwrap_or(0)
 }
 
 fn stop_name(s: Stop) -> &'static str {

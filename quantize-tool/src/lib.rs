@@ -24,6 +24,7 @@ pub mod generate;
 pub mod inspect;
 pub mod load;
 pub mod map;
+pub mod prompts;
 pub mod prune;
 pub mod quantize;
 pub mod report;

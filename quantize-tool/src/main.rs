@@ -11,8 +11,8 @@ use picoformer::format::{Blob, Pooling};
 use picoformer::{KvPrecision, SamplerSettings};
 use picoformer_tool::run::{self, Command, RunOptions};
 use picoformer_tool::{
-    bench, bench_decoder, escape, eval, generate, inspect, load_blob, prune, quantize_path, write, KeepChars,
-    PruneOptions, QuantizeOptions, WeightDtype,
+    bench, bench_decoder, escape, eval, generate, inspect, load_blob, prompts, prune, quantize_path, write,
+    KeepChars, PruneOptions, QuantizeOptions, WeightDtype,
 };
 
 #[derive(Parser)]
@@ -197,8 +197,15 @@ enum Cmd {
         model: Option<PathBuf>,
         /// The prompt (no BOS or chat template is added unless the model asks for BOS, or --chat);
         /// it may start with '-'.
-        #[arg(long, allow_hyphen_values = true)]
-        prompt: String,
+        #[arg(long, allow_hyphen_values = true, required_unless_present = "prompts")]
+        prompt: Option<String>,
+        /// Many prompts, one JSON line out for each: a file of JSON lines, each a string or
+        /// {"prompt": "...", "seed": N} (each as its own `--prompt`, the model loaded once).
+        #[arg(long, conflicts_with = "prompt")]
+        prompts: Option<PathBuf>,
+        /// Stop once the text holds this string (the text ends before it); may be repeated.
+        #[arg(long, allow_hyphen_values = true, value_parser = non_empty)]
+        stop: Vec<String>,
         /// Most new tokens (0: until the end-of-sequence token or a full context).
         #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
         max_tokens: usize,
@@ -546,6 +553,8 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
         Cmd::Generate {
             model,
             prompt,
+            prompts,
+            stop,
             max_tokens,
             temperature,
             top_k,
@@ -561,15 +570,19 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
             let (model, blob) = run::decoder_or_default(model.as_deref())?;
             let sampler = SamplerSettings { temperature, top_k, top_p, min_p, repetition_penalty, seed };
             let opts = generate::GenerateOptions {
-                prompt,
+                prompt: prompt.unwrap_or_default(),
                 max_tokens,
                 sampler,
                 chat,
                 context,
                 kv: kv.into(),
                 stream: !json,
+                stop,
             };
             let mut out = std::io::stdout().lock();
+            if let Some(file) = prompts {
+                return prompts::generate_prompts(&model, &blob, &file, &opts, &mut out);
+            }
             let g = generate::generate(&model, &blob, &opts, &mut out)?;
             if json {
                 writeln!(out, "{}", escape::json(&g)?)?;
@@ -592,6 +605,14 @@ fn dispatch(cmd: Cmd) -> Result<bool> {
         }
         Cmd::Classify(a) => run_cmd(a, Command::Classify),
         Cmd::FillMask { run, top_k } => run_cmd(run, Command::FillMask { top_k: top_k as usize }),
+    }
+}
+
+/// A `--stop` string: not empty (an empty one would end generation before it starts).
+fn non_empty(s: &str) -> Result<String, &'static str> {
+    match s.is_empty() {
+        true => Err("the stop string is empty"),
+        false => Ok(s.to_string()),
     }
 }
 

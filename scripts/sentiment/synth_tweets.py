@@ -19,6 +19,11 @@ output sha256, time). Hand-run from the repository root after
 `cargo build --release -p picoformer-tool`:
 
     python3 scripts/sentiment/synth_tweets.py [--copies 2] [--jobs 2]
+
+More copies go to a second file, the first two untouched (copies 2 and 3 here):
+
+    python3 scripts/sentiment/synth_tweets.py --first-copy 2 --copies 2 \
+        --out .cache/sentiment/transfer-synth2.txt --results scripts/sentiment/results/synth_tweets2.json
 """
 import argparse
 import concurrent.futures
@@ -29,6 +34,8 @@ import platform
 import random
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,13 +46,14 @@ from transfer_text import anonymize, held_out, keep  # noqa: E402
 SAMPLING = {"temperature": 0.9, "top_p": 0.95, "max_tokens": 24}
 
 
-def prompts(texts, copies, seed, limit=0):
+def prompts(texts, copies, seed, limit=0, first_copy=0):
     """[(prompt, prefix, sampler seed)] for every training tweet (the first `limit`; 0: all) and
-    copy, in order: two other training tweets, one per line, then the first words of this one."""
+    copy (`first_copy` on), in order: two other training tweets, one per line, then the first
+    words of this one."""
     out = []
     for i, text in enumerate(texts[:limit] if limit else texts):
         words = text.split()
-        for c in range(copies):
+        for c in range(first_copy, first_copy + copies):
             rng = random.Random(f"{seed}/{i}/{c}")
             k = max(1, min(rng.choice((2, 3, 4)), len(words) - 2))
             # two of the other tweets: indices of the list without tweet i
@@ -55,21 +63,35 @@ def prompts(texts, copies, seed, limit=0):
     return out
 
 
-def generate(binary, blob, prompt, prefix, seed):
-    cmd = [binary, "generate", "-m", blob, "--prompt", prompt, "--seed", str(seed),
+def generate(binary, blob, jobs, tmp, progress):
+    """The continuations of `jobs` [(prompt, prefix, seed)] from one `generate --prompts` process
+    (the model loaded once), each cut at its first line break (`--stop`, which ends the sampling
+    there: the text is the one a full-length run has up to that break)."""
+    path = os.path.join(tmp, f"prompts-{threading.get_ident()}.jsonl")
+    with open(path, "w") as f:
+        for prompt, _, seed in jobs:
+            f.write(json.dumps({"prompt": prompt, "seed": seed}) + "\n")
+    cmd = [binary, "generate", "-m", blob, "--prompts", path, "--stop", "\n",
            "--temperature", str(SAMPLING["temperature"]), "--top-p", str(SAMPLING["top_p"]),
-           "--max-tokens", str(SAMPLING["max_tokens"]), "--json"]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    text = json.loads(out.strip().splitlines()[-1])["text"]
-    return anonymize(prefix + text.split("\n", 1)[0])
+           "--max-tokens", str(SAMPLING["max_tokens"])]
+    made = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as p:
+        for (_, prefix, _), line in zip(jobs, p.stdout):
+            made.append(anonymize(prefix + json.loads(line)["text"]))
+            progress()
+    if p.returncode or len(made) != len(jobs):
+        sys.exit(f"synth_tweets: {' '.join(cmd[:2])} failed (exit {p.returncode}, {len(made)} of {len(jobs)})")
+    return made
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--copies", type=int, default=2, help="continuations per training tweet")
+    ap.add_argument("--first-copy", type=int, default=0,
+                    help="number of the first copy (a later run adds copies the earlier did not make)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--limit", type=int, default=0, help="only the first N training tweets (0: all)")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="generate processes at once")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="generate processes")
     ap.add_argument("--binary", default=os.path.join(common.REPO, "target", "release", "picoformer"))
     ap.add_argument("--out", default=os.path.join(common.CACHE, "transfer-synth.txt"))
     ap.add_argument("--results", default=os.path.join(HERE, "results", "synth_tweets.json"))
@@ -82,15 +104,21 @@ def main():
         subprocess.run([args.binary, "quantize", gguf, "--dtype", "int4", "-o", blob], check=True,
                        stdout=subprocess.DEVNULL)
     texts, _ = common.load_domains("train", ["tweets"])["tweets"]
-    jobs = prompts(texts, args.copies, args.seed, args.limit)
-    t0 = time.time()
-    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(generate, args.binary, blob, *job) for job in jobs]
-        made = []
-        for n, f in enumerate(futures, 1):
-            made.append(f.result())
-            if n % 500 == 0:
-                common.log(f"synth_tweets: {n:,} of {len(jobs):,} ({time.time() - t0:.0f}s)")
+    jobs = prompts(texts, args.copies, args.seed, args.limit, args.first_copy)
+    t0, done, lock = time.time(), [0], threading.Lock()
+
+    def progress():
+        with lock:
+            done[0] += 1
+            if done[0] % 1000 == 0:
+                common.log(f"synth_tweets: {done[0]:,} of {len(jobs):,} ({time.time() - t0:.0f}s)")
+
+    # contiguous shares, one process each, joined back in order
+    share = -(-len(jobs) // args.jobs)
+    with tempfile.TemporaryDirectory() as tmp, concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        parts = [pool.submit(generate, args.binary, blob, jobs[k:k + share], tmp, progress)
+                 for k in range(0, len(jobs), share)]
+        made = [t for part in parts for t in part.result()]
     long = sum(len(t.split()) > 40 for t in made)
     kept, counts = keep([t for t in made if len(t.split()) <= 40], held_out())
     counts = {"rows": len(made), "long": long, **{k: v for k, v in counts.items() if k != "rows"}}
@@ -104,7 +132,8 @@ def main():
         "gguf_sha256": common.file_sha256(gguf), "blob_sha256": common.file_sha256(blob),
         "prompts": "two other training tweets, a line each, then the first 2-4 words of each "
                    "training tweet (data/sentiment/tweets/train.tsv)",
-        "limit": args.limit or None, "copies": args.copies, "seed": args.seed, "sampling": SAMPLING,
+        "limit": args.limit or None, "copies": args.copies, "first_copy": args.first_copy,
+        "seed": args.seed, "sampling": SAMPLING, "stop": "line break",
         "counts": counts,
         "output": common.rel(args.out), "output_sha256": hashlib.sha256(body).hexdigest(),
         "seconds": round(time.time() - t0), "jobs": args.jobs, "python": platform.python_version(),
