@@ -173,8 +173,9 @@ pub fn generate_with(
     let mut stop = loop {
         let step = g.next(&mut sampler, &limits)?;
         ids.push(step.id);
+        let before = text.len();
         text.push_str(step.text);
-        if let Some(cut) = stop_text_at(&text, &opts.stop) {
+        if let Some(cut) = stop_text_at(&text, before, &opts.stop) {
             text.truncate(cut);
             break STOP_TEXT;
         }
@@ -192,8 +193,9 @@ pub fn generate_with(
     };
     let decode = t1.elapsed().as_secs_f64();
     if stop != STOP_TEXT {
+        let before = text.len();
         text.push_str(g.finish()?);
-        if let Some(cut) = stop_text_at(&text, &opts.stop) {
+        if let Some(cut) = stop_text_at(&text, before, &opts.stop) {
             text.truncate(cut);
             stop = STOP_TEXT;
         }
@@ -214,9 +216,16 @@ pub fn generate_with(
 /// [`Generated::stop`] when a `--stop` string ended generation.
 pub const STOP_TEXT: &str = "stop_text";
 
-/// Where the first of `stops` begins in `text`, if one occurs.
-fn stop_text_at(text: &str, stops: &[String]) -> Option<usize> {
-    stops.iter().filter(|s| !s.is_empty()).filter_map(|s| text.find(s.as_str())).min()
+/// Where the first of `stops` begins in `text`, if one occurs, given that none did in its first
+/// `before` bytes (so only the new ending and the stop strings' length before it are searched).
+fn stop_text_at(text: &str, before: usize, stops: &[String]) -> Option<usize> {
+    let longest = stops.iter().map(String::len).max()?;
+    let mut from = before.saturating_sub(longest.saturating_sub(1));
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let at = |s: &String| text[from..].find(s.as_str()).map(|i| from + i);
+    stops.iter().filter(|s| !s.is_empty()).filter_map(at).min()
 }
 
 /// The bytes of `text` that no stop string can still claim: all but its longest ending that is
@@ -307,4 +316,38 @@ pub fn nll(logits: &[f32], target: u32) -> f64 {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
     let sum: f64 = logits.iter().map(|&l| (l as f64 - max).exp()).sum();
     max + sum.ln() - logits.get(target as usize).copied().unwrap_or(f32::NEG_INFINITY) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{settled_len, stop_text_at};
+
+    fn stops(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn stop_strings_are_found_across_pieces() {
+        let s = stops(&["\n", "END"]);
+        assert_eq!(stop_text_at("abc", 0, &s), None);
+        assert_eq!(stop_text_at("abc\ndef", 3, &s), Some(3));
+        // "EN" came before, "D" now: found though it began before the new piece
+        assert_eq!(stop_text_at("xxENDyy", 4, &s), Some(2));
+        assert_eq!(stop_text_at("a END b\n", 0, &s), Some(2));
+        // a multi-byte ending: the search starts on a character boundary
+        assert_eq!(stop_text_at("ééEND", 4, &stops(&["ééEND"])), Some(0));
+        assert_eq!(stop_text_at("éEND", 3, &stops(&["END", "zz"])), Some(2));
+        assert_eq!(stop_text_at("abc", 2, &[]), None);
+    }
+
+    #[test]
+    fn the_start_of_a_stop_string_is_held_back() {
+        let s = stops(&["END", "\n\n"]);
+        assert_eq!(settled_len("text E", &s), 5);
+        assert_eq!(settled_len("text EN", &s), 5);
+        assert_eq!(settled_len("text\n", &s), 4);
+        assert_eq!(settled_len("text ENx", &s), 8);
+        assert_eq!(settled_len("café", &stops(&["é!"])), 3);
+        assert_eq!(settled_len("text", &[]), 4);
+    }
 }
