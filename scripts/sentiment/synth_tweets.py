@@ -63,11 +63,10 @@ def prompts(texts, copies, seed, limit=0, first_copy=0):
     return out
 
 
-def generate(binary, blob, jobs, tmp, progress):
-    """The continuations of `jobs` [(prompt, prefix, seed)] from one `generate --prompts` process
-    (the model loaded once), each cut at its first line break (`--stop`, which ends the sampling
+def generate(binary, blob, jobs, path, progress):
+    """The continuations of `jobs` [(prompt, prefix, seed)] (written to the prompts file `path`)
+    from one `generate --prompts` process (the model loaded once), each cut at its first line break (`--stop`, which ends the sampling
     there: the text is the one a full-length run has up to that break)."""
-    path = os.path.join(tmp, f"prompts-{threading.get_ident()}.jsonl")
     with open(path, "w") as f:
         for prompt, _, seed in jobs:
             f.write(json.dumps({"prompt": prompt, "seed": seed}) + "\n")
@@ -116,7 +115,8 @@ def main():
     # contiguous shares, one process each, joined back in order
     share = -(-len(jobs) // args.jobs)
     with tempfile.TemporaryDirectory() as tmp, concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        parts = [pool.submit(generate, args.binary, blob, jobs[k:k + share], tmp, progress)
+        parts = [pool.submit(generate, args.binary, blob, jobs[k:k + share],
+                             os.path.join(tmp, f"prompts-{k}.jsonl"), progress)
                  for k in range(0, len(jobs), share)]
         made = [t for part in parts for t in part.result()]
     long = sum(len(t.split()) > 40 for t in made)
