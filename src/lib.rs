@@ -63,6 +63,7 @@ mod bounded;
 pub mod error;
 pub mod format;
 pub mod kernels;
+pub mod lexicon;
 pub mod model;
 pub mod quant;
 mod rank;

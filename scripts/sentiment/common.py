@@ -162,9 +162,9 @@ def collate(id_lists):
     return ids, mask
 
 
-def predict_logits(model, id_lists, batch_size=128):
+def predict_logits(model, id_lists, batch_size=128, compound=None):
     """fp32 logits [N, 2] (on the CPU) in input order (batches sorted by length for speed); runs
-    on the model's device."""
+    on the model's device. `compound`: [N] VADER scores for a model with a lexicon gate."""
     import torch
     dev = next(model.parameters()).device
     model.eval()
@@ -175,8 +175,9 @@ def predict_logits(model, id_lists, batch_size=128):
             idx = order[s: s + batch_size]
             ids, mask = collate([id_lists[i] for i in idx])
             ids, mask = ids.to(dev), mask.to(dev)
-            out[idx] = model(input_ids=ids, attention_mask=mask,
-                             token_type_ids=torch.zeros_like(ids)).logits.float().cpu()
+            extra = {} if compound is None else {"compound": compound[idx].to(dev)}
+            out[idx] = model(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids),
+                             **extra).logits.float().cpu()
     return out
 
 

@@ -189,13 +189,15 @@ def augment_lexicon(texts, n, seed, entries):
     return out
 
 
-def lexicon_shift(soft, texts, sources, betas, vader):
+def lexicon_shift(soft, texts, sources, betas, vader, compound=None):
     """soft[N, 2] teacher logits -> the logits whose margin is the teacher's + beta x VADER's
-    compound (beta by each sentence's source; 0 where betas names neither it nor `all`)."""
+    compound (beta by each sentence's source; 0 where betas names neither it nor `all`);
+    `compound`: the texts' scores if already computed."""
     import torch
     beta = torch.tensor([betas.get(s, betas.get("all", 0.0)) for s in sources])
-    compound = torch.tensor([vader.polarity_scores(t)["compound"] if b else 0.0
-                             for t, b in zip(texts, beta.tolist())])
+    if compound is None:
+        compound = torch.tensor([vader.polarity_scores(t)["compound"] if b else 0.0
+                                 for t, b in zip(texts, beta.tolist())])
     half = (beta * compound / 2).unsqueeze(1)  # [N, 1]
     return soft + torch.cat([-half, half], 1)
 
@@ -288,6 +290,11 @@ def main():
                     help="GAMMA: a learned valence per token summed into the margin, started at "
                          "GAMMA x VADER's rating for lexicon words (valence_head.py; f32 only, not "
                          "bundled; 0: none)")
+    ap.add_argument("--lexicon-gate", type=float, default=0.0,
+                    help="G: VADER's compound as an input, weighted by a learned gate in [0, G] "
+                         "(lexicon_gate.py; emoji descriptions off for it and the targets; 0: none)")
+    ap.add_argument("--lexicon-gate-lr-scale", type=float, default=10.0,
+                    help="the gate's learning rate as a multiple of --lr")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="decay of an exponential moving average of the weights, updated every step "
                          "(e.g. 0.999); it is evaluated, selected and saved in place of the trained "
@@ -328,9 +335,12 @@ def main():
         source_of[f"{name}-aug"] = name
     lexicon = parse_lexicon(args.lexicon)
     vader = None
-    if lexicon or args.aug_lexicon or args.valence_head:
+    if lexicon or args.aug_lexicon or args.valence_head or args.lexicon_gate:
         from domains import vader_analyzer
         vader = vader_analyzer()
+    if args.lexicon_gate:
+        import lexicon_gate
+        lexicon_gate.no_emoji(vader)
     for i, (name, n) in enumerate(parse_counts(args.aug_lexicon, [*domains, *transfer], "--aug-lexicon")):
         base = transfer[name] if name in transfer else [x for x, d in zip(tr_x, tr_d) if d == name]
         transfer[f"{name}-lex"] = augment_lexicon(base, n, args.seed + 20 + i, sorted(vader.lexicon))
@@ -358,12 +368,18 @@ def main():
     # the source of every row of all_x: its domain for train and its copies, else the split
     sources = (tr_d * (1 + args.aug + args.aug_replace)
                + [source_of[n] for n, x in transfer.items() for _ in x])
+    all_comp = dv_comp = te_comp = tr_comp = None  # VADER's scores, the gated student's input
+    if args.lexicon_gate:
+        t1 = time.time()
+        all_comp, dv_comp, te_comp = (lexicon_gate.compounds(vader, x) for x in (all_x, dv_x, te_x))
+        tr_comp = all_comp[:len(tr_x)]
+        log(f"VADER compound of {len(all_x) + len(dv_x) + len(te_x):,} sentences: {time.time() - t1:.0f}s")
     if lexicon:
         unknown = set(lexicon) - set(sources) - {"all"}
         if unknown:
             sys.exit(f"distill_student: --lexicon names no training source: {sorted(unknown)}")
         t1 = time.time()
-        all_soft = lexicon_shift(all_soft, all_x, sources, lexicon, vader)
+        all_soft = lexicon_shift(all_soft, all_x, sources, lexicon, vader, all_comp)
         log(f"lexicon targets ({args.lexicon}): {time.time() - t1:.0f}s")
     all_y = torch.tensor(tr_y + [-100] * (len(aug_x) + len(rep_x) + len(tf_x)))  # gold CE only on the originals
     dv_ids, te_ids = common.encode(tok, dv_x), common.encode(tok, te_x)
@@ -377,7 +393,9 @@ def main():
                      layer_norm_eps=1e-12, pad_token_id=0, initializer_range=0.02,
                      num_labels=2, id2label=dict(common.ID2LABEL), label2id=dict(common.LABEL2ID))
     torch.manual_seed(args.seed)
-    if args.valence_head:
+    if args.lexicon_gate:
+        student = lexicon_gate.BertWithLexiconGate(cfg, args.lexicon_gate)
+    elif args.valence_head:
         from valence_head import BertWithValence, lexicon_init
         student = BertWithValence(cfg)
         init, hits = lexicon_init(tok.convert_ids_to_tokens(list(range(len(tok)))), vader.lexicon,
@@ -422,19 +440,24 @@ def main():
     n_emb = student.bert.embeddings.word_embeddings.weight.numel()
     log(f"student: {n_params:,} params ({n_emb:,} in the word embeddings); init: {init_desc}")
     if args.init == "pruned":
-        acc = common.domain_accuracy(common.predict_logits(student, dv_ids), dv_y, dv_d)
+        acc = common.domain_accuracy(common.predict_logits(student, dv_ids, compound=dv_comp), dv_y, dv_d)
         log("dev accuracy before training: " + " ".join(f"{d} {a:.4f}" for d, a in acc.items()))
 
     no_decay = ("bias", "LayerNorm.weight", "LayerNorm.bias", "valence")
     word_table = student.bert.embeddings.word_embeddings.weight  # trained at its own rate, if at all
+    own_rate = ("lexicon_gate.",)  # trained at --lexicon-gate-lr-scale x the rate
     groups = [
         {"params": [p for n, p in student.named_parameters()
-                    if p.requires_grad and not any(k in n for k in no_decay) and p is not word_table],
+                    if p.requires_grad and not any(k in n for k in no_decay) and p is not word_table
+                    and not n.startswith(own_rate)],
          "weight_decay": args.weight_decay},
         {"params": [p for n, p in student.named_parameters()
-                    if p.requires_grad and any(k in n for k in no_decay)],
+                    if p.requires_grad and any(k in n for k in no_decay) and not n.startswith(own_rate)],
          "weight_decay": 0.0},
     ]
+    if args.lexicon_gate:
+        groups.append({"params": list(student.lexicon_gate.parameters()), "weight_decay": 0.0,
+                       "lr": args.lr * args.lexicon_gate_lr_scale})
     if word_table.requires_grad:
         groups.append({"params": [word_table], "weight_decay": args.weight_decay,
                        "lr": args.lr * args.word_embeddings_lr_scale})
@@ -461,8 +484,9 @@ def main():
         tot_loss = tot_hidden = 0.0
         for idx in common.bucketed_batches(lengths, args.batch_size, gen):
             ids, mask = (t.to(args.device) for t in common.collate([all_ids[i] for i in idx]))
+            extra = {} if all_comp is None else {"compound": all_comp[idx].to(args.device)}
             out = student(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids),
-                          output_hidden_states=hidden_loss is not None)
+                          output_hidden_states=hidden_loss is not None, **extra)
             logits = out.logits
             kl = F.kl_div(F.log_softmax(logits / T, -1), F.log_softmax(all_soft[idx] / T, -1),
                           reduction="batchmean", log_target=True) * T * T
@@ -489,10 +513,10 @@ def main():
         epochs_run += 1
         # the model evaluated and kept: the moving average if there is one, else the trained weights
         model = ema.module if ema is not None else student
-        dv_logits = common.predict_logits(model, dv_ids)
+        dv_logits = common.predict_logits(model, dv_ids, compound=dv_comp)
         acc = common.domain_accuracy(dv_logits, dv_y, dv_d)
         agree = float((dv_logits.argmax(-1) == t_logits["dev"].argmax(-1)).float().mean())
-        trained = (common.domain_accuracy(common.predict_logits(student, dv_ids), dv_y, dv_d)
+        trained = (common.domain_accuracy(common.predict_logits(student, dv_ids, compound=dv_comp), dv_y, dv_d)
                    if ema is not None else acc)
         student.train()
         history.append({"epoch": epoch + 1, "loss": round(tot_loss / steps_per_epoch, 4),
@@ -519,9 +543,9 @@ def main():
     student.load_state_dict(best.pop("state"))
     student.eval()
     res = {}
-    for name, ids_, y, d in (("train", common.encode(tok, tr_x), tr_y, tr_d),
-                             ("dev", dv_ids, dv_y, dv_d), ("test", te_ids, te_y, te_d)):
-        lg = common.predict_logits(student, ids_)
+    for name, ids_, y, d, comp in (("train", common.encode(tok, tr_x), tr_y, tr_d, tr_comp),
+                                   ("dev", dv_ids, dv_y, dv_d, dv_comp), ("test", te_ids, te_y, te_d, te_comp)):
+        lg = common.predict_logits(student, ids_, compound=comp)
         res[name] = (common.domain_accuracy(lg, y, d),
                      float((lg.argmax(-1) == t_logits[name].argmax(-1)).float().mean()))
     log(f"best epoch {best['epoch']}: " + "  ".join(
@@ -555,6 +579,8 @@ def main():
                             "aug_replace_copies": args.aug_replace, "replace_prob": args.replace_prob,
                             "ema_decay": args.ema or None,
                             "valence_head_gamma": args.valence_head or None,
+                            "lexicon_gate_max": args.lexicon_gate or None,
+                            "lexicon_gate_lr_scale": args.lexicon_gate_lr_scale if args.lexicon_gate else None,
                             "neighbours": args.neighbours, "hidden_loss": args.hidden_loss,
                             "hidden_skip": args.hidden_skip or None,
                             "length_bucketed_batches": True, "threads": args.threads,
