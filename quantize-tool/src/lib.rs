@@ -119,6 +119,10 @@ pub fn quantize_dir(dir: &Path, opts: &QuantizeOptions) -> Result<(Vec<u8>, Repo
     if header.task == Task::Classification {
         sections.extend(string_planes("task.labels", &hf.config.labels));
     }
+    if let (Some(max), Some(entries)) = (mapping.lexicon_gate, &hf.lexicon) {
+        sections.extend(lexicon_sections(&hf.dir, max, entries)?);
+        report.lexicon_entries = Some(entries.len());
+    }
     let blob = write_blob(header, &sections).context("assembling the blob")?;
     let max_seq = header.task_params.default_max_seq as usize;
     report.blob_bytes = blob.len();
@@ -293,6 +297,7 @@ fn header(hf: &HfDir, mapping: &Mapping, opts: &QuantizeOptions) -> Result<Heade
             pooling,
             normalize,
             has_pooler: mapping.has_pooler,
+            lexicon_gate: mapping.lexicon_gate.is_some(),
             default_max_seq: max_seq(hf, opts)? as u32,
         },
         tokenizer: TokenizerParams::WordPiece(WordPieceParams {
@@ -471,6 +476,24 @@ fn string_planes(prefix: &str, items: &[String]) -> Vec<PendingSection> {
         u8_section(&format!("{prefix}.strings"), strings),
         u32_section(&format!("{prefix}.offsets"), &offsets),
     ]
+}
+
+/// The gate's bound and the lexicon table (`picoformer::lexicon`); a word the table cannot hold
+/// is an error naming the file.
+fn lexicon_sections(dir: &Path, max: f32, entries: &[(String, i8)]) -> Result<Vec<PendingSection>> {
+    let refs: Vec<(&str, i8)> = entries.iter().map(|(w, t)| (w.as_str(), *t)).collect();
+    let (words, blocks) = picoformer::lexicon::encode(&refs)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.join("lexicon.tsv").display()))?;
+    Ok(vec![
+        PendingSection {
+            name: map::GATE_MAX.into(),
+            dtype: DType::F32,
+            shape: vec![1],
+            bytes: f32_bytes(&[max]),
+        },
+        u8_section(picoformer::lexicon::WORDS, words),
+        u32_section(picoformer::lexicon::BLOCKS, &blocks),
+    ])
 }
 
 /// Bytes a section of `n` bytes takes in the blob (sections start on 32-byte boundaries).

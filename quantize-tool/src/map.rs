@@ -41,6 +41,9 @@ pub struct Mapping {
     pub untied_decoder: bool,
     /// Checkpoint tensors that are not used, sorted.
     pub unused: Vec<String>,
+    /// The classifier's lexicon gate bound (config.json `lexicon_gate_max`): the blob gets the
+    /// `lexicon_gate.*` tensors, `lexicon_gate.max` written from this value.
+    pub lexicon_gate: Option<f32>,
 }
 
 /// Finds every tensor the architecture needs in `ck` (the core's [`schema::BERT`], in blob order),
@@ -73,11 +76,13 @@ pub fn map_tensors(cfg: &HfConfig, ck: &Checkpoint) -> Result<Mapping> {
         task,
         pooler: has_pooler,
         tied_head: true,
+        lexicon_gate: cfg.lexicon_gate_max.is_some(),
     };
     let mut tensors = vec![];
     for (scope, def) in BERT.blob_order(cfg.n_layers) {
         let wanted = match dims.required(def) {
             _ if def.when == When::Smoothing => false, // made by calibration, not in checkpoints
+            _ if def.name == GATE_MAX => false,        // from config.json, not the checkpoint
             Some(true) => true,
             Some(false) => untied_decoder,
             None => false,
@@ -89,8 +94,11 @@ pub fn map_tensors(cfg: &HfConfig, ck: &Checkpoint) -> Result<Mapping> {
     }
     let used: BTreeSet<&str> = tensors.iter().map(|t| t.source.as_str()).collect();
     let unused = ck.names().into_iter().filter(|n| !used.contains(n.as_str())).collect();
-    Ok(Mapping { tensors, has_pooler, untied_decoder, unused })
+    Ok(Mapping { tensors, has_pooler, untied_decoder, unused, lexicon_gate: cfg.lexicon_gate_max })
 }
+
+/// The gate's bound: a section of the blob, a number in config.json.
+pub const GATE_MAX: &str = "lexicon_gate.max";
 
 /// A decoder is stored only when present and different from the word embeddings.
 fn decoder_untied(ck: &Checkpoint, names: &Names) -> Result<bool> {

@@ -84,6 +84,8 @@ pub struct Report {
     /// Calibration inputs the activation smoothing was measured on (0: none; the int8 matrices
     /// then take 16-bit activations).
     pub calibration_texts: usize,
+    /// Entries of the lexicon a gated classifier carries (`lexicon.tsv`), if any.
+    pub lexicon_entries: Option<usize>,
 }
 
 impl Report {
@@ -111,6 +113,7 @@ impl Report {
             arena_bytes: 0,
             prune: None,
             calibration_texts: 0,
+            lexicon_entries: None,
         }
     }
 
@@ -205,6 +208,9 @@ impl fmt::Display for Report {
                 "activations: 8-bit for the encoder's int8 matrices, smoothing calibrated on {} inputs",
                 self.calibration_texts
             )?;
+        }
+        if let Some(n) = self.lexicon_entries {
+            writeln!(f, "lexicon gate: VADER's compound score weighed in, {n} lexicon entries")?;
         }
         write!(f, "arena bytes at max_seq {}: {}", self.max_seq, self.arena_bytes)?;
         match &self.prune {

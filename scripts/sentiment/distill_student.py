@@ -553,6 +553,8 @@ def main():
         "; test " + " ".join(f"{d} {a:.4f}" for d, a in res["test"][0].items()) +
         f"; training {train_s / 60:.1f} min")
     common.save_hf_dir(student, tok, args.vocab or os.path.join(args.teacher_dir, "vocab.txt"), args.out_dir)
+    if args.lexicon_gate:
+        lexicon_gate.save_lexicon(args.out_dir)
     common.write_json(args.results, {
         "model": "BertForSequenceClassification distilled from the fine-tuned MiniLM teacher",
         "labels": common.ID2LABEL,

@@ -10,17 +10,24 @@ the gate, how much of the lexicon each kind of text takes, where without the gat
 learn the lexicon's word valences from the sentences it sees.
 """
 
+import os
+import shutil
+
 import torch
 from transformers import BertForSequenceClassification
 from transformers.modeling_outputs import SequenceClassifierOutput
+
+from vader_golden import OUT as VADER_DIR, device_text
+
+LEXICON = os.path.join(VADER_DIR, "lexicon.tsv")  # the entries the device can match
 
 
 class BertWithLexiconGate(BertForSequenceClassification):
     """BertForSequenceClassification whose logits get -/+ half of gate(pooled) x compound."""
 
-    def __init__(self, config, gate_max):
+    def __init__(self, config, gate_max=None):
         super().__init__(config)
-        self.gate_max = float(gate_max)
+        self.gate_max = float(gate_max or config.lexicon_gate_max)
         config.lexicon_gate_max = self.gate_max  # saved in config.json for the converter
         self.lexicon_gate = torch.nn.Linear(config.hidden_size, 1)
         torch.nn.init.zeros_(self.lexicon_gate.weight)
@@ -46,8 +53,14 @@ class BertWithLexiconGate(BertForSequenceClassification):
 
 
 def compounds(vader, texts):
-    """[N] VADER's compound score of each text, emoji descriptions off (as on the device)."""
-    return torch.tensor([vader.polarity_scores(t)["compound"] for t in texts])
+    """[N] VADER's compound score of each text as the device computes it (src/lexicon/): emoji
+    descriptions off (`no_emoji`), the text cut after its 128th word."""
+    return torch.tensor([vader.polarity_scores(device_text(t))["compound"] for t in texts])
+
+
+def save_lexicon(out_dir):
+    """Puts the lexicon the converter reads (`picoformer quantize`) beside the checkpoint."""
+    shutil.copyfile(LEXICON, os.path.join(out_dir, "lexicon.tsv"))
 
 
 def no_emoji(vader):

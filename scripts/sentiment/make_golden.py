@@ -86,7 +86,15 @@ def main():
     from transformers import BertForSequenceClassification
 
     torch.set_num_threads(common.N_THREADS)
-    model = BertForSequenceClassification.from_pretrained(args.model_dir, dtype=torch.float32)
+    with open(os.path.join(args.model_dir, "config.json"), encoding="utf-8") as f:
+        gated = "lexicon_gate_max" in json.load(f)
+    if gated:  # VADER's score weighed in by a gate (lexicon_gate.py); compound as the device's
+        import lexicon_gate
+        from domains import vader_analyzer
+        model = lexicon_gate.BertWithLexiconGate.from_pretrained(args.model_dir, dtype=torch.float32)
+        vader = lexicon_gate.no_emoji(vader_analyzer())
+    else:
+        model = BertForSequenceClassification.from_pretrained(args.model_dir, dtype=torch.float32)
     model.eval()
     full_vocab = model.config.vocab_size == 30522
     if full_vocab:
@@ -106,10 +114,12 @@ def main():
         for text in sentences:
             ids = list(tok(text, truncation=True, max_length=MAX_LEN)["input_ids"])
             x = torch.tensor([ids])
+            extra = {"compound": lexicon_gate.compounds(vader, [text])} if gated else {}
             logits = model(input_ids=x, attention_mask=torch.ones_like(x),
-                           token_type_ids=torch.zeros_like(x)).logits[0].float().numpy()
+                           token_type_ids=torch.zeros_like(x), **extra).logits[0].float().numpy()
             cases.append({"text": text, "ids": ids, "logits": [f32(v) for v in logits],
-                          "label": id2label[int(np.argmax(logits))]})
+                          "label": id2label[int(np.argmax(logits))],
+                          **({"compound": float(extra["compound"][0])} if gated else {})})
     if full_vocab:
         assert cases[len(sentences) - len(HAND_WRITTEN)]["ids"] == [101, 2023, 3185, 2001, 6919, 102]
     assert any(len(c["ids"]) == MAX_LEN for c in cases) and any(c["ids"] == [tok.cls_token_id, tok.sep_token_id]

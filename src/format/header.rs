@@ -15,8 +15,9 @@ pub const VERSION_MAJOR: u16 = 1;
 /// (zero) before, which older readers reject or ignore. The writer records the lowest minor version
 /// that describes the blob ([`Header::required_minor`], raised to a section dtype's
 /// [`DType::required_minor`](super::DType::required_minor)): BERT blobs stay 1.0, decoders are 1.1,
-/// blobs with int4 sections 1.2, blobs with activation smoothing ([`FEATURE_ACT_SMOOTH`]) 1.3.
-pub const VERSION_MINOR: u16 = 3;
+/// blobs with int4 sections 1.2, blobs with activation smoothing ([`FEATURE_ACT_SMOOTH`]) 1.3,
+/// classifiers with a lexicon gate ([`FEATURE_LEXICON_GATE`]) 1.4.
+pub const VERSION_MINOR: u16 = 4;
 /// Size of the v1 header in bytes; the section table starts right after it.
 pub const HEADER_LEN: usize = 256;
 /// Every section (and the section table) starts on a multiple of this many bytes.
@@ -30,9 +31,14 @@ pub const CHECKSUM_START: usize = 16;
 pub const FEATURE_ACT_SMOOTH: u32 = 1;
 /// Suffix of the section names that set [`FEATURE_ACT_SMOOTH`].
 pub const ACT_SMOOTH_SUFFIX: &str = ".act_smooth";
+/// Feature bit 1 (minor version 1.4): the classifier adds VADER's compound score of the text,
+/// weighted by a gate read from the pooled output, to its label margin (task flags bit 2; sections
+/// `lexicon.*` and `lexicon_gate.*`, see [`crate::lexicon`]). A reader that ignored them would
+/// compute other labels: the bit makes older readers refuse the blob.
+pub const FEATURE_LEXICON_GATE: u32 = 2;
 /// Feature bits a v1 reader understands. Blobs setting other bits are rejected with
 /// [`Error::UnsupportedFeatures`], so a writer can mark a blob that older readers must not load.
-pub const KNOWN_FEATURES: u32 = FEATURE_ACT_SMOOTH;
+pub const KNOWN_FEATURES: u32 = FEATURE_ACT_SMOOTH | FEATURE_LEXICON_GATE;
 /// Stored for "no such token" in the id fields of the tokenizer block.
 pub const NO_TOKEN: u32 = u32::MAX;
 
@@ -233,6 +239,9 @@ pub struct TaskParams {
     pub normalize: bool,
     /// The blob holds BERT's pooler (`pooler.dense.*`) (byte 136, bit 1).
     pub has_pooler: bool,
+    /// A two-label classifier whose margin (second logit minus first) gets a gated VADER score
+    /// (byte 136, bit 2, with feature bit [`FEATURE_LEXICON_GATE`]; v1.4).
+    pub lexicon_gate: bool,
     /// Maximum sequence length (decoders: context) the blob was prepared for (byte 140); the arena
     /// size the tool reports is for this length. 2..=max_position.
     pub default_max_seq: u32,
@@ -458,7 +467,7 @@ impl Header {
         let t = &self.task_params;
         put(128, t.n_labels);
         put(132, pooling_code(t.pooling));
-        put(136, t.normalize as u32 | (t.has_pooler as u32) << 1);
+        put(136, t.normalize as u32 | (t.has_pooler as u32) << 1 | (t.lexicon_gate as u32) << 2);
         put(140, t.default_max_seq);
         match &self.tokenizer {
             TokenizerParams::WordPiece(k) => encode_wordpiece(&mut put, k),
@@ -654,9 +663,17 @@ fn decode_task(h: &[u8], task: Task, p: &ArchParams) -> Result<TaskParams> {
     };
     let flags = match task {
         Task::CausalLm => ranged(h, ("task_flags", 136), 0, 0)?,
-        _ => ranged(h, ("task_flags", 136), 0, 3)?,
+        _ => ranged(h, ("task_flags", 136), 0, 7)?,
     };
     let has_pooler = flags & 2 != 0;
+    // the lexicon gate: a two-label classifier, and the feature bit that keeps older readers out
+    let lexicon_gate = flags & 4 != 0;
+    if lexicon_gate && !(task == Task::Classification && n_labels == 2) {
+        return Err(bad(("task_flags", 136)));
+    }
+    if lexicon_gate != (u32_at(h, 24) & FEATURE_LEXICON_GATE != 0) {
+        return Err(bad(("features", 24)));
+    }
     // a classifier's head reads the pooler: its flags must say the blob holds one
     if task == Task::Classification && !has_pooler {
         return Err(bad(("task_flags", 136)));
@@ -669,6 +686,7 @@ fn decode_task(h: &[u8], task: Task, p: &ArchParams) -> Result<TaskParams> {
         pooling,
         normalize: flags & 1 != 0,
         has_pooler,
+        lexicon_gate,
         default_max_seq: ranged(h, ("default_max_seq", 140), 2, p.max_position())?,
     })
 }

@@ -118,7 +118,8 @@ pub use crc32::crc32;
 pub use header::{
     Activation, Arch, ArchParams, BertParams, BpeParams, DecoderParams, Header, Pooling, RopeScaling, Task,
     TaskParams, TokenizerParams, WordPieceParams, ACT_SMOOTH_SUFFIX, ALIGN, CHECKSUM_START,
-    FEATURE_ACT_SMOOTH, HEADER_LEN, KNOWN_FEATURES, MAGIC, NO_TOKEN, VERSION_MAJOR, VERSION_MINOR,
+    FEATURE_ACT_SMOOTH, FEATURE_LEXICON_GATE, HEADER_LEN, KNOWN_FEATURES, MAGIC, NO_TOKEN, VERSION_MAJOR,
+    VERSION_MINOR,
 };
 pub use reader::{Blob, MAX_SECTIONS};
 pub use section::{align_up, DType, Section, ENTRY_LEN, NAME_LEN};

@@ -5,7 +5,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::crc32::crc32;
-use super::header::{Header, ACT_SMOOTH_SUFFIX, ALIGN, CHECKSUM_START, FEATURE_ACT_SMOOTH, HEADER_LEN};
+use super::header::{
+    Header, ACT_SMOOTH_SUFFIX, ALIGN, CHECKSUM_START, FEATURE_ACT_SMOOTH, FEATURE_LEXICON_GATE, HEADER_LEN,
+};
 use super::section::{align_up, DType, Section, ENTRY_LEN, NAME_LEN};
 
 /// One section waiting to be written.
@@ -102,7 +104,10 @@ pub fn write_blob(mut header: Header, sections: &[PendingSection]) -> Result<Vec
     header.file_len = at as u64;
     let dtype_minor = sections.iter().map(|s| s.dtype.required_minor()).max().unwrap_or(0);
     let smoothed = sections.iter().any(|s| s.name.ends_with(ACT_SMOOTH_SUFFIX));
-    let (features, feature_minor) = if smoothed { (FEATURE_ACT_SMOOTH, 3) } else { (0, 0) };
+    let (mut features, mut feature_minor) = if smoothed { (FEATURE_ACT_SMOOTH, 3) } else { (0, 0) };
+    if header.task_params.lexicon_gate {
+        (features, feature_minor) = (features | FEATURE_LEXICON_GATE, 4);
+    }
     header.version_minor = header.required_minor().max(dtype_minor).max(feature_minor);
     let mut out = Vec::with_capacity(at);
     out.extend_from_slice(&header.encode());

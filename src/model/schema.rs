@@ -31,6 +31,8 @@ pub enum Dim {
     KvDim,
     /// Width of GPT-2's fused query/key/value projection, `QDim + 2 * KvDim`.
     Qkv,
+    /// One (a single-output head).
+    One,
 }
 
 /// How a tensor is stored.
@@ -55,6 +57,9 @@ pub enum When {
     TaskIfPresent(Task),
     /// When the LM head is not tied to the token embeddings.
     Untied,
+    /// When the header says the classifier has a lexicon gate
+    /// ([`TaskParams::lexicon_gate`](crate::format::TaskParams::lexicon_gate)).
+    LexiconGate,
     /// Optional, never in a checkpoint: a linear layer's activation smoothing factors, which the
     /// tool computes from calibration text (`quantize --calibrate`). Their presence makes that int8
     /// matrix take 8-bit activations ([`kernels::quantize_row_u8`](crate::kernels::quantize_row_u8)).
@@ -119,6 +124,11 @@ pub const BERT: Schema = Schema {
         tensor!("pooler.dense.bias", [Hidden], Vector, When::Pooler),
         tensor!("classifier.weight", [Labels, Hidden], Matrix, When::Task(Task::Classification)),
         tensor!("classifier.bias", [Labels], Vector, When::Task(Task::Classification)),
+        // the lexicon gate: max * sigmoid(weight . pooled + bias) weighs VADER's score (`lexicon`);
+        // `max` is no checkpoint tensor: the tool writes it from config.json's lexicon_gate_max
+        tensor!("lexicon_gate.weight", [One, Hidden], Matrix, When::LexiconGate),
+        tensor!("lexicon_gate.bias", [One], Vector, When::LexiconGate),
+        tensor!("lexicon_gate.max", [One], Vector, When::LexiconGate),
         tensor!(
             "cls.predictions.transform.dense.weight",
             [Hidden, Hidden],
@@ -282,13 +292,16 @@ pub struct Dims {
     pub pooler: bool,
     /// The LM head is tied to the token embeddings.
     pub tied_head: bool,
+    /// The classifier has a lexicon gate.
+    pub lexicon_gate: bool,
 }
 
 impl Dims {
     /// The dimensions of a validated header.
     pub fn from_header(h: &Header) -> Dims {
         let t = &h.task_params;
-        let (labels, task, pooler) = (t.n_labels as usize, h.task, t.has_pooler);
+        let (labels, task, pooler, lexicon_gate) =
+            (t.n_labels as usize, h.task, t.has_pooler, t.lexicon_gate);
         match &h.params {
             ArchParams::Bert(p) => Dims {
                 vocab: p.vocab_size as usize,
@@ -302,6 +315,7 @@ impl Dims {
                 task,
                 pooler,
                 tied_head: true,
+                lexicon_gate,
             },
             ArchParams::Decoder(p) => Dims {
                 vocab: p.vocab_size as usize,
@@ -315,6 +329,7 @@ impl Dims {
                 task,
                 pooler,
                 tied_head: p.tied_head,
+                lexicon_gate,
             },
         }
     }
@@ -331,6 +346,7 @@ impl Dims {
             Dim::QDim => self.q_dim,
             Dim::KvDim => self.kv_dim,
             Dim::Qkv => self.q_dim + 2 * self.kv_dim,
+            Dim::One => 1,
         }
     }
 
@@ -349,6 +365,7 @@ impl Dims {
             When::Task(t) => (self.task == t).then_some(true),
             When::TaskIfPresent(t) => (self.task == t).then_some(false),
             When::Untied => (!self.tied_head).then_some(true),
+            When::LexiconGate => self.lexicon_gate.then_some(true),
             When::Smoothing => Some(false),
         }
     }
@@ -486,7 +503,7 @@ pub fn check_finite(
 }
 
 /// Most tensors outside the layers in any architecture.
-pub const MAX_GLOBAL_TENSORS: usize = 16;
+pub const MAX_GLOBAL_TENSORS: usize = 20;
 
 /// The section indices of the global tensors, in [`Schema::globals`] order (`u16::MAX` for an
 /// absent optional tensor).

@@ -125,6 +125,7 @@ pub fn header(t: &Tiny) -> Header {
             pooling: Pooling::Mean,
             normalize: true,
             has_pooler: t.task == Task::Classification,
+            lexicon_gate: false,
             default_max_seq: t.max_pos,
         },
         tokenizer: TokenizerParams::WordPiece(WordPieceParams {

@@ -149,6 +149,7 @@ fn header(cfg: &DecoderConfig, tok: &DecoderTokenizer, opts: &QuantizeOptions) -
             pooling: Pooling::Cls,
             normalize: false,
             has_pooler: false,
+            lexicon_gate: false,
             default_max_seq: max_seq as u32,
         },
         tokenizer: TokenizerParams::Bpe(tok.params()),

@@ -41,6 +41,9 @@ pub struct HfConfig {
     pub layer_norm_eps: f32,
     /// `id2label` in id order (empty if absent).
     pub labels: Vec<String>,
+    /// `lexicon_gate_max`: the classifier weighs VADER's score in through a gate bounded by it
+    /// (`lexicon_gate.*` tensors, `lexicon.tsv` beside the config).
+    pub lexicon_gate_max: Option<f32>,
 }
 
 impl HfConfig {
@@ -89,12 +92,18 @@ impl HfConfig {
             type_vocab_size: v.get("type_vocab_size").map_or(Ok(2), |_| size(v, "type_vocab_size"))?,
             layer_norm_eps: eps,
             labels: labels(v)?,
+            lexicon_gate_max: lexicon_gate_max(v)?,
         };
         if cfg.hidden % cfg.n_heads != 0 {
             bail!("hidden_size {} is not a multiple of num_attention_heads {}", cfg.hidden, cfg.n_heads);
         }
         if cfg.arch == HfArch::SequenceClassification && cfg.labels.is_empty() {
             bail!("BertForSequenceClassification without id2label");
+        }
+        if cfg.lexicon_gate_max.is_some()
+            && !(cfg.arch == HfArch::SequenceClassification && cfg.labels.len() == 2)
+        {
+            bail!("lexicon_gate_max needs BertForSequenceClassification with two labels");
         }
         Ok(cfg)
     }
@@ -112,6 +121,15 @@ fn parse_arch(v: &Value) -> Result<HfArch> {
             "architecture {other:?} is not supported (BertModel, BertForSequenceClassification, BertForMaskedLM)"
         ),
     })
+}
+
+/// `lexicon_gate_max`, if present: finite and above 0 as f32.
+fn lexicon_gate_max(v: &Value) -> Result<Option<f32>> {
+    let Some(x) = v.get("lexicon_gate_max") else { return Ok(None) };
+    match x.as_f64().map(|g| g as f32) {
+        Some(g) if g.is_finite() && g > 0.0 => Ok(Some(g)),
+        _ => bail!("lexicon_gate_max must be a positive number, found {x}"),
+    }
 }
 
 /// A required positive integer field.

@@ -30,6 +30,8 @@ pub struct HfDir {
     pub tokenizer: TokenizerSpec,
     /// sentence-transformers files, when present.
     pub st: SentenceTransformers,
+    /// `lexicon.tsv` (word, rating in tenths), read when config.json has `lexicon_gate_max`.
+    pub lexicon: Option<Vec<(String, i8)>>,
 }
 
 impl HfDir {
@@ -47,8 +49,33 @@ impl HfDir {
             config.vocab_size
         );
         let checkpoint = Checkpoint::open(&weights_file(dir)?)?;
-        Ok(HfDir { dir: dir.to_path_buf(), config, checkpoint, tokenizer, st })
+        let lexicon = match config.lexicon_gate_max {
+            Some(_) => Some(read_lexicon(&dir.join("lexicon.tsv"))?),
+            None => None,
+        };
+        Ok(HfDir { dir: dir.to_path_buf(), config, checkpoint, tokenizer, st, lexicon })
     }
+}
+
+/// A lexicon file: `word<TAB>rating` lines, ratings in tenths (VADER's -3.9..3.4); errors name
+/// the file and line.
+pub fn read_lexicon(path: &Path) -> Result<Vec<(String, i8)>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read (config.json has lexicon_gate_max)", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
+        let at = || format!("{}:{}", path.display(), i + 1);
+        let Some((word, rating)) = line.split_once('\t') else {
+            anyhow::bail!("{}: expected word<TAB>rating, found {line:?}", at());
+        };
+        let tenths =
+            rating.trim().parse::<f64>().ok().map(|r| r * 10.0).filter(|t| (t - t.round()).abs() < 1e-6);
+        match tenths {
+            Some(t) if (-64.0..=63.0).contains(&t.round()) => out.push((word.to_string(), t.round() as i8)),
+            _ => anyhow::bail!("{}: rating {rating:?} is not a multiple of 0.1 in -6.4..=6.3", at()),
+        }
+    }
+    Ok(out)
 }
 
 /// `dir/model.safetensors`, or an error that says what to do instead.

@@ -4,6 +4,7 @@ use super::arena::State;
 use super::config::{BertConfig, MAX_LAYERS};
 use super::weights;
 use crate::format::{Arch, Blob, Pooling, Task, TokenizerParams};
+use crate::lexicon::{self, Lexicon};
 use crate::model::arena;
 use crate::model::ops::linear::{Linear, Norm};
 use crate::model::options::SessionOptions;
@@ -37,13 +38,27 @@ pub struct MlmHead<'a> {
     pub decoder: Linear<'a>,
 }
 
+/// VADER's compound score weighed into a two-label classifier's margin (header task flag
+/// `lexicon_gate`): `margin += max * sigmoid(gate . pooled + bias) * compound(text)`, the
+/// logits moving by -/+ half of it.
+#[derive(Debug, Clone, Copy)]
+pub struct LexiconGate<'a> {
+    /// `lexicon_gate.weight` `[1, H]` and `.bias` `[1]`.
+    pub gate: Linear<'a>,
+    /// `lexicon_gate.max`: the gate's upper bound, finite and > 0.
+    pub max: f32,
+    /// VADER's lexicon (`lexicon.*`).
+    pub lexicon: Lexicon<'a>,
+}
+
 /// The task head of a model.
 #[derive(Debug, Clone, Copy)]
 pub enum Head<'a> {
     /// No head: embeddings only.
     None,
-    /// Sequence classification: logits = classifier(pooler(h_cls)).
-    Classifier(Linear<'a>),
+    /// Sequence classification: logits = classifier(pooler(h_cls)), plus the lexicon gate's
+    /// term when the blob has one.
+    Classifier(Linear<'a>, Option<LexiconGate<'a>>),
     /// Masked-word prediction.
     Mlm(MlmHead<'a>),
 }
@@ -94,7 +109,13 @@ impl<'a> Bert<'a> {
         };
         let pooler = h.task_params.has_pooler.then(|| lin(POOLER_W, POOLER_B));
         let head = match h.task {
-            Task::Classification => Head::Classifier(lin(CLASSIFIER_W, CLASSIFIER_B)),
+            Task::Classification => {
+                let gate = match h.task_params.lexicon_gate {
+                    true => Some(load_gate(&blob, lin(GATE_W, GATE_B), vector(&blob, ix[GATE_MAX]))?),
+                    false => None,
+                };
+                Head::Classifier(lin(CLASSIFIER_W, CLASSIFIER_B), gate)
+            }
             Task::MaskedLm => {
                 let tied = ix[MLM_DECODER_W] == u16::MAX;
                 let decoder_w = if tied { embeddings.word } else { matrix(&blob, ix[MLM_DECODER_W]) };
@@ -216,7 +237,7 @@ impl<'a> Bert<'a> {
     pub(crate) fn head_outputs(&self) -> usize {
         match self.head {
             Head::None => 0,
-            Head::Classifier(_) => 2 * self.config.n_labels,
+            Head::Classifier(..) => 2 * self.config.n_labels,
             Head::Mlm(_) => self.config.vocab_size,
         }
     }
@@ -248,6 +269,9 @@ const POOLER_W: usize = index_of(G, "pooler.dense.weight");
 const POOLER_B: usize = index_of(G, "pooler.dense.bias");
 const CLASSIFIER_W: usize = index_of(G, "classifier.weight");
 const CLASSIFIER_B: usize = index_of(G, "classifier.bias");
+const GATE_W: usize = index_of(G, "lexicon_gate.weight");
+const GATE_B: usize = index_of(G, "lexicon_gate.bias");
+const GATE_MAX: usize = index_of(G, "lexicon_gate.max");
 const MLM_DENSE_W: usize = index_of(G, "cls.predictions.transform.dense.weight");
 const MLM_DENSE_B: usize = index_of(G, "cls.predictions.transform.dense.bias");
 const MLM_NORM_W: usize = index_of(G, "cls.predictions.transform.LayerNorm.weight");
@@ -266,6 +290,18 @@ fn plane_u32<'a>(blob: &Blob<'a>, table: &'static str, name: &str) -> Result<&'a
 fn plane_u8<'a>(blob: &Blob<'a>, table: &'static str, name: &str) -> Result<&'a [u8]> {
     let plane = blob.section(name).and_then(|(i, s)| blob.u8s(i, &s).ok());
     plane.ok_or(Error::BadTable { name: table })
+}
+
+/// The lexicon gate: its table checked once, its bound finite and positive.
+fn load_gate<'a>(blob: &Blob<'a>, gate: Linear<'a>, max: &[f32]) -> Result<LexiconGate<'a>> {
+    let table = lexicon::TABLE;
+    let lexicon =
+        Lexicon::new(plane_u8(blob, table, lexicon::WORDS)?, plane_u32(blob, table, lexicon::BLOCKS)?)?;
+    match max.first() {
+        Some(&max) if max.is_finite() && max > 0.0 => Ok(LexiconGate { gate, max, lexicon }),
+        Some(&max) if max.is_finite() => Err(Error::BadTable { name: "lexicon_gate" }),
+        _ => Err(Error::NonFinite { prefix: "", layer: None, name: "lexicon_gate.max" }),
+    }
 }
 
 const VOCAB: &str = "tokenizer.vocab";

@@ -7,6 +7,7 @@ use super::model::{Bert, Head};
 use crate::bounded::{copy, head, head_mut, rows};
 use crate::format::Pooling;
 use crate::kernels;
+use crate::lexicon;
 use crate::model::arena;
 use crate::model::ops::linear::{linear, Observer};
 use crate::model::SessionOptions;
@@ -165,7 +166,7 @@ impl<'m, 'a> Session<'m, 'a> {
 
     /// Classifies `text`: `softmax(classifier(pooler(h_cls)))`.
     pub fn classify(&mut self, text: &str) -> Result<Classification<'_>> {
-        let Head::Classifier(cls) = *self.model.head() else {
+        let Head::Classifier(cls, gate) = *self.model.head() else {
             return Err(Error::WrongTask);
         };
         let enc = self.run(text)?;
@@ -174,6 +175,17 @@ impl<'m, 'a> Session<'m, 'a> {
         let out = head_mut(self.st.out, 2 * n);
         let (logits, probs) = out.split_at_mut(n.min(out.len()));
         linear(logits, self.st.pooled, &cls, self.st.xq, self.st.xs, 1);
+        if let Some(g) = gate {
+            // margin += max * sigmoid(gate . pooled + bias) * compound: -/+ half on the two logits
+            let mut z = [0.0f32];
+            linear(&mut z, self.st.pooled, &g.gate, self.st.xq, self.st.xs, 1);
+            let weight = g.max * (1.0 / (1.0 + libm::expf(-z[0])));
+            let half = weight * lexicon::compound(&g.lexicon, text) as f32 * 0.5;
+            if let [neg, pos] = logits {
+                *neg -= half;
+                *pos += half;
+            }
+        }
         copy(probs, logits);
         kernels::softmax(probs);
         if !logits.iter().chain(probs.iter()).all(|v| v.is_finite()) {
