@@ -5,6 +5,7 @@
 //! reads in the text (see `model::bert`). [`compound`] is also usable alone: it is VADER 3.3.2's
 //! `polarity_scores(text)["compound"]`, rule for rule.
 
+mod case_tables;
 mod table;
 mod text;
 mod vader;

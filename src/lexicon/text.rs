@@ -1,6 +1,9 @@
 //! Python `str` semantics that VADER's rules rely on, without allocation: `split()`, `strip` of
 //! ASCII punctuation, `isupper()` and comparisons of `lower()` against ASCII keys.
 
+use super::case_tables::{LOWER, TITLE, UPPER};
+use crate::tokenizer::unicode::in_ranges;
+
 /// `str.split()`'s whitespace (`str.isspace`): Unicode White_Space plus the ASCII information
 /// separators U+001C..U+001F, which Python counts and Rust's `char::is_whitespace` does not.
 pub(crate) fn is_space(c: char) -> bool {
@@ -19,23 +22,24 @@ pub(crate) fn strip_punct(piece: &str) -> &str {
     }
 }
 
-/// Python's `str.isupper()`: at least one uppercase character and no lowercase or titlecase one.
+/// Python's `str.isupper()`: at least one uppercase character and no lowercase or titlecase one
+/// (the case tables are Python's own, `case_tables.rs`).
 pub(crate) fn is_upper(word: &str) -> bool {
     let mut upper = false;
     for c in word.chars() {
-        if c.is_lowercase() || is_titlecase(c) {
-            return false;
+        if c.is_ascii() {
+            if c.is_ascii_lowercase() {
+                return false;
+            }
+            upper |= c.is_ascii_uppercase();
+        } else {
+            if in_ranges(&LOWER, c) || in_ranges(&TITLE, c) {
+                return false;
+            }
+            upper |= in_ranges(&UPPER, c);
         }
-        upper |= c.is_uppercase();
     }
     upper
-}
-
-/// Unicode general category Lt (31 code points); `core` has no test for it.
-fn is_titlecase(c: char) -> bool {
-    matches!(c as u32,
-        0x01C5 | 0x01C8 | 0x01CB | 0x01F2 | 0x1F88..=0x1F8F | 0x1F98..=0x1F9F | 0x1FA8..=0x1FAF
-        | 0x1FBC | 0x1FCC | 0x1FFC)
 }
 
 /// The characters of `word.lower()`.

@@ -17,167 +17,54 @@ const B_DECR: f64 = -0.293;
 const C_INCR: f64 = 0.733;
 const N_SCALAR: f64 = -0.74;
 
+#[rustfmt::skip]
 const NEGATE: &[&str] = &[
-    "aint",
-    "arent",
-    "cannot",
-    "cant",
-    "couldnt",
-    "darent",
-    "didnt",
-    "doesnt",
-    "ain't",
-    "aren't",
-    "can't",
-    "couldn't",
-    "daren't",
-    "didn't",
-    "doesn't",
-    "dont",
-    "hadnt",
-    "hasnt",
-    "havent",
-    "isnt",
-    "mightnt",
-    "mustnt",
-    "neither",
-    "don't",
-    "hadn't",
-    "hasn't",
-    "haven't",
-    "isn't",
-    "mightn't",
-    "mustn't",
-    "neednt",
-    "needn't",
-    "never",
-    "none",
-    "nope",
-    "nor",
-    "not",
-    "nothing",
-    "nowhere",
-    "oughtnt",
-    "shant",
-    "shouldnt",
-    "uhuh",
-    "wasnt",
-    "werent",
-    "oughtn't",
-    "shan't",
-    "shouldn't",
-    "uh-uh",
-    "wasn't",
-    "weren't",
-    "without",
-    "wont",
-    "wouldnt",
-    "won't",
-    "wouldn't",
-    "rarely",
-    "seldom",
-    "despite",
+    "aint", "arent", "cannot", "cant", "couldnt", "darent", "didnt", "doesnt", "ain't", "aren't",
+    "can't", "couldn't", "daren't", "didn't", "doesn't", "dont", "hadnt", "hasnt", "havent", "isnt",
+    "mightnt", "mustnt", "neither", "don't", "hadn't", "hasn't", "haven't", "isn't", "mightn't",
+    "mustn't", "neednt", "needn't", "never", "none", "nope", "nor", "not", "nothing", "nowhere",
+    "oughtnt", "shant", "shouldnt", "uhuh", "wasnt", "werent", "oughtn't", "shan't", "shouldn't",
+    "uh-uh", "wasn't", "weren't", "without", "wont", "wouldnt", "won't", "wouldn't", "rarely",
+    "seldom", "despite",
 ];
 
-/// Degree words: (word or words, scalar).
+/// Degree words of VADER's `BOOSTER_DICT`: (word, scalar); its phrases are [`BOOSTER_PHRASES`].
+#[rustfmt::skip]
 const BOOSTERS: &[(&str, f64)] = &[
-    ("absolutely", B_INCR),
-    ("amazingly", B_INCR),
-    ("awfully", B_INCR),
-    ("completely", B_INCR),
-    ("considerable", B_INCR),
-    ("considerably", B_INCR),
-    ("decidedly", B_INCR),
-    ("deeply", B_INCR),
-    ("effing", B_INCR),
-    ("enormous", B_INCR),
-    ("enormously", B_INCR),
-    ("entirely", B_INCR),
-    ("especially", B_INCR),
-    ("exceptional", B_INCR),
-    ("exceptionally", B_INCR),
-    ("extreme", B_INCR),
-    ("extremely", B_INCR),
-    ("fabulously", B_INCR),
-    ("flipping", B_INCR),
-    ("flippin", B_INCR),
-    ("frackin", B_INCR),
-    ("fracking", B_INCR),
-    ("fricking", B_INCR),
-    ("frickin", B_INCR),
-    ("frigging", B_INCR),
-    ("friggin", B_INCR),
-    ("fully", B_INCR),
-    ("fuckin", B_INCR),
-    ("fucking", B_INCR),
-    ("fuggin", B_INCR),
-    ("fugging", B_INCR),
-    ("greatly", B_INCR),
-    ("hella", B_INCR),
-    ("highly", B_INCR),
-    ("hugely", B_INCR),
-    ("incredible", B_INCR),
-    ("incredibly", B_INCR),
-    ("intensely", B_INCR),
-    ("major", B_INCR),
-    ("majorly", B_INCR),
-    ("more", B_INCR),
-    ("most", B_INCR),
-    ("particularly", B_INCR),
-    ("purely", B_INCR),
-    ("quite", B_INCR),
-    ("really", B_INCR),
-    ("remarkably", B_INCR),
-    ("so", B_INCR),
-    ("substantially", B_INCR),
-    ("thoroughly", B_INCR),
-    ("total", B_INCR),
-    ("totally", B_INCR),
-    ("tremendous", B_INCR),
-    ("tremendously", B_INCR),
-    ("uber", B_INCR),
-    ("unbelievably", B_INCR),
-    ("unusually", B_INCR),
-    ("utter", B_INCR),
-    ("utterly", B_INCR),
-    ("very", B_INCR),
-    ("almost", B_DECR),
-    ("barely", B_DECR),
-    ("hardly", B_DECR),
-    ("just enough", B_DECR),
-    ("kind of", B_DECR),
-    ("kinda", B_DECR),
-    ("kindof", B_DECR),
-    ("kind-of", B_DECR),
-    ("less", B_DECR),
-    ("little", B_DECR),
-    ("marginal", B_DECR),
-    ("marginally", B_DECR),
-    ("occasional", B_DECR),
-    ("occasionally", B_DECR),
-    ("partly", B_DECR),
-    ("scarce", B_DECR),
-    ("scarcely", B_DECR),
-    ("slight", B_DECR),
-    ("slightly", B_DECR),
-    ("somewhat", B_DECR),
-    ("sort of", B_DECR),
-    ("sorta", B_DECR),
-    ("sortof", B_DECR),
+    ("absolutely", B_INCR), ("amazingly", B_INCR), ("awfully", B_INCR), ("completely", B_INCR),
+    ("considerable", B_INCR), ("considerably", B_INCR), ("decidedly", B_INCR), ("deeply", B_INCR),
+    ("effing", B_INCR), ("enormous", B_INCR), ("enormously", B_INCR), ("entirely", B_INCR),
+    ("especially", B_INCR), ("exceptional", B_INCR), ("exceptionally", B_INCR), ("extreme", B_INCR),
+    ("extremely", B_INCR), ("fabulously", B_INCR), ("flipping", B_INCR), ("flippin", B_INCR),
+    ("frackin", B_INCR), ("fracking", B_INCR), ("fricking", B_INCR), ("frickin", B_INCR),
+    ("frigging", B_INCR), ("friggin", B_INCR), ("fully", B_INCR), ("fuckin", B_INCR),
+    ("fucking", B_INCR), ("fuggin", B_INCR), ("fugging", B_INCR), ("greatly", B_INCR),
+    ("hella", B_INCR), ("highly", B_INCR), ("hugely", B_INCR), ("incredible", B_INCR),
+    ("incredibly", B_INCR), ("intensely", B_INCR), ("major", B_INCR), ("majorly", B_INCR),
+    ("more", B_INCR), ("most", B_INCR), ("particularly", B_INCR), ("purely", B_INCR),
+    ("quite", B_INCR), ("really", B_INCR), ("remarkably", B_INCR), ("so", B_INCR),
+    ("substantially", B_INCR), ("thoroughly", B_INCR), ("total", B_INCR), ("totally", B_INCR),
+    ("tremendous", B_INCR), ("tremendously", B_INCR), ("uber", B_INCR), ("unbelievably", B_INCR),
+    ("unusually", B_INCR), ("utter", B_INCR), ("utterly", B_INCR), ("very", B_INCR),
+    ("almost", B_DECR), ("barely", B_DECR), ("hardly", B_DECR), ("kinda", B_DECR),
+    ("kindof", B_DECR), ("kind-of", B_DECR), ("less", B_DECR), ("little", B_DECR),
+    ("marginal", B_DECR), ("marginally", B_DECR), ("occasional", B_DECR), ("occasionally", B_DECR),
+    ("partly", B_DECR), ("scarce", B_DECR), ("scarcely", B_DECR), ("slight", B_DECR),
+    ("slightly", B_DECR), ("somewhat", B_DECR), ("sorta", B_DECR), ("sortof", B_DECR),
     ("sort-of", B_DECR),
 ];
 
+/// The degree phrases of VADER's `BOOSTER_DICT`: (words, scalar).
+const BOOSTER_PHRASES: &[(&[&str], f64)] =
+    &[(&["just", "enough"], B_DECR), (&["kind", "of"], B_DECR), (&["sort", "of"], B_DECR)];
+
 /// Phrases whose valence replaces the word's (VADER's `SPECIAL_CASES`; "badass", one word, can
 /// never match a phrase of two or three words and is left out).
-const SPECIAL_CASES: &[(&str, f64)] = &[
-    ("the shit", 3.0),
-    ("the bomb", 3.0),
-    ("bad ass", 1.5),
-    ("bus stop", 0.0),
-    ("yeah right", -2.0),
-    ("kiss of death", -1.5),
-    ("to die for", 3.0),
-    ("beating heart", 3.5),
+#[rustfmt::skip]
+const SPECIAL_CASES: &[(&[&str], f64)] = &[
+    (&["the", "shit"], 3.0), (&["the", "bomb"], 3.0), (&["bad", "ass"], 1.5), (&["bus", "stop"], 0.0),
+    (&["yeah", "right"], -2.0), (&["kiss", "of", "death"], -1.5), (&["to", "die", "for"], 3.0),
+    (&["beating", "heart"], 3.5),
 ];
 
 /// The words of a text: byte spans, at most [`MAX_WORDS`].
@@ -193,17 +80,30 @@ impl<'t> Words<'t> {
     fn split(text: &'t str) -> (Self, &'t str) {
         let mut w = Words { text, spans: [(0, 0); MAX_WORDS], n: 0 };
         let mut end = text.len();
-        for piece in text.split(is_space).filter(|p| !p.is_empty()) {
-            if w.n == MAX_WORDS {
-                break;
-            }
+        let mut push = |from: usize, to: usize| {
+            let Some(piece) = text.get(from..to) else { return };
             let word = strip_punct(piece);
-            let start = word.as_ptr() as usize - text.as_ptr() as usize;
+            let start = from + (word.as_ptr() as usize - piece.as_ptr() as usize);
             if let Some(s) = w.spans.get_mut(w.n) {
                 *s = (start as u32, (start + word.len()) as u32);
+                w.n += 1;
+                end = to;
             }
-            end = piece.as_ptr() as usize - text.as_ptr() as usize + piece.len();
-            w.n += 1;
+        };
+        // the pieces between whitespace, as `str.split()` gives them
+        let mut from = None;
+        for (i, c) in text.char_indices() {
+            match (is_space(c), from) {
+                (true, Some(f)) => {
+                    push(f, i);
+                    from = None;
+                }
+                (false, None) => from = Some(i),
+                _ => {}
+            }
+        }
+        if let Some(f) = from {
+            push(f, text.len());
         }
         let read = if w.n == MAX_WORDS { text.get(..end).unwrap_or(text) } else { text };
         (w, read)
@@ -299,7 +199,7 @@ fn rating(lexicon: &Lexicon<'_>, word: &str) -> Option<f64> {
 
 /// The booster scalar of a one-word key.
 fn booster(word: &str) -> Option<f64> {
-    BOOSTERS.iter().find(|(k, _)| !k.contains(' ') && lower_eq(word, k)).map(|&(_, s)| s)
+    BOOSTERS.iter().find(|(k, _)| lower_eq(word, k)).map(|&(_, s)| s)
 }
 
 fn scalar_inc_dec(word: &str, valence: f64, cap_diff: bool) -> f64 {
@@ -332,19 +232,10 @@ fn negation_check(valence: f64, w: &Words<'_>, start: usize, i: usize) -> f64 {
     }
 }
 
-/// Whether words `from..` read as `phrase` (words separated by single spaces).
-fn phrase_at(w: &Words<'_>, from: usize, phrase: &str) -> bool {
-    let mut j = from;
-    phrase.split(' ').all(|k| {
-        let hit = w.is(j, k);
-        j += 1;
-        hit
-    }) && j <= w.n
-}
-
-/// A phrase of exactly `len` words starting at `from` in `table`.
-fn lookup(w: &Words<'_>, from: usize, len: usize, table: &[(&str, f64)]) -> Option<f64> {
-    table.iter().find(|(k, _)| k.split(' ').count() == len && phrase_at(w, from, k)).map(|&(_, v)| v)
+/// The value of the phrase of `table` that is words `from..from + len`.
+fn lookup(w: &Words<'_>, from: usize, len: usize, table: &[(&[&str], f64)]) -> Option<f64> {
+    let hit = |k: &[&str]| k.len() == len && k.iter().enumerate().all(|(j, key)| w.is(from + j, key));
+    table.iter().find(|(k, _)| hit(k)).map(|&(_, v)| v)
 }
 
 /// `_special_idioms_check` (only reached with `i >= 3`).
@@ -366,7 +257,7 @@ fn special_idioms_check(mut valence: f64, w: &Words<'_>, i: usize) -> f64 {
     }
     // threetwoone, threetwo, twoone as boosters
     for (from, len) in [(i - 3, 3), (i - 3, 2), (i - 2, 2)] {
-        if let Some(b) = lookup(w, from, len, BOOSTERS) {
+        if let Some(b) = lookup(w, from, len, BOOSTER_PHRASES) {
             valence += b;
         }
     }
@@ -410,9 +301,9 @@ fn score(sentiments: &[f64], text: &str) -> f64 {
         return 0.0;
     }
     let mut sum = sentiments.iter().fold(0.0, |a, &b| a + b);
-    let bangs = text.matches('!').count().min(4);
+    let bangs = text.bytes().filter(|&b| b == b'!').count().min(4);
     let ep = bangs as f64 * 0.292;
-    let qms = text.matches('?').count();
+    let qms = text.bytes().filter(|&b| b == b'?').count();
     let qm = match qms {
         0 | 1 => 0.0,
         2 | 3 => qms as f64 * 0.18,

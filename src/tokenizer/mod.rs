@@ -29,7 +29,7 @@ pub mod bpe;
 mod normalize;
 #[rustfmt::skip]
 mod tables;
-mod unicode;
+pub(crate) mod unicode;
 mod vocab;
 mod wordpiece;
 

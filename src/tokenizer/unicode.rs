@@ -19,7 +19,7 @@ use super::tables::{
 use core::ops::ControlFlow;
 
 /// Whether `c` lies in one of the sorted, disjoint, inclusive `ranges`.
-fn in_ranges(ranges: &[(u32, u32)], c: char) -> bool {
+pub(crate) fn in_ranges(ranges: &[(u32, u32)], c: char) -> bool {
     let c = c as u32;
     let i = ranges.partition_point(|&(_, hi)| hi < c);
     ranges.get(i).is_some_and(|&(lo, _)| lo <= c)
