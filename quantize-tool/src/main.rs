@@ -305,6 +305,9 @@ enum DtypeArg {
     /// int4 in groups of 32 for the layers' matrices, int8 for embeddings and heads (see
     /// --embeddings).
     Int4,
+    /// int4 in groups of 64 (half the scales), as int4 otherwise; e.g. `--embeddings int4-g64`.
+    #[value(name = "int4-g64")]
+    Int4G64,
 }
 
 impl From<DtypeArg> for WeightDtype {
@@ -314,6 +317,7 @@ impl From<DtypeArg> for WeightDtype {
             DtypeArg::F16 => WeightDtype::F16,
             DtypeArg::Int8 => WeightDtype::Int8,
             DtypeArg::Int4 => WeightDtype::Int4,
+            DtypeArg::Int4G64 => WeightDtype::Int4G64,
         }
     }
 }
