@@ -113,7 +113,8 @@ pub enum Error {
     NoMaskToken,
     /// A tokenizer or label table is missing, or its planes disagree with each other or with the
     /// header (e.g. label offsets that do not end at the strings' length): `name` is the table's
-    /// section name prefix (`tokenizer.vocab`, `tokenizer.bpe`, `task.labels`).
+    /// section name prefix (`tokenizer.vocab`, `tokenizer.bpe`, `task.labels`, `lexicon`; and
+    /// `lexicon_gate` for a gate bound that is not above 0).
     BadTable {
         /// The table's section name prefix.
         name: &'static str,

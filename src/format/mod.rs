@@ -1,4 +1,4 @@
-//! The `.pfm` model file format, version 1.2.
+//! The `.pfm` model file format, version 1.4.
 //!
 //! One file is a complete deployable model: weights, hyper-parameters, tokenizer and task metadata.
 //! It is read in place (zero-copy) from a `&[u8]` that may live in flash. This page is the
@@ -24,7 +24,8 @@
 //!  12   4  checksum: CRC-32 (IEEE, as zlib.crc32) of bytes [16, file length)
 //!  16   8  file length in bytes (u64); trailing bytes after it are ignored
 //!  24   4  required feature bits: a reader rejects a blob with bits it does not know; bit 0 (1.3):
-//!          activation smoothing sections (`….act_smooth`) are present and must be applied
+//!          activation smoothing sections (`….act_smooth`) are present and must be applied;
+//!          bit 1 (1.4): the classifier has a lexicon gate (task flags bit 2)
 //!  28   4  section count, 1..=4096
 //!  32   4  section table offset = 256
 //!  36   4  architecture: 1 = BERT encoder, 2 = Llama-family decoder (1.1), 3 = GPT-2 decoder (1.1)
@@ -43,7 +44,8 @@
 //!            context (108), head flags (112: bit 0 LM head tied to the token embeddings);
 //!            116..128 reserved
 //! 128  32  task block: n_labels (128), pooling (132: 0 = CLS, 1 = mean, 2 = pooler),
-//!          flags (136: bit 0 L2-normalize, bit 1 has pooler), default max sequence or, for
+//!          flags (136: bit 0 L2-normalize, bit 1 has pooler, bit 2 lexicon gate (1.4): a
+//!          two-label classifier adds VADER's gated score to its margin), default max sequence or, for
 //!          decoders, default context (140); 144..160 reserved. Decoders: all 0 but byte 140.
 //! 160  64  tokenizer block: kind (160), then by kind:
 //!          1 = BERT WordPiece: flags (164: bit 0 lowercase, bit 1 strip accents, bit 2 split CJK,
@@ -78,6 +80,7 @@
 //! | `tokenizer.bpe.*` (BPE) | U8 / U32 | the seven planes of [`crate::tokenizer::bpe::BpePlanes`] (`sorted`, `added_bytes`, `added` may be absent: empty) |
 //! | `tokenizer.chat` (decoders, optional) | U8 | the chat template around one user message: prefix, a NUL byte, suffix |
 //! | `task.labels.strings` / `task.labels.offsets` (classification) | U8 / U32 | as the vocab planes, `[n_labels + 1]` offsets |
+//! | `lexicon.words` / `lexicon.blocks` (lexicon gate, 1.4) | U8 / U32 | VADER's lexicon, front-coded in blocks ([`crate::lexicon`]) |
 //!
 //! Sections a reader does not need are ignored, so writers may add more.
 //!
@@ -93,7 +96,8 @@
 //! - The writer records the lowest minor version that describes the blob
 //!   ([`Header::required_minor`]): BERT with WordPiece is 1.0 (blobs written before 1.1 are
 //!   reproduced byte for byte), decoders and BPE are 1.1, a blob with an int4 ([`DType::I4`]) section
-//!   is 1.2 (a 1.1 reader rejects it as an unknown dtype, naming the section).
+//!   is 1.2 (a 1.1 reader rejects it as an unknown dtype, naming the section), activation
+//!   smoothing 1.3 and a lexicon gate 1.4 (older readers reject their feature bits).
 
 /// Wraps a blob or an arena so that it starts on a 32-byte boundary (the blob needs 4; 32 gives the
 /// best SIMD loads and an exact [`Bert::arena_len`](crate::Bert::arena_len)):
