@@ -4,7 +4,7 @@ sentiment student (HF dir from distill_student.py) for ~40 fixed sentences. The 
 compare the shipped (pruned, quantized) blob against it.
 
 Format: {"provenance": {...}, "max_len": 64,
-         "cases": [{"text", "ids", "logits": [negative, positive], "label"}]}
+         "cases": [{"text", "ids", "logits": [negative, positive], "label"(, "compound")}]}
 ids = the student's tokenizer with truncation at max_len 64 ([CLS] ... [SEP]); one sequence,
 no padding, token_type_ids all zero, attention mask all ones; logits = fp32 CPU forward in
 eval mode, each the shortest decimal that round-trips to the same float32; label =
@@ -148,6 +148,9 @@ def main():
             "token_type_ids": "all zero",
             "attention_mask": "all ones (one sequence, no padding)",
             "truncation": "tokenizer truncation at max_len, [SEP] kept last",
+            **({"lexicon_gate": "BertWithLexiconGate (lexicon_gate.py): compound = VADER 3.3.2 as the "
+                                "device computes it (no emoji table, the first 128 words), also "
+                                "written per case"} if gated else {}),
         },
         "max_len": MAX_LEN,
         "cases": cases,

@@ -100,10 +100,12 @@ impl HfConfig {
         if cfg.arch == HfArch::SequenceClassification && cfg.labels.is_empty() {
             bail!("BertForSequenceClassification without id2label");
         }
-        if cfg.lexicon_gate_max.is_some()
-            && !(cfg.arch == HfArch::SequenceClassification && cfg.labels.len() == 2)
-        {
-            bail!("lexicon_gate_max needs BertForSequenceClassification with two labels");
+        let gated = v.pointer("/architectures/0").and_then(Value::as_str) == Some("BertWithLexiconGate");
+        if gated != cfg.lexicon_gate_max.is_some() {
+            bail!("BertWithLexiconGate and lexicon_gate_max go together (one of them is missing)");
+        }
+        if gated && cfg.labels.len() != 2 {
+            bail!("BertWithLexiconGate needs two labels (its gate moves the margin between them)");
         }
         Ok(cfg)
     }
@@ -115,10 +117,11 @@ fn parse_arch(v: &Value) -> Result<HfArch> {
     };
     Ok(match name {
         "BertModel" => HfArch::BertModel,
-        "BertForSequenceClassification" => HfArch::SequenceClassification,
+        // scripts/sentiment/lexicon_gate.py: a classifier with VADER's score gated into its margin
+        "BertForSequenceClassification" | "BertWithLexiconGate" => HfArch::SequenceClassification,
         "BertForMaskedLM" | "BertForPreTraining" => HfArch::MaskedLm,
         other => bail!(
-            "architecture {other:?} is not supported (BertModel, BertForSequenceClassification, BertForMaskedLM)"
+            "architecture {other:?} is not supported (BertModel, BertForSequenceClassification, BertWithLexiconGate, BertForMaskedLM)"
         ),
     })
 }
