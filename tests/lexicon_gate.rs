@@ -5,23 +5,11 @@ mod common;
 
 use common::{reseal, Tiny};
 use picoformer::format::*;
-use picoformer::lexicon::{compound, encode, Lexicon};
+use picoformer::lexicon::{compound, Lexicon};
 use picoformer::{Bert, Error, Session};
 
 const MAX: f32 = 16.0;
 const BIAS: f32 = 0.3;
-
-/// (word, tenths) of the project's VADER lexicon.
-fn entries() -> Vec<(String, i8)> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sentiment/vader/lexicon.tsv");
-    let text = std::fs::read_to_string(path).unwrap();
-    text.lines()
-        .map(|l| {
-            let (w, r) = l.split_once('\t').unwrap();
-            (w.to_string(), (r.parse::<f64>().unwrap() * 10.0).round() as i8)
-        })
-        .collect()
-}
 
 fn gated_header(t: &Tiny) -> Header {
     let mut h = common::header(t);
@@ -47,21 +35,9 @@ fn gated_sections(t: &Tiny, bias: f32, max: f32) -> Vec<PendingSection> {
     let tensors =
         common::tensors(&picoformer::model::schema::BERT, &common::header(t), t.dtype, &mut common::Lcg(42));
     s.extend(plain.into_iter().skip(tensors.len())); // labels and vocabulary planes
-    let e = entries();
-    let refs: Vec<(&str, i8)> = e.iter().map(|(w, t)| (w.as_str(), *t)).collect();
-    let (words, blocks) = encode(&refs).unwrap();
-    s.push(PendingSection {
-        name: "lexicon.words".into(),
-        dtype: DType::U8,
-        shape: vec![words.len() as u32],
-        bytes: words,
-    });
-    s.push(PendingSection {
-        name: "lexicon.blocks".into(),
-        dtype: DType::U32,
-        shape: vec![blocks.len() as u32],
-        bytes: u32_bytes(&blocks),
-    });
+    let (words, blocks) = common::vader_table();
+    s.push(common::u8_plane("lexicon.words", words));
+    s.push(common::u32_plane("lexicon.blocks", &blocks));
     s
 }
 
@@ -85,9 +61,7 @@ fn the_margin_moves_by_the_gated_compound() {
     let b = Blob::parse(gated.as_bytes()).unwrap();
     assert_eq!(b.header().version_minor, 4);
     assert!(b.header().task_params.lexicon_gate);
-    let e = entries();
-    let refs: Vec<(&str, i8)> = e.iter().map(|(w, t)| (w.as_str(), *t)).collect();
-    let (words, blocks) = encode(&refs).unwrap();
+    let (words, blocks) = common::vader_table();
     let lex = Lexicon::new(&words, &blocks).unwrap();
     let weight = MAX / (1.0 + (-BIAS).exp());
     let mut moved = 0;

@@ -2,7 +2,9 @@
 //! the twelve data/sentiment TSV files and of hand-written texts that reach each rule, equal to the
 //! last bit (data/sentiment/vader/golden.json, scripts/sentiment/vader_golden.py).
 
-use picoformer::lexicon::{compound, encode, Lexicon};
+mod common;
+
+use picoformer::lexicon::{compound, Lexicon};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,17 +25,6 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// (word, rating in tenths) from data/sentiment/vader/lexicon.tsv.
-fn lexicon_entries() -> Vec<(String, i8)> {
-    let text = std::fs::read_to_string(repo().join("data/sentiment/vader/lexicon.tsv")).unwrap();
-    text.lines()
-        .map(|l| {
-            let (w, r) = l.split_once('\t').unwrap();
-            (w.to_string(), (r.parse::<f64>().unwrap() * 10.0).round() as i8)
-        })
-        .collect()
-}
-
 fn texts(path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap();
     text.lines().map(|l| l.split_once('\t').unwrap().1.to_string()).collect()
@@ -41,12 +32,11 @@ fn texts(path: &Path) -> Vec<String> {
 
 #[test]
 fn compound_equals_vader_on_every_sentence() {
-    let entries = lexicon_entries();
-    let refs: Vec<(&str, i8)> = entries.iter().map(|(w, t)| (w.as_str(), *t)).collect();
-    let (words, blocks) = encode(&refs).unwrap();
+    let entries = common::vader_entries();
+    let (words, blocks) = common::vader_table();
     let lex = Lexicon::new(&words, &blocks).unwrap();
     assert_eq!(lex.len(), 7_488);
-    for (w, t) in &refs {
+    for (w, t) in &entries {
         assert_eq!(lex.tenths(w.as_bytes()), Some(*t), "{w}");
     }
     let golden: Golden = serde_json::from_str(

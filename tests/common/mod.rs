@@ -202,26 +202,39 @@ pub fn sections(t: &Tiny) -> Vec<PendingSection> {
     }
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let (strings, offsets, sorted) = picoformer::tokenizer::build_planes(&words);
-    let n = strings.len() as u32;
-    s.push(PendingSection {
-        name: "tokenizer.vocab.strings".into(),
-        dtype: DType::U8,
-        shape: vec![n],
-        bytes: strings,
-    });
-    s.push(PendingSection {
-        name: "tokenizer.vocab.offsets".into(),
-        dtype: DType::U32,
-        shape: vec![offsets.len() as u32],
-        bytes: u32_bytes(&offsets),
-    });
-    s.push(PendingSection {
-        name: "tokenizer.vocab.sorted".into(),
-        dtype: DType::U32,
-        shape: vec![sorted.len() as u32],
-        bytes: u32_bytes(&sorted),
-    });
+    s.push(u8_plane("tokenizer.vocab.strings", strings));
+    s.push(u32_plane("tokenizer.vocab.offsets", &offsets));
+    s.push(u32_plane("tokenizer.vocab.sorted", &sorted));
     s
+}
+
+/// A byte section.
+pub fn u8_plane(name: &str, bytes: Vec<u8>) -> PendingSection {
+    PendingSection { name: name.into(), dtype: DType::U8, shape: vec![bytes.len() as u32], bytes }
+}
+
+/// A `u32` section.
+pub fn u32_plane(name: &str, v: &[u32]) -> PendingSection {
+    PendingSection { name: name.into(), dtype: DType::U32, shape: vec![v.len() as u32], bytes: u32_bytes(v) }
+}
+
+/// The project's VADER lexicon (data/sentiment/vader/lexicon.tsv) as (word, rating in tenths).
+pub fn vader_entries() -> Vec<(String, i8)> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sentiment/vader/lexicon.tsv");
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .map(|l| {
+            let (w, r) = l.split_once('\t').unwrap();
+            (w.to_string(), (r.parse::<f64>().unwrap() * 10.0).round() as i8)
+        })
+        .collect()
+}
+
+/// The lexicon's two sections' contents (`lexicon.words`, `lexicon.blocks`).
+pub fn vader_table() -> (Vec<u8>, Vec<u32>) {
+    let e = vader_entries();
+    let refs: Vec<(&str, i8)> = e.iter().map(|(w, t)| (w.as_str(), *t)).collect();
+    picoformer::lexicon::encode(&refs).unwrap()
 }
 
 /// The blob of a tiny model, in a 32-byte-aligned buffer.
