@@ -33,7 +33,7 @@ elif [[ ${1:-} =~ ^[0-9]+$ ]]; then
     shift
 fi
 targets=("$@")
-all=(blob wordpiece bpe detokenize sampler generate safetensors gguf hf_config tokenizer_json)
+all=(blob wordpiece vader bpe detokenize sampler generate safetensors gguf hf_config tokenizer_json)
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all[@]}")
 
 export RUSTC_BOOTSTRAP=1

@@ -254,6 +254,14 @@ impl<'a> Bert<'a> {
         self.pooler.as_ref()
     }
 
+    /// VADER's lexicon, when the classifier has a lexicon gate (for [`crate::lexicon::compound`]).
+    pub fn lexicon(&self) -> Option<&Lexicon<'a>> {
+        match &self.head {
+            Head::Classifier(_, Some(g)) => Some(&g.lexicon),
+            _ => None,
+        }
+    }
+
     pub(crate) fn head(&self) -> &Head<'a> {
         &self.head
     }
