@@ -84,6 +84,7 @@ pub fn inspect_json(blob: &Blob, plan: ArenaPlan) -> Result<Value> {
             "pooling": pooling_name(h.task_params.pooling),
             "normalize": h.task_params.normalize,
             "has_pooler": h.task_params.has_pooler,
+            "lexicon_gate": h.task_params.lexicon_gate,
             "default_max_seq": h.task_params.default_max_seq,
         },
         "tokenizer": tokenizer_json(h),

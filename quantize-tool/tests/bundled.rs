@@ -94,6 +94,8 @@ fn inspect_reports_the_firmware_arena_plan() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["arena_bytes"].as_u64(), Some(m.unwrap() as u64));
     assert_eq!((v["arena_chunk"].as_u64(), v["arena_kv"].as_str()), (Some(2), Some("int8")));
+    assert_eq!(v["task_params"]["lexicon_gate"].as_bool(), Some(true));
+    assert!(v["sections"].as_array().unwrap().iter().any(|s| s["name"] == "lexicon.words"));
     let o = inspect(&["--chunk", "65"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--chunk 65 is outside 1..=64"));
