@@ -164,7 +164,8 @@ impl<'m, 'a> Session<'m, 'a> {
         }
     }
 
-    /// Classifies `text`: `softmax(classifier(pooler(h_cls)))`.
+    /// Classifies `text`: `softmax(classifier(pooler(h_cls)))`; with a lexicon gate the two logits
+    /// first move by -/+ half of `max * sigmoid(gate . pooled + bias) * compound(text)`.
     pub fn classify(&mut self, text: &str) -> Result<Classification<'_>> {
         let Head::Classifier(cls, gate) = *self.model.head() else {
             return Err(Error::WrongTask);
