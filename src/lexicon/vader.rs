@@ -130,7 +130,7 @@ impl<'t> Words<'t> {
 pub fn compound(lexicon: &Lexicon<'_>, text: &str) -> f64 {
     let (words, read) = Words::split(text);
     let n = words.n;
-    let rated = |i: usize| rating(lexicon, words.get(i));
+    let rated = Ratings::of(lexicon, &words);
     let cap_diff = {
         let caps = (0..n).filter(|&i| is_upper(words.get(i))).count();
         caps > 0 && caps < n
@@ -139,7 +139,7 @@ pub fn compound(lexicon: &Lexicon<'_>, text: &str) -> f64 {
     for i in 0..n {
         let word = words.get(i);
         let skip = booster(word).is_some() || (i + 1 < n && words.is(i, "kind") && words.is(i + 1, "of"));
-        let v = if skip { 0.0 } else { valence(lexicon, &words, i, cap_diff, &rated) };
+        let v = if skip { 0.0 } else { valence(&words, i, cap_diff, &rated) };
         if let Some(s) = sentiments.get_mut(i) {
             *s = v;
         }
@@ -150,18 +150,12 @@ pub fn compound(lexicon: &Lexicon<'_>, text: &str) -> f64 {
 }
 
 /// `sentiment_valence`: the valence of word `i` after VADER's rules (0.0 off the lexicon).
-fn valence(
-    lexicon: &Lexicon<'_>,
-    w: &Words<'_>,
-    i: usize,
-    cap_diff: bool,
-    rated: &dyn Fn(usize) -> Option<f64>,
-) -> f64 {
+fn valence(w: &Words<'_>, i: usize, cap_diff: bool, rated: &Ratings) -> f64 {
     let n = w.n;
     let word = w.get(i);
-    let Some(rating) = rated(i) else { return 0.0 };
+    let Some(rating) = rated.get(i) else { return 0.0 };
     let mut valence = rating;
-    if w.is(i, "no") && i + 1 < n && rated(i + 1).is_some() {
+    if w.is(i, "no") && i + 1 < n && rated.get(i + 1).is_some() {
         valence = 0.0;
     }
     if (i > 0 && w.is(i - 1, "no"))
@@ -174,7 +168,7 @@ fn valence(
         valence = if valence > 0.0 { valence + C_INCR } else { valence - C_INCR };
     }
     for start in 0..3 {
-        if i > start && rated(i - (start + 1)).is_none() {
+        if i > start && rated.get(i - (start + 1)).is_none() {
             let mut s = scalar_inc_dec(w.get(i - (start + 1)), valence, cap_diff);
             if start == 1 && s != 0.0 {
                 s *= 0.95;
@@ -189,12 +183,26 @@ fn valence(
             }
         }
     }
-    least_check(valence, w, i, lexicon)
+    least_check(valence, w, i, rated)
 }
 
-fn rating(lexicon: &Lexicon<'_>, word: &str) -> Option<f64> {
-    let mut buf = [0u8; MAX_WORD];
-    lexicon.rating(lower_ascii(word, &mut buf)?)
+/// Each word's lexicon rating, looked up once (in tenths; VADER's rules ask up to six times).
+struct Ratings([Option<i8>; MAX_WORDS]);
+
+impl Ratings {
+    fn of(lexicon: &Lexicon<'_>, w: &Words<'_>) -> Self {
+        let mut buf = [0u8; MAX_WORD];
+        let mut r = Ratings([None; MAX_WORDS]);
+        for (i, slot) in r.0.iter_mut().enumerate().take(w.n) {
+            *slot = lower_ascii(w.get(i), &mut buf).and_then(|word| lexicon.tenths(word));
+        }
+        r
+    }
+
+    /// Word `i`'s rating as Python reads it (see [`Lexicon::rating`]), `None` off the lexicon.
+    fn get(&self, i: usize) -> Option<f64> {
+        self.0.get(i).copied().flatten().map(|t| f64::from(t) / 10.0)
+    }
 }
 
 /// The booster scalar of a one-word key.
@@ -264,8 +272,8 @@ fn special_idioms_check(mut valence: f64, w: &Words<'_>, i: usize) -> f64 {
     valence
 }
 
-fn least_check(valence: f64, w: &Words<'_>, i: usize, lexicon: &Lexicon<'_>) -> f64 {
-    let least_before = |j: usize| rating(lexicon, w.get(j)).is_none() && w.is(j, "least");
+fn least_check(valence: f64, w: &Words<'_>, i: usize, rated: &Ratings) -> f64 {
+    let least_before = |j: usize| rated.get(j).is_none() && w.is(j, "least");
     if i > 1 && least_before(i - 1) {
         if !w.is(i - 2, "at") && !w.is(i - 2, "very") {
             return valence * N_SCALAR;
